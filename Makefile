@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-2.0
+# IOMMU live update preservation: top-level build.
+#
+#   make demo      build everything, boot a vtd guest: DMA check, live update
+#   make check     build everything and run the test suite (pytest)
+#
+# Every target installs what it needs first (make deps: Debian packages, and
+# trixie-backports pinned low for linux-source-7.3 only). Outputs go to build/.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+KTREE := $(BUILD)/linux
+KOUT := $(BUILD)/kbuild
+BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
+VMLINUX := $(KOUT)/vmlinux
+KHDR := $(KOUT)/hdr/include
+GUEST := $(BUILD)/guest
+INITRAMFS := $(GUEST)/initramfs.cpio
+PYTHON := /usr/bin/python3
+PYTEST_ARGS ?=
+
+CONFIG_FRAGMENTS := selftests/config/common.config selftests/config/debug.config
+GUEST_SRCS := $(wildcard selftests/guest/*.c)
+GUEST_HDRS := $(wildcard selftests/guest/*.h)
+GUEST_BINS := $(patsubst selftests/guest/%.c,$(GUEST)/bin/%,$(GUEST_SRCS))
+GUEST_FILES := selftests/guest/init selftests/guest/lib/lu.sh \
+	$(wildcard selftests/guest/scenarios/*.sh)
+
+.PHONY: all deps tree config kernel guest demo check test export-patches \
+	clean distclean help FORCE
+
+all: kernel guest
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@bash scripts/deps.sh
+
+# The kernel tree: base + series. The script is a no-op unless the series
+# changed, so it runs every time.
+tree: deps
+	@bash scripts/kernel-tree.sh
+
+# Re-configures only when a fragment or the applied series changed.
+config: tree
+	@bash scripts/kernel-config.sh $(CONFIG_FRAGMENTS)
+
+# Kbuild decides what to rebuild.
+kernel: config
+	@bash scripts/kernel-build.sh
+
+$(GUEST)/bin/%: selftests/guest/%.c $(GUEST_HDRS) | $(GUEST)/bin
+	gcc -static -O2 -Wall -Wextra -Werror -I$(KHDR) -Iselftests/guest -o $@ $<
+
+$(GUEST)/bin:
+	@mkdir -p $@
+
+$(INITRAMFS): $(GUEST_BINS) $(GUEST_FILES) $(BZIMAGE) scripts/mk-initramfs.sh
+	@bash scripts/mk-initramfs.sh $(BZIMAGE) $(GUEST)/bin $@
+
+# Guest programs need the built kernel's uapi headers, hence after kernel.
+guest: kernel
+	@$(MAKE) --no-print-directory $(INITRAMFS)
+
+demo: all
+	@$(PYTHON) selftests/demo.py
+
+check test: all
+	@cd selftests && $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+export-patches:
+	@bash scripts/export-patches.sh
+
+clean:
+	rm -rf $(GUEST) $(BUILD)/test-logs
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Export the commits of build/linux on top of the base back into
+# kernel-patches/ as a format-patch series with a cover letter, and rewrite
+# kernel-patches/series. The tree is then marked as matching the series so
+# that kernel-tree.sh does not re-apply it.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+tree=${KTREE:-$build/linux}
+patches=${PATCHES:-$top/kernel-patches}
+
+[ -d "$tree/.git" ] || { echo "export-patches: no tree at $tree; run 'make tree'" >&2; exit 1; }
+if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
+	echo "export-patches: build/linux has uncommitted changes; commit them first" >&2
+	exit 1
+fi
+
+rm -f "$patches"/[0-9][0-9][0-9][0-9]-*.patch
+count=$(git -C "$tree" rev-list --count lu-base..HEAD)
+if [ "$count" -gt 0 ]; then
+	git -C "$tree" format-patch -q --cover-letter --no-signature \
+		--cover-from-description=auto -o "$patches" lu-base..HEAD
+fi
+{
+	echo "# Order in which the patches apply to the base (see BASE)."
+	ls "$patches" | grep -E '^[0-9]{4}-.*\.patch$' | grep -v '^0000-cover-letter' || true
+} > "$patches/series"
+git -C "$tree" rev-parse HEAD > "$tree/.git/lu-applied-head"
+# Record the new series as applied: the tree already holds it.
+"$top/scripts/kernel-tree.sh" --stamp-only 2>/dev/null || true
+echo "export-patches: $count patch(es) written to kernel-patches/"

@@ -1,0 +1,29 @@
+#!/bin/bash
+# Build bzImage and vmlinux (with BTF) in build/kbuild and install the uapi
+# headers into build/kbuild/hdr for the guest programs. Uses ccache when
+# present. Only one kernel build may run at a time on the machine.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+tree=${KTREE:-$build/linux}
+out=${KOUT:-$build/kbuild}
+jobs=${JOBS:-$(nproc)}
+
+cc=gcc
+if command -v ccache >/dev/null 2>&1; then
+	cc="ccache gcc"
+	export CCACHE_DIR=${CCACHE_DIR:-$build/ccache}
+	export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+	# Make hits independent of the checkout's absolute path.
+	export CCACHE_BASEDIR=$build
+	export CCACHE_SLOPPINESS=time_macros
+fi
+
+exec 9>"$build/.kernel-build.lock"
+flock -n 9 || { echo "kernel-build: another kernel build is running" >&2; exit 1; }
+
+start=$(date +%s)
+make -s -C "$tree" O="$out" CC="$cc" -j"$jobs" bzImage vmlinux
+make -s -C "$tree" O="$out" headers_install INSTALL_HDR_PATH="$out/hdr" >/dev/null
+echo "kernel-build: built $(cat "$out/include/config/kernel.release") in $(( $(date +%s) - start ))s"

@@ -1,0 +1,30 @@
+#!/bin/bash
+# Pack the test guest's initramfs: busybox-static, the static guest programs
+# from build/guest/bin, /init, the shell helpers and the scenarios from
+# selftests/guest, and the kernel at /boot/bzImage (kexec target).
+#
+# Usage: mk-initramfs.sh BZIMAGE BINDIR OUTPUT
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+bz=$1 bindir=$2 out=$3
+guest=$top/selftests/guest
+root=$(dirname "$out")/root
+
+if [ ! -x /bin/busybox ] || readelf -l /bin/busybox | grep -q INTERP; then
+	echo "mk-initramfs: /bin/busybox is missing or not static; run 'make deps' (busybox-static)" >&2
+	exit 1
+fi
+
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,lib,scenarios,boot,proc,sys,dev,run,tmp,etc}
+cp /bin/busybox "$root/bin/busybox"
+cp "$guest/init" "$root/init"
+chmod 0755 "$root/init"
+cp "$guest/lib/lu.sh" "$root/lib/"
+cp "$guest"/scenarios/*.sh "$root/scenarios/"
+cp "$bindir"/* "$root/bin/"
+cp "$bz" "$root/boot/bzImage"
+(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) > "$out.tmp"
+mv "$out.tmp" "$out"
+echo "mk-initramfs: $out ($(du -h "$out" | cut -f1))"

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Shared fixtures: the machines, a runner that checks for kernel splats, and
+a per-case KUnit report in the terminal summary."""
+
+import pytest
+
+from harness import qemu
+
+MACHINES = ("vtd", "amdvi")
+_kunit_reports = []
+
+
+def pytest_generate_tests(metafunc):
+    if "machine" in metafunc.fixturenames:
+        marks = getattr(metafunc.function, "pytestmark", [])
+        only = [m.args for m in marks if m.name == "machines"]
+        names = only[0] if only else MACHINES
+        metafunc.parametrize("machine", names)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "machines(*names): run on these machines only")
+
+
+@pytest.fixture
+def guest(request):
+    """Run a scenario; fail the test on a kernel splat or a timeout, and
+    name the serial log in every failure."""
+
+    def _run(machine, scenario, *, allow_fail=False, **kw):
+        kw.setdefault("name", request.node.name.replace("/", "_"))
+        run = qemu.run(machine, scenario, **kw)
+        if run.kunit:
+            _kunit_reports.append((request.node.nodeid, machine, run.kunit))
+        assert not run.timed_out, f"guest timed out after {run.seconds:.0f}s; {run.describe()}"
+        splats = run.splats()
+        assert not splats, "kernel splat:\n" + "".join(splats[:10]) + run.describe()
+        assert run.done, f"guest never reached LU-DONE; {run.describe()}"
+        if not allow_fail:
+            failed = run.failed_checks()
+            assert not failed, "guest checks failed:\n  " + "\n  ".join(failed) + \
+                "\n" + run.describe()
+            assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
+        return run
+
+    return _run
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _kunit_reports:
+        return
+    tr = terminalreporter
+    tr.section("KUnit cases")
+    for nodeid, machine, cases in _kunit_reports:
+        npass = sum(c.status == "pass" for c in cases)
+        nfail = sum(c.status == "fail" for c in cases)
+        nskip = sum(c.status == "skip" for c in cases)
+        tr.write_line(f"{machine}: {npass} passed, {nfail} failed, {nskip} skipped ({nodeid})")
+        for c in cases:
+            extra = f"  # {c.directive}" if c.directive else ""
+            tr.write_line(f"  {c.status.upper():4} {machine} {c.id}{extra}")

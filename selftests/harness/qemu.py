@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Boot the test kernel in QEMU (TCG) and follow a guest scenario.
+
+A run boots the `vtd` or `amdvi` machine with the guest initramfs, asks /init
+for a scenario on the kernel command line, follows it through every kexec
+(each new kernel is a new stage) and returns what the guest reported on the
+serial console:
+
+  LU-BOOT stage=N ...                   a kernel reached /init
+  LU-RESULT <stage> <key> <value...>    a fact for the test to assert
+  LU-CHECK <stage> <name> PASS|FAIL ... a check done in the guest
+  LU-KEXEC <stage>                      stage N is about to kexec
+  LU-STAGE-END stage=N rc=R / LU-DONE   the scenario ended, guest powers off
+
+Every run has a hard timeout; the full serial log is always written under
+build/test-logs/ and its path is part of every failure message.
+"""
+
+import os
+import re
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import ktap
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(TOP, "build")
+BZIMAGE = os.path.join(BUILD, "kbuild", "arch", "x86", "boot", "bzImage")
+INITRAMFS = os.path.join(BUILD, "guest", "initramfs.cpio")
+LOGDIR = os.path.join(BUILD, "test-logs")
+
+MACHINES = {
+    # The IOMMU must be created before the devices it translates.
+    "vtd": {
+        "machine": "q35,kernel-irqchip=split",
+        "iommu": ["-device", "intel-iommu,intremap=on,caching-mode=on"],
+        "append": [],
+    },
+    # QEMU's IVRS has no southbridge IOAPIC, so Linux turns interrupt
+    # remapping off and iommufd refuses VFIO binds unless told otherwise.
+    "amdvi": {
+        "machine": "q35",
+        "iommu": ["-device", "amd-iommu"],
+        "append": ["iommufd.allow_unsafe_interrupts=1"],
+    },
+}
+
+# Kernel messages that fail any run: lockdep, KHO debug checks, warnings.
+SPLATS = re.compile(
+    r"(WARNING: |BUG: |Oops|Kernel panic|kernel BUG at|"
+    r"possible circular locking dependency|possible recursive locking|"
+    r"inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|"
+    r"DEBUG_LOCKS_WARN_ON|lockdep is turned off|Call Trace:)")
+
+_TS = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+_BANNER = re.compile(r"^Linux version \d")
+
+
+@dataclass
+class Stage:
+    number: int
+    results: dict = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)
+    rc: int = None
+    kexec: bool = False
+    lines: list = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    machine: str
+    scenario: str
+    log_path: str
+    lines: list
+    stages: dict
+    done: bool
+    rc: int
+    timed_out: bool
+    seconds: float
+    kunit: list
+
+    def stage(self, n):
+        assert n in self.stages, (
+            f"stage {n} never booted (stages seen: {sorted(self.stages)}); "
+            f"serial log: {self.log_path}")
+        return self.stages[n]
+
+    def splats(self):
+        return [line for line in self.lines if SPLATS.search(line)]
+
+    def grep(self, pattern, stage=None):
+        rx = re.compile(pattern)
+        src = self.lines if stage is None else self.stage(stage).lines
+        return [line for line in src if rx.search(line)]
+
+    def failed_checks(self):
+        return [f"stage {s.number}: {name}: {detail}"
+                for s in self.stages.values()
+                for name, (ok, detail) in s.checks.items() if not ok]
+
+    def describe(self):
+        return f"{self.machine}/{self.scenario}: serial log {self.log_path}"
+
+
+def _parse(lines):
+    stages = {}
+    cur = None
+    boots = 0
+    done = False
+    rc = None
+    for raw in lines:
+        line = _TS.sub("", raw.rstrip("\r\n"))
+        # Guest lines may follow kernel output on the same console line.
+        idx = line.find("LU-")
+        tag = line[idx:] if idx >= 0 else ""
+        # Each kernel that boots is the next stage; its messages belong to
+        # it from the banner on.
+        if _BANNER.search(line):
+            boots += 1
+            cur = stages.setdefault(boots, Stage(boots))
+        if cur is not None:
+            cur.lines.append(raw)
+        parts = tag.split(None, 3)
+        if not parts:
+            continue
+        if parts[0] == "LU-RESULT" and len(parts) >= 3:
+            n = int(parts[1])
+            st = stages.setdefault(n, Stage(n))
+            st.results[parts[2]] = parts[3].strip() if len(parts) > 3 else ""
+        elif parts[0] == "LU-CHECK" and len(parts) >= 4:
+            n = int(parts[1])
+            st = stages.setdefault(n, Stage(n))
+            verdict, _, detail = parts[3].partition(" ")
+            st.checks[parts[2]] = (verdict == "PASS", detail.strip())
+        elif parts[0] == "LU-KEXEC" and len(parts) >= 2:
+            stages.setdefault(int(parts[1]), Stage(int(parts[1]))).kexec = True
+        elif parts[0] == "LU-STAGE-END":
+            m = re.search(r"stage=(\d+) rc=(\d+)", tag)
+            if m:
+                stages.setdefault(int(m.group(1)), Stage(int(m.group(1)))).rc = \
+                    int(m.group(2))
+        elif parts[0] == "LU-DONE":
+            done = True
+            m = re.search(r"rc=(\d+)", tag)
+            rc = int(m.group(1)) if m else None
+    return stages, done, rc
+
+
+def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
+        timeout=240, memory="2G", name=None, qemu_extra=()):
+    """Boot `machine`, run `scenario` through all of its stages, return a Run.
+
+    args:   words passed to the scenario (lu.args=, comma separated)
+    append: extra kernel command line words
+    edu:    number of edu devices
+    kunit:  run the built-in KUnit suites at boot (off by default: they
+            slow every boot under TCG)
+    """
+    if machine not in MACHINES:
+        raise ValueError(f"unknown machine {machine!r} (have {sorted(MACHINES)})")
+    for f in (BZIMAGE, INITRAMFS):
+        if not os.path.exists(f):
+            raise FileNotFoundError(f"{f} is missing: run 'make' at the top first")
+    m = MACHINES[machine]
+    cmdline = ["console=ttyS0", "panic=-1", f"lu.scenario={scenario}",
+               "lu.stage=1"]
+    if args:
+        cmdline.append("lu.args=" + ",".join(args))
+    if not kunit:
+        cmdline.append("kunit.enable=0")
+    cmdline += m["append"] + list(append)
+
+    qemu = ["qemu-system-x86_64", "-M", m["machine"], "-accel", "tcg",
+            "-smp", "2", "-m", memory,
+            "-nodefaults", "-nographic", "-no-reboot",
+            "-serial", "stdio", "-monitor", "none"]
+    qemu += m["iommu"]
+    for _ in range(edu):
+        qemu += ["-device", "edu"]
+    qemu += list(qemu_extra)
+    qemu += ["-kernel", BZIMAGE, "-initrd", INITRAMFS,
+             "-append", " ".join(cmdline)]
+
+    os.makedirs(LOGDIR, exist_ok=True)
+    log_path = os.path.join(LOGDIR, f"{name or scenario}-{machine}.log")
+    lines = []
+    start = time.monotonic()
+    with open(log_path, "w", errors="replace") as log:
+        log.write("# " + " ".join(qemu) + "\n")
+        log.flush()
+        proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+
+        def reader():
+            for b in proc.stdout:
+                line = b.decode("utf-8", "replace")
+                lines.append(line)
+                log.write(line)
+                log.flush()
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            proc.kill()
+            proc.wait()
+        t.join(5)
+        seconds = time.monotonic() - start
+        if timed_out:
+            log.write(f"\n# HARNESS: killed after the {timeout}s timeout\n")
+        log.write(f"\n# HARNESS: qemu exit {proc.returncode} after {seconds:.1f}s\n")
+
+    stages, done, rc = _parse(lines)
+    return Run(machine, scenario, log_path, lines, stages, done, rc,
+               timed_out, seconds, ktap.parse(lines) if kunit else [])
