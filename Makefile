@@ -65,7 +65,7 @@ guest: kernel
 	@$(MAKE) --no-print-directory $(INITRAMFS)
 
 demo: all
-	@$(PYTHON) selftests/demo.py
+	@cd selftests && $(PYTHON) demo.py
 
 check test: all
 	@cd selftests && $(PYTHON) -m pytest $(PYTEST_ARGS)

@@ -13,7 +13,8 @@ jobs=${JOBS:-$(nproc)}
 cc=gcc
 if command -v ccache >/dev/null 2>&1; then
 	cc="ccache gcc"
-	export CCACHE_DIR=${CCACHE_DIR:-$build/ccache}
+	# Outside the checkout, so that a fresh clone (CI) reuses the cache.
+	export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/lu-ccache}
 	export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 	# Make hits independent of the checkout's absolute path.
 	export CCACHE_BASEDIR=$build

@@ -8,15 +8,16 @@
  *
  *   lu-kexec --kernel PATH [--initrd PATH]
  *            [--append CMDLINE | --reuse-cmdline] [--set KEY=VALUE ...]
- *            [--load-only] [--debug]
+ *            [--load-only | --dry-run] [--debug]
  *
  * --reuse-cmdline starts from /proc/cmdline. --set KEY=VALUE replaces the
  * first "KEY=..." (or bare "KEY") word of the command line, drops any later
  * ones, or adds the word (before a "--" separator, if there is one).
- * Without --initrd the new kernel boots without an initramfs.
+ * Without --initrd the new kernel boots without an initramfs. --dry-run
+ * only prints the command line.
  *
  * Exit status: 2 on any failure; nothing returns on success unless
- * --load-only was given (then 0).
+ * --load-only or --dry-run was given (then 0).
  */
 #include "lu-util.h"
 
@@ -29,6 +30,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef KEXEC_FILE_DEBUG
+#define KEXEC_FILE_DEBUG	0x00000008
+#endif
+
 /* Far above x86's COMMAND_LINE_SIZE (2048); the kernel checks the real one. */
 #define CMDLINE_MAX	8192
 
@@ -37,13 +42,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-kexec --kernel PATH [--initrd PATH]\n"
 		"                [--append CMDLINE | --reuse-cmdline] [--set KEY=VALUE ...]\n"
-		"                [--load-only] [--debug]\n"
+		"                [--load-only | --dry-run] [--debug]\n"
 		"  --kernel PATH     kernel image (bzImage) to load\n"
 		"  --initrd PATH     initramfs for the new kernel (default: none)\n"
 		"  --append CMDLINE  command line of the new kernel\n"
 		"  --reuse-cmdline   start from this kernel's /proc/cmdline\n"
 		"  --set KEY=VALUE   replace or add a KEY= word (repeatable)\n"
 		"  --load-only       load the image, do not reboot into it\n"
+		"  --dry-run         only print the command line\n"
 		"  --debug           ask the kernel to log the load (KEXEC_FILE_DEBUG)\n");
 }
 
@@ -267,7 +273,7 @@ static int open_image(const char *what, const char *path, off_t *size)
 int main(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_REUSE, OPT_SET,
-	       OPT_LOAD_ONLY, OPT_DEBUG, OPT_HELP };
+	       OPT_LOAD_ONLY, OPT_DRY_RUN, OPT_DEBUG, OPT_HELP };
 	static const struct option opts[] = {
 		{ "kernel",		required_argument,	NULL, OPT_KERNEL },
 		{ "initrd",		required_argument,	NULL, OPT_INITRD },
@@ -276,12 +282,13 @@ int main(int argc, char **argv)
 		{ "reuse-cmdline",	no_argument,		NULL, OPT_REUSE },
 		{ "set",		required_argument,	NULL, OPT_SET },
 		{ "load-only",		no_argument,		NULL, OPT_LOAD_ONLY },
+		{ "dry-run",		no_argument,		NULL, OPT_DRY_RUN },
 		{ "debug",		no_argument,		NULL, OPT_DEBUG },
 		{ "help",		no_argument,		NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *kernel = NULL, *initrd = NULL, *append = NULL;
-	bool reuse = false, load_only = false;
+	bool reuse = false, load_only = false, dry_run = false;
 	char **sets = NULL;
 	size_t nsets = 0, cmdline_len, i;
 	unsigned long flags = 0;
@@ -316,6 +323,9 @@ int main(int argc, char **argv)
 		case OPT_LOAD_ONLY:
 			load_only = true;
 			break;
+		case OPT_DRY_RUN:
+			dry_run = true;
+			break;
 		case OPT_DEBUG:
 			flags |= KEXEC_FILE_DEBUG;
 			break;
@@ -333,7 +343,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return LU_EXIT_ERROR;
 	}
-	if (!kernel) {
+	if (!kernel && !dry_run) {
 		lu_msg("--kernel is required");
 		usage(stderr);
 		return LU_EXIT_ERROR;
@@ -356,6 +366,8 @@ int main(int argc, char **argv)
 		words_set(&ws, sets[i]);
 	words_join(&ws, cmdline, CMDLINE_MAX);
 	printf("lu-kexec: cmdline: %s\n", cmdline);
+	if (dry_run)
+		return 0;
 
 	kernel_fd = open_image("kernel", kernel, &kernel_size);
 	if (initrd)
@@ -369,10 +381,11 @@ int main(int argc, char **argv)
 		      cmdline_len ? cmdline : NULL, flags);
 	if (ret) {
 		int err = errno;
+		const char *hint = load_hint(err, kernel_fd, cmdline_len);
 
-		lu_die_err(0, "kexec_file_load(%s, %s): %s: %s", kernel,
-			   initrd ? initrd : "no initrd", strerror(err),
-			   load_hint(err, kernel_fd, cmdline_len));
+		errno = err;
+		lu_die_hint(hint, "kexec_file_load(%s, %s)", kernel,
+			    initrd ? initrd : "no initrd");
 	}
 	printf("lu-kexec: loaded %s (%lld bytes), initrd %s (%lld bytes)\n",
 	       kernel, (long long)kernel_size, initrd ? initrd : "none",
@@ -388,10 +401,5 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	sync();
 	reboot(LINUX_REBOOT_CMD_KEXEC);
-	{
-		int err = errno;
-
-		lu_die_err(0, "reboot(LINUX_REBOOT_CMD_KEXEC): %s: %s",
-			   strerror(err), reboot_hint(err));
-	}
+	lu_die_hint(reboot_hint(errno), "reboot(LINUX_REBOOT_CMD_KEXEC)");
 }

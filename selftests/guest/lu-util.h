@@ -35,6 +35,7 @@
 #define LU_EXIT_ERROR	2
 
 #define LU_PRINTF(a, b)	__attribute__((format(printf, a, b)))
+#define LU_NORETURN	__attribute__((noreturn))
 
 /* Line-buffer stdout so result lines reach a pipe in order with stderr. */
 static inline void lu_init_stdio(void)
@@ -42,13 +43,17 @@ static inline void lu_init_stdio(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
-static inline void lu_vmsg(int err, const char *fmt, va_list ap)
+/* "<program>: <message>[: <strerror(err)>][: <hint>]" on stderr. */
+static inline void lu_vmsg(int err, const char *hint, const char *fmt,
+			   va_list ap)
 {
 	fflush(stdout);
 	fprintf(stderr, "%s: ", program_invocation_short_name);
 	vfprintf(stderr, fmt, ap);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err));
+	if (hint)
+		fprintf(stderr, ": %s", hint);
 	fputc('\n', stderr);
 	fflush(stderr);
 }
@@ -59,43 +64,59 @@ static inline LU_PRINTF(1, 2) void lu_msg(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	lu_vmsg(0, fmt, ap);
+	lu_vmsg(0, NULL, fmt, ap);
 	va_end(ap);
 }
 
 /* "<program>: <message>: <strerror(errno)>" on stderr, exit 2. */
-static inline LU_PRINTF(1, 2) __attribute__((noreturn))
+static inline LU_PRINTF(1, 2) LU_NORETURN
 void lu_die(const char *fmt, ...)
 {
 	int err = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	lu_vmsg(err, fmt, ap);
+	lu_vmsg(err, NULL, fmt, ap);
 	va_end(ap);
 	exit(LU_EXIT_ERROR);
 }
 
 /* Like lu_die() with an explicit error number (0: no strerror part). */
-static inline LU_PRINTF(2, 3) __attribute__((noreturn))
+static inline LU_PRINTF(2, 3) LU_NORETURN
 void lu_die_err(int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	lu_vmsg(err, fmt, ap);
+	lu_vmsg(err, NULL, fmt, ap);
+	va_end(ap);
+	exit(LU_EXIT_ERROR);
+}
+
+/*
+ * "<program>: <message>: <strerror(errno)>: <hint>" on stderr, exit 2; for
+ * saying what an error number most likely means in this context.
+ */
+static inline LU_PRINTF(2, 3) LU_NORETURN
+void lu_die_hint(const char *hint, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	lu_vmsg(err, hint, fmt, ap);
 	va_end(ap);
 	exit(LU_EXIT_ERROR);
 }
 
 /* "<program>: <message>" on stderr, exit 2. */
-static inline LU_PRINTF(1, 2) __attribute__((noreturn))
+static inline LU_PRINTF(1, 2) LU_NORETURN
 void lu_diex(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	lu_vmsg(0, fmt, ap);
+	lu_vmsg(0, NULL, fmt, ap);
 	va_end(ap);
 	exit(LU_EXIT_ERROR);
 }
@@ -143,23 +164,27 @@ static inline bool lu_parse_u64(const char *s, uint64_t *out)
 	unsigned int shift = 0;
 	char *end;
 
-	if (!s || !*s || *s == '-')
+	if (!s || *s < '0' || *s > '9')
 		return false;
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || end == s)
 		return false;
 	switch (*end) {
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		shift = 10;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		shift = 20;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		shift = 30;
 		break;
-	case 't': case 'T':
+	case 't':
+	case 'T':
 		shift = 40;
 		break;
 	case '\0':

@@ -149,7 +149,7 @@ def _parse(lines):
 
 
 def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
-        timeout=240, memory="2G", name=None, qemu_extra=()):
+        timeout=240, memory="2G", name=None, qemu_extra=(), on_line=None):
     """Boot `machine`, run `scenario` through all of its stages, return a Run.
 
     args:   words passed to the scenario (lu.args=, comma separated)
@@ -157,6 +157,7 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
     edu:    number of edu devices
     kunit:  run the built-in KUnit suites at boot (off by default: they
             slow every boot under TCG)
+    on_line: called with each console line as it arrives
     """
     if machine not in MACHINES:
         raise ValueError(f"unknown machine {machine!r} (have {sorted(MACHINES)})")
@@ -198,6 +199,8 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
             for b in proc.stdout:
                 line = b.decode("utf-8", "replace")
                 lines.append(line)
+                if on_line:
+                    on_line(line)
                 log.write(line)
                 log.flush()
 

@@ -1,0 +1,39 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""The demo: boot a `vtd` guest, check DMA through the IOMMU, live update
+(kexec with KHO) carrying a memfd across, and report."""
+
+import re
+import sys
+
+from harness import qemu
+
+SHOW = re.compile(r"(===|LU-|DMAR: \[DMA|KHO: found|luo: Retrieved|"
+                  r"Linux version|edu-dma:|luo-memfd:|lu-kexec:)")
+
+
+def main():
+    machine = sys.argv[1] if len(sys.argv) > 1 else "vtd"
+    print(f"demo: booting the {machine} machine under QEMU (TCG); "
+          "showing the interesting console lines")
+
+    def show(line):
+        if SHOW.search(line):
+            print("  | " + line.rstrip())
+
+    run = qemu.run(machine, "demo", on_line=show, name="demo")
+    print()
+    ok = run.done and run.rc == 0 and not run.failed_checks() and not run.splats()
+    for st in sorted(run.stages.values(), key=lambda s: s.number):
+        print(f"stage {st.number}:")
+        for name, (passed, detail) in st.checks.items():
+            print(f"  {'PASS' if passed else 'FAIL'}  {name}  {detail}")
+    for line in run.splats()[:5]:
+        print("  kernel splat: " + line.rstrip())
+    print(f"\ndemo {'PASSED' if ok else 'FAILED'} in {run.seconds:.1f}s "
+          f"(serial log: {run.log_path})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,801 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * edu-dma - prove that DMA from QEMU's edu PCI device goes through the IOMMU.
+ *
+ * The device is bound to vfio-pci and opened through its VFIO cdev, bound to
+ * iommufd and attached to a fresh IOAS.  Two memfd pages, A and B, are mapped
+ * at fixed IOVAs.  The device then copies a pattern from A into its internal
+ * buffer and back out into B: if B ends up holding the pattern, the device
+ * used our IOVAs and the IOMMU translated them to our pages.  B is then
+ * unmapped from the IOAS and the device is told to write to and read from
+ * B's old IOVA: the page must keep its content, and the device must not see
+ * the page's bytes, so the IOMMU really blocks what is not mapped.
+ *
+ * Results are printed as "LU-CHECK <name> PASS|FAIL <detail>" and
+ * "LU-RESULT <key> <value>" lines on stdout.  Exit status: 0 when every check
+ * passes, 1 when a check fails, 2 when a setup step or system call fails.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "edu.h"
+
+#define PCI_DEVICES_DIR		"/sys/bus/pci/devices"
+#define PCI_DRIVERS_PROBE	"/sys/bus/pci/drivers_probe"
+#define VFIO_PCI_DRIVER		"vfio-pci"
+#define VFIO_CDEV_DIR		"/dev/vfio/devices"
+#define IOMMUFD_DEV		"/dev/iommu"
+
+#define BUF_PAGE		0x1000UL	/* A at iova, B at iova + BUF_PAGE */
+#define NR_PAGES		2
+#define XFER_LEN		1024U		/* bytes per DMA */
+
+#define DEFAULT_MAP_IOVA	0x100000ULL
+#define DEFAULT_UNMAPPED_IOVA	0x800000ULL
+
+/* Byte patterns: pattern(seed, i) differs from any other seed at every i */
+#define SEED_P			0x11
+#define SEED_Q			0x5a
+#define SEED_R			0xa3
+#define SEED_S			0xc6
+
+struct options {
+	const char *bdf;
+	uint64_t map_iova;
+	uint64_t dma_iova;
+	uint64_t unmapped_iova;
+};
+
+struct iommufd_ctx {
+	int fd;
+	uint32_t devid;
+	uint32_t ioas_id;
+};
+
+static int nr_failed;
+
+/* ----------------------------------------------------------------------- */
+/* Error reporting                                                         */
+
+/* A system call failed: report what and why, and give up. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "edu-dma: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(err));
+	exit(2);
+}
+
+/* A setup step failed without an errno to show. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "edu-dma: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+check(const char *name, int pass, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("LU-CHECK %s %s ", name, pass ? "PASS" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	if (!pass)
+		nr_failed++;
+}
+
+/* ----------------------------------------------------------------------- */
+/* sysfs                                                                   */
+
+static int sysfs_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, len);
+	if (n >= 0 && (size_t)n != len) {
+		errno = EIO;
+		n = -1;
+	}
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+static int sysfs_read_ulong(const char *path, unsigned long *val)
+{
+	char buf[64], *end;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		errno = n < 0 ? errno : EIO;
+		return -1;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	*val = strtoul(buf, &end, 0);
+	if (errno || end == buf) {
+		errno = errno ? errno : EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Name of the driver bound to @bdf in @name, or "" if there is none. */
+static void pci_driver_name(const char *bdf, char *name, size_t size)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno != ENOENT)
+			die("readlink %s", path);
+		name[0] = '\0';
+		return;
+	}
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= size)
+		fatal("driver name of %s too long: %s", bdf, base);
+	strcpy(name, base);
+}
+
+static int dirent_not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* First edu device in bus order, as a BDF string in @bdf. */
+static void pci_find_edu(char *bdf, size_t size)
+{
+	struct dirent **list;
+	int i, n, found = 0;
+
+	n = scandir(PCI_DEVICES_DIR, &list, dirent_not_dot, alphasort);
+	if (n < 0)
+		die("scandir %s", PCI_DEVICES_DIR);
+
+	for (i = 0; i < n; i++) {
+		unsigned long vendor, device;
+		char path[PATH_MAX];
+
+		if (!found) {
+			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vendor",
+				 list[i]->d_name);
+			if (sysfs_read_ulong(path, &vendor))
+				die("read %s", path);
+			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/device",
+				 list[i]->d_name);
+			if (sysfs_read_ulong(path, &device))
+				die("read %s", path);
+			if (vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID) {
+				snprintf(bdf, size, "%s", list[i]->d_name);
+				found = 1;
+			}
+		}
+		free(list[i]);
+	}
+	free(list);
+
+	if (!found)
+		fatal("no PCI device %04x:%04x in %s", EDU_VENDOR_ID,
+		      EDU_DEVICE_ID, PCI_DEVICES_DIR);
+}
+
+/* ----------------------------------------------------------------------- */
+/* VFIO                                                                    */
+
+/* Make vfio-pci the driver of @bdf, unbinding whatever driver it had. */
+static void vfio_bind_pci(const char *bdf)
+{
+	char path[PATH_MAX], drv[NAME_MAX + 1];
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", bdf);
+	if (access(path, F_OK))
+		die("PCI device %s", path);
+
+	pci_driver_name(bdf, drv, sizeof(drv));
+	if (!strcmp(drv, VFIO_PCI_DRIVER))
+		return;
+
+	if (drv[0]) {
+		snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver/unbind",
+			 bdf);
+		if (sysfs_write(path, bdf))
+			die("unbind %s from %s", bdf, drv);
+	}
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver_override",
+		 bdf);
+	if (sysfs_write(path, VFIO_PCI_DRIVER))
+		die("write %s", path);
+	if (sysfs_write(PCI_DRIVERS_PROBE, bdf))
+		die("write %s to %s", bdf, PCI_DRIVERS_PROBE);
+
+	pci_driver_name(bdf, drv, sizeof(drv));
+	if (strcmp(drv, VFIO_PCI_DRIVER))
+		fatal("%s is bound to '%s' after probing, not %s", bdf, drv,
+		      VFIO_PCI_DRIVER);
+}
+
+/* Name of the VFIO cdev ("vfioN") of @bdf in @name. */
+static void vfio_find_cdev(const char *bdf, char *name, size_t size)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		die("opendir %s", path);
+	errno = 0;
+	while ((d = readdir(dir))) {
+		if (!strncmp(d->d_name, "vfio", 4)) {
+			snprintf(name, size, "%s", d->d_name);
+			closedir(dir);
+			return;
+		}
+	}
+	if (errno)
+		die("readdir %s", path);
+	closedir(dir);
+	fatal("no vfio cdev under %s", path);
+}
+
+static int vfio_open_cdev(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, tries;
+
+	snprintf(path, sizeof(path), VFIO_CDEV_DIR "/%s", name);
+	/* devtmpfs creates the node at device_add(); allow a little slack */
+	for (tries = 0; tries < 100; tries++) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		usleep(10000);
+	}
+	if (fd < 0)
+		die("open %s", path);
+	return fd;
+}
+
+static void vfio_region_info(int devfd, uint32_t index,
+			     struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	if (ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, info))
+		die("VFIO_DEVICE_GET_REGION_INFO index %u", index);
+}
+
+/* Set memory decoding and bus mastering in the PCI command register. */
+static void vfio_pci_enable_master(int devfd)
+{
+	struct vfio_region_info cfg;
+	uint16_t cmd;
+	ssize_t n;
+
+	vfio_region_info(devfd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+
+	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		die("read PCI command register");
+	}
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	n = pwrite(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		die("write PCI command register");
+	}
+
+	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		die("read back PCI command register");
+	}
+	if (!(cmd & PCI_COMMAND_MASTER))
+		fatal("bus mastering did not stick (command 0x%04x)", cmd);
+}
+
+static volatile void *vfio_map_bar0(int devfd, size_t *size)
+{
+	struct vfio_region_info bar;
+	void *p;
+
+	vfio_region_info(devfd, VFIO_PCI_BAR0_REGION_INDEX, &bar);
+	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size == 0)
+		fatal("BAR0 cannot be mmapped (flags 0x%x size 0x%llx)",
+		      bar.flags, (unsigned long long)bar.size);
+
+	p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, devfd,
+		 bar.offset);
+	if (p == MAP_FAILED)
+		die("mmap BAR0");
+	*size = bar.size;
+	return p;
+}
+
+/* ----------------------------------------------------------------------- */
+/* iommufd                                                                 */
+
+/* Bind the device to a new iommufd and attach it to a new, empty IOAS. */
+static void iommufd_setup(int devfd, struct iommufd_ctx *ctx)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+	};
+	struct iommu_ioas_alloc alloc = {
+		.size = sizeof(alloc),
+	};
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+	};
+
+	ctx->fd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
+	if (ctx->fd < 0)
+		die("open %s", IOMMUFD_DEV);
+
+	bind.iommufd = ctx->fd;
+	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		die("VFIO_DEVICE_BIND_IOMMUFD");
+	ctx->devid = bind.out_devid;
+
+	if (ioctl(ctx->fd, IOMMU_IOAS_ALLOC, &alloc))
+		die("IOMMU_IOAS_ALLOC");
+	ctx->ioas_id = alloc.out_ioas_id;
+
+	attach.pt_id = ctx->ioas_id;
+	if (ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT ioas %u", ctx->ioas_id);
+}
+
+static void ioas_map(struct iommufd_ctx *ctx, void *va, uint64_t len,
+		     uint64_t iova)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ctx->ioas_id,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	if (ioctl(ctx->fd, IOMMU_IOAS_MAP, &map))
+		die("IOMMU_IOAS_MAP iova 0x%" PRIx64 " length 0x%" PRIx64,
+		    iova, len);
+}
+
+static void ioas_unmap(struct iommufd_ctx *ctx, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = ctx->ioas_id,
+		.iova = iova,
+		.length = len,
+	};
+
+	if (ioctl(ctx->fd, IOMMU_IOAS_UNMAP, &unmap))
+		die("IOMMU_IOAS_UNMAP iova 0x%" PRIx64 " length 0x%" PRIx64,
+		    iova, len);
+	if (unmap.length != len)
+		fatal("IOMMU_IOAS_UNMAP iova 0x%" PRIx64 " unmapped 0x%llx "
+		      "bytes, expected 0x%" PRIx64, iova,
+		      (unsigned long long)unmap.length, len);
+}
+
+/* Shared mapping of a fresh memfd of @len bytes. */
+static uint8_t *memfd_buf(size_t len, int *fdp)
+{
+	void *p;
+	int fd;
+
+	fd = memfd_create("edu-dma", MFD_CLOEXEC);
+	if (fd < 0)
+		die("memfd_create");
+	if (ftruncate(fd, len))
+		die("ftruncate memfd to %zu", len);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap memfd");
+	memset(p, 0, len);
+	*fdp = fd;
+	return p;
+}
+
+/* ----------------------------------------------------------------------- */
+/* DMA and buffer contents                                                 */
+
+static volatile void *edu_bar;
+
+/* One transfer between @iova and the start of the edu buffer. */
+static int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
+{
+	int ret = edu_dma(edu_bar, dir, iova, 0, len, EDU_DMA_TIMEOUT_MS);
+	const char *what = dir == EDU_DMA_TO_DEVICE ? "to device from" :
+						      "from device to";
+
+	if (ret == -ETIMEDOUT)
+		fprintf(stderr, "edu-dma: DMA %s iova 0x%" PRIx64 " len %u: "
+			"timed out after %d ms (command 0x%" PRIx64 ")\n",
+			what, iova, len, EDU_DMA_TIMEOUT_MS,
+			edu_read64(edu_bar, EDU_REG_DMA_CMD));
+	else if (ret)
+		fprintf(stderr, "edu-dma: DMA %s iova 0x%" PRIx64 " len %u: "
+			"%s\n", what, iova, len, strerror(-ret));
+	return ret;
+}
+
+static uint8_t pattern_byte(uint8_t seed, size_t i)
+{
+	return (uint8_t)(i * 13 + seed);
+}
+
+static void pattern_fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pattern_byte(seed, i);
+}
+
+/* Number of bytes of @buf that hold pattern @seed. */
+static size_t pattern_count(const uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += buf[i] == pattern_byte(seed, i);
+	return n;
+}
+
+static int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != val)
+			return 0;
+	return 1;
+}
+
+/* Short description of what @buf holds, for check details. */
+static const char *describe(const uint8_t *buf, size_t len)
+{
+	static const struct {
+		uint8_t seed;
+		const char *name;
+	} pats[] = {
+		{ SEED_P, "pattern P" }, { SEED_Q, "pattern Q" },
+		{ SEED_R, "pattern R" }, { SEED_S, "pattern S" },
+	};
+	static char other[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (pattern_count(buf, len, pats[i].seed) == len)
+			return pats[i].name;
+	if (all_bytes(buf, len, 0x00))
+		return "all 0x00";
+	if (all_bytes(buf, len, 0xff))
+		return "all 0xff";
+	snprintf(other, sizeof(other),
+		 "other data (%02x %02x %02x %02x ...)", buf[0], buf[1],
+		 buf[2], buf[3]);
+	return other;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Checks                                                                  */
+
+static int check_edu_id(void)
+{
+	uint32_t id;
+	int id_ok, live_ok;
+
+	id_ok = edu_id_ok(edu_bar, &id);
+	live_ok = edu_liveness_ok(edu_bar, 0x12345678) &&
+		  edu_liveness_ok(edu_bar, 0xa5a5a5a5);
+	check("edu_id", id_ok && live_ok, "id=0x%08x liveness %s", id,
+	      live_ok ? "ok" : "bad");
+	return id_ok && live_ok;
+}
+
+static void check_dma_to_device(uint8_t *a, uint64_t iova)
+{
+	int ret;
+
+	pattern_fill(a, XFER_LEN, SEED_P);
+	ret = edu_dma_xfer(EDU_DMA_TO_DEVICE, iova, XFER_LEN);
+	check("dma_to_device", !ret,
+	      "%u bytes of pattern P from A at iova 0x%" PRIx64
+	      " to device buffer: %s", XFER_LEN, iova,
+	      ret ? "DMA error" : "completed");
+}
+
+static void check_dma_from_device(uint8_t *b, uint64_t iova)
+{
+	size_t match;
+	int ret;
+
+	memset(b, 0, BUF_PAGE);
+	ret = edu_dma_xfer(EDU_DMA_FROM_DEVICE, iova, XFER_LEN);
+	match = pattern_count(b, XFER_LEN, SEED_P);
+	check("dma_from_device", !ret && match == XFER_LEN,
+	      "device buffer to B at iova 0x%" PRIx64 ": %s, B holds %s "
+	      "(%zu/%u bytes match P)", iova,
+	      ret ? "DMA error" : "completed", describe(b, XFER_LEN),
+	      match, XFER_LEN);
+}
+
+/*
+ * B's page is no longer in the IOAS: a device write to its old IOVA must
+ * not reach the page, and a write to an IOVA that was never mapped must
+ * complete harmlessly (it faults in the IOMMU) without touching A.
+ */
+static void check_unmapped_write(uint8_t *a, uint8_t *b, uint64_t b_iova,
+				 uint64_t unmapped_iova)
+{
+	int ret_b, ret_u, b_ok, a_ok;
+
+	pattern_fill(b, XFER_LEN, SEED_Q);
+	ret_b = edu_dma_xfer(EDU_DMA_FROM_DEVICE, b_iova, XFER_LEN);
+	b_ok = pattern_count(b, XFER_LEN, SEED_Q) == XFER_LEN;
+
+	ret_u = edu_dma_xfer(EDU_DMA_FROM_DEVICE, unmapped_iova, XFER_LEN);
+	a_ok = pattern_count(a, XFER_LEN, SEED_P) == XFER_LEN;
+
+	check("unmapped_write_blocked", !ret_b && !ret_u && b_ok && a_ok,
+	      "DMA to B's old iova 0x%" PRIx64 ": %s, B holds %s; "
+	      "DMA to iova 0x%" PRIx64 ": %s, A holds %s",
+	      b_iova, ret_b ? "DMA error" : "completed",
+	      describe(b, XFER_LEN), unmapped_iova,
+	      ret_u ? "DMA error" : "completed", describe(a, XFER_LEN));
+}
+
+/*
+ * The device reads B's old IOVA while the page holds R, then writes its
+ * buffer to A, which was set to S beforehand.  A must have changed (the
+ * write to A works, so the check has teeth) and must not hold R.
+ */
+static void check_unmapped_read(uint8_t *a, uint8_t *b, uint64_t a_iova,
+				uint64_t b_iova)
+{
+	int ret_r, ret_w, landed, leaked;
+
+	pattern_fill(b, XFER_LEN, SEED_R);
+	pattern_fill(a, XFER_LEN, SEED_S);
+	ret_r = edu_dma_xfer(EDU_DMA_TO_DEVICE, b_iova, XFER_LEN);
+	ret_w = edu_dma_xfer(EDU_DMA_FROM_DEVICE, a_iova, XFER_LEN);
+
+	landed = pattern_count(a, XFER_LEN, SEED_S) != XFER_LEN;
+	leaked = pattern_count(a, XFER_LEN, SEED_R) == XFER_LEN;
+
+	check("unmapped_read_blocked",
+	      !ret_r && !ret_w && landed && !leaked,
+	      "DMA from B's old iova 0x%" PRIx64 ": %s; device buffer to A "
+	      "at iova 0x%" PRIx64 ": %s, A holds %s%s", b_iova,
+	      ret_r ? "DMA error" : "completed", a_iova,
+	      ret_w ? "DMA error" : "completed", describe(a, XFER_LEN),
+	      !landed ? " (DMA to A did not land)" :
+	      leaked ? " (device read the unmapped page)" : "");
+}
+
+/* ----------------------------------------------------------------------- */
+/* Arguments                                                               */
+
+static void __attribute__((noreturn)) usage(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "edu-dma: %s\n", msg);
+	fprintf(stderr,
+		"usage: edu-dma [--bdf DDDD:BB:DD.F] [--map-iova HEX] "
+		"[--dma-iova HEX] [--unmapped-iova HEX]\n"
+		"  --bdf            edu device (default: first %04x:%04x)\n"
+		"  --map-iova       IOVA where buffers A and B are mapped "
+		"(default 0x%llx)\n"
+		"  --dma-iova       IOVA the device is told A is at "
+		"(default: map-iova)\n"
+		"  --unmapped-iova  IOVA that is never mapped "
+		"(default 0x%llx)\n"
+		"IOVAs must be below 0x%llx.\n",
+		EDU_VENDOR_ID, EDU_DEVICE_ID, DEFAULT_MAP_IOVA,
+		DEFAULT_UNMAPPED_IOVA, EDU_DMA_ADDR_LIMIT);
+	exit(2);
+}
+
+static uint64_t parse_hex(const char *opt, const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 16);
+	if (errno || end == s || *end || s[0] == '-') {
+		fprintf(stderr, "edu-dma: --%s: bad hex value '%s'\n", opt, s);
+		usage(NULL);
+	}
+	return v;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "bdf", required_argument, NULL, 'b' },
+		{ "map-iova", required_argument, NULL, 'm' },
+		{ "dma-iova", required_argument, NULL, 'd' },
+		{ "unmapped-iova", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int dma_set = 0, c;
+
+	o->bdf = NULL;
+	o->map_iova = DEFAULT_MAP_IOVA;
+	o->unmapped_iova = DEFAULT_UNMAPPED_IOVA;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o->bdf = optarg;
+			break;
+		case 'm':
+			o->map_iova = parse_hex("map-iova", optarg);
+			break;
+		case 'd':
+			o->dma_iova = parse_hex("dma-iova", optarg);
+			dma_set = 1;
+			break;
+		case 'u':
+			o->unmapped_iova = parse_hex("unmapped-iova", optarg);
+			break;
+		case 'h':
+		default:
+			usage(NULL);
+		}
+	}
+	if (optind != argc)
+		usage("unexpected argument");
+	if (!dma_set)
+		o->dma_iova = o->map_iova;
+
+	if (o->bdf && (!o->bdf[0] || strchr(o->bdf, '/')))
+		usage("bad --bdf");
+	if (o->map_iova % BUF_PAGE)
+		usage("--map-iova must be 4 KiB aligned");
+	if (o->map_iova >= EDU_DMA_ADDR_LIMIT ||
+	    NR_PAGES * BUF_PAGE > EDU_DMA_ADDR_LIMIT - o->map_iova)
+		usage("--map-iova: mapping does not fit below the DMA limit");
+	if (o->dma_iova >= EDU_DMA_ADDR_LIMIT ||
+	    BUF_PAGE + XFER_LEN > EDU_DMA_ADDR_LIMIT - o->dma_iova)
+		usage("--dma-iova: buffers do not fit below the DMA limit");
+	if (o->unmapped_iova >= EDU_DMA_ADDR_LIMIT ||
+	    XFER_LEN > EDU_DMA_ADDR_LIMIT - o->unmapped_iova)
+		usage("--unmapped-iova: transfer does not fit below the "
+		      "DMA limit");
+	if (o->unmapped_iova + XFER_LEN > o->map_iova &&
+	    o->unmapped_iova < o->map_iova + NR_PAGES * BUF_PAGE)
+		usage("--unmapped-iova overlaps the mapped buffers");
+}
+
+/* ----------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	char bdf_buf[NAME_MAX + 1], cdev[NAME_MAX + 1];
+	struct iommufd_ctx ctx;
+	struct options o;
+	size_t bar_size;
+	uint8_t *mem, *a, *b;
+	int devfd, memfd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	parse_args(argc, argv, &o);
+
+	if (!o.bdf) {
+		pci_find_edu(bdf_buf, sizeof(bdf_buf));
+		o.bdf = bdf_buf;
+	}
+	vfio_bind_pci(o.bdf);
+	vfio_find_cdev(o.bdf, cdev, sizeof(cdev));
+	printf("LU-RESULT edu_bdf %s\n", o.bdf);
+	printf("LU-RESULT edu_vfio_dev %s\n", cdev);
+
+	devfd = vfio_open_cdev(cdev);
+	iommufd_setup(devfd, &ctx);
+
+	/* A and B are separate IOAS areas so that B can be unmapped alone */
+	mem = memfd_buf(NR_PAGES * BUF_PAGE, &memfd);
+	a = mem;
+	b = mem + BUF_PAGE;
+	ioas_map(&ctx, a, BUF_PAGE, o.map_iova);
+	ioas_map(&ctx, b, BUF_PAGE, o.map_iova + BUF_PAGE);
+	printf("edu-dma: devid %u ioas %u, A at iova 0x%" PRIx64
+	       ", B at iova 0x%" PRIx64 ", DMA to iova 0x%" PRIx64 "\n",
+	       ctx.devid, ctx.ioas_id, o.map_iova, o.map_iova + BUF_PAGE,
+	       o.dma_iova);
+
+	edu_bar = vfio_map_bar0(devfd, &bar_size);
+	vfio_pci_enable_master(devfd);
+
+	if (!check_edu_id()) {
+		fprintf(stderr, "edu-dma: %s does not look like an edu device, "
+			"skipping the DMA checks\n", o.bdf);
+		return 1;
+	}
+
+	check_dma_to_device(a, o.dma_iova);
+	check_dma_from_device(b, o.dma_iova + BUF_PAGE);
+
+	ioas_unmap(&ctx, o.map_iova + BUF_PAGE, BUF_PAGE);
+	check_unmapped_write(a, b, o.dma_iova + BUF_PAGE, o.unmapped_iova);
+	check_unmapped_read(a, b, o.dma_iova, o.dma_iova + BUF_PAGE);
+
+	/* Closing the device fd detaches and unbinds it from iommufd */
+	munmap((void *)edu_bar, bar_size);
+	close(devfd);
+	close(ctx.fd);
+	munmap(mem, NR_PAGES * BUF_PAGE);
+	close(memfd);
+
+	if (nr_failed) {
+		printf("edu-dma: %d check(s) failed\n", nr_failed);
+		return 1;
+	}
+	printf("LU-RESULT edu_dma ok\n");
+	return 0;
+}
