@@ -67,7 +67,7 @@ def test_ktap_ignores_lines_before_ktap():
 
 def test_serial_protocol_stages():
     lines = [
-        "[    0.000000] Linux version 7.3.4 (x)\n",
+        "\x1bc\x1b[?7l[    0.000000] Linux version 7.3.4 (x)\n",
         "[    0.5] KHO: something\n",
         "LU-BOOT stage=1 scenario=s kernel=7.3.4\n",
         "LU-RESULT 1 edu_bdf 0000:00:03.0\n",

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define LU_EXIT_PASS	0
 #define LU_EXIT_FAIL	1
@@ -43,19 +44,30 @@ static inline void lu_init_stdio(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
-/* "<program>: <message>[: <strerror(err)>][: <hint>]" on stderr. */
+/*
+ * "<program>: <message>[: <strerror(err)>][: <hint>]" on stderr, written
+ * with one write() so kernel console messages do not end up inside it.
+ */
 static inline void lu_vmsg(int err, const char *hint, const char *fmt,
 			   va_list ap)
 {
+	char buf[1024];
+	size_t len;
+
 	fflush(stdout);
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	vfprintf(stderr, fmt, ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	if (hint)
-		fprintf(stderr, ": %s", hint);
-	fputc('\n', stderr);
-	fflush(stderr);
+	len = snprintf(buf, sizeof(buf), "%s: ", program_invocation_short_name);
+	if (len < sizeof(buf))
+		len += vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
+	if (err && len < sizeof(buf))
+		len += snprintf(buf + len, sizeof(buf) - len, ": %s",
+				strerror(err));
+	if (hint && len < sizeof(buf))
+		len += snprintf(buf + len, sizeof(buf) - len, ": %s", hint);
+	if (len > sizeof(buf) - 2)
+		len = sizeof(buf) - 2;
+	buf[len++] = '\n';
+	if (write(STDERR_FILENO, buf, len) < 0)
+		return;
 }
 
 /* "<program>: <message>" on stderr. */

@@ -55,7 +55,7 @@ SPLATS = re.compile(
     r"DEBUG_LOCKS_WARN_ON|lockdep is turned off|Call Trace:)")
 
 _TS = re.compile(r"^\[\s*\d+\.\d+\]\s?")
-_BANNER = re.compile(r"^Linux version \d")
+_BANNER = re.compile(r"Linux version \d+\.\d+")
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Stage:
     lines: list = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)
 class Run:
     machine: str
     scenario: str
@@ -99,6 +99,9 @@ class Run:
         return [f"stage {s.number}: {name}: {detail}"
                 for s in self.stages.values()
                 for name, (ok, detail) in s.checks.items() if not ok]
+
+    def __repr__(self):
+        return f"<Run {self.describe()}>"
 
     def describe(self):
         return f"{self.machine}/{self.scenario}: serial log {self.log_path}"
@@ -165,8 +168,9 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
         if not os.path.exists(f):
             raise FileNotFoundError(f"{f} is missing: run 'make' at the top first")
     m = MACHINES[machine]
-    cmdline = ["console=ttyS0", "panic=-1", f"lu.scenario={scenario}",
-               "lu.stage=1"]
+    # Live update is off unless asked for on the command line.
+    cmdline = ["console=ttyS0", "panic=-1", "liveupdate=on",
+               f"lu.scenario={scenario}", "lu.stage=1"]
     if args:
         cmdline.append("lu.args=" + ",".join(args))
     if not kunit:
