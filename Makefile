@@ -11,16 +11,27 @@ SHELL := /bin/bash
 TOP := $(CURDIR)
 BUILD := $(TOP)/build
 KTREE := $(BUILD)/linux
+CONFIG_FRAGMENTS := selftests/config/common.config selftests/config/debug.config
+# make KASAN=1 ...: a separate KASAN build and guest, tested with the same
+# suite (slower; not the default, see docs/development.md).
+ifeq ($(KASAN),1)
+CONFIG_FRAGMENTS += selftests/config/kasan.config
+KOUT := $(BUILD)/kbuild-kasan
+GUEST := $(BUILD)/guest-kasan
+else
 KOUT := $(BUILD)/kbuild
+GUEST := $(BUILD)/guest
+endif
+# The scripts and the test harness find the build through these.
+export KOUT
+export LU_GUEST := $(GUEST)
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 VMLINUX := $(KOUT)/vmlinux
 KHDR := $(KOUT)/hdr/include
-GUEST := $(BUILD)/guest
 INITRAMFS := $(GUEST)/initramfs.cpio
 PYTHON := /usr/bin/python3
 PYTEST_ARGS ?=
 
-CONFIG_FRAGMENTS := selftests/config/common.config selftests/config/debug.config
 GUEST_SRCS := $(wildcard selftests/guest/*.c)
 GUEST_HDRS := $(wildcard selftests/guest/*.h)
 GUEST_BINS := $(patsubst selftests/guest/%.c,$(GUEST)/bin/%,$(GUEST_SRCS))

@@ -19,6 +19,8 @@ if command -v ccache >/dev/null 2>&1; then
 	# Make hits independent of the checkout's absolute path.
 	export CCACHE_BASEDIR=$build
 	export CCACHE_SLOPPINESS=time_macros
+	# The cwd only reaches the debug info; hashing it defeats sharing.
+	export CCACHE_NOHASHDIR=true
 fi
 
 exec 9>"$build/.kernel-build.lock"

@@ -27,8 +27,12 @@ from . import ktap
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(TOP, "build")
-BZIMAGE = os.path.join(BUILD, "kbuild", "arch", "x86", "boot", "bzImage")
-INITRAMFS = os.path.join(BUILD, "guest", "initramfs.cpio")
+# The Makefile exports where the kernel and the guest were built
+# (make KASAN=1 uses other directories).
+KBUILD = os.environ.get("KOUT", os.path.join(BUILD, "kbuild"))
+BZIMAGE = os.path.join(KBUILD, "arch", "x86", "boot", "bzImage")
+INITRAMFS = os.path.join(os.environ.get("LU_GUEST", os.path.join(BUILD, "guest")),
+                         "initramfs.cpio")
 LOGDIR = os.path.join(BUILD, "test-logs")
 
 MACHINES = {
