@@ -19,7 +19,10 @@ fi
 rm -f "$patches"/[0-9][0-9][0-9][0-9]-*.patch
 count=$(git -C "$tree" rev-list --count lu-base..HEAD)
 if [ "$count" -gt 0 ]; then
-	git -C "$tree" format-patch -q --cover-letter --no-signature \
+	# The cover letter is sent as the author of the series' last patch.
+	git -C "$tree" -c user.name="$(git -C "$tree" log -1 --format=%an)" \
+		-c user.email="$(git -C "$tree" log -1 --format=%ae)" \
+		format-patch -q --cover-letter --no-signature \
 		--cover-from-description=auto -o "$patches" lu-base..HEAD
 fi
 {

@@ -55,6 +55,9 @@ extract_base() {
 	7.3|7.3.*) ;;
 	*) die "$pkg $ver contains Linux $kver, expected 7.3.x" ;;
 	esac
+	# Debian's source package ends .gitignore with "/*", which would hide
+	# every new file of the series from git: the base commit leaves it out.
+	sed -i '/^# Debian packaging: ignore everything/,/^!\/debian\/$/d' "$tree/.gitignore"
 	git -C "$tree" init -q -b base
 	gitc add -A -f .
 	gitc commit -q -m "base: $pkg $ver (Linux $kver)"

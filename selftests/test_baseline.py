@@ -6,6 +6,14 @@ import pytest
 
 pytestmark = pytest.mark.qemu
 
+IOMMU_LU_EVENTS = {
+    f"iommu_lu_{e}" for e in (
+        "entry_alloc", "entry_free", "block_alloc", "block_free",
+        "hw_unit_preserve", "hw_unit_unpreserve", "hw_unit_restore",
+        "domain_preserve", "domain_unpreserve", "domain_restore",
+        "device_preserve", "device_unpreserve", "device_restore",
+        "match_hit", "match_miss",
+        "flb_preserve", "flb_unpreserve", "flb_retrieve", "flb_finish")}
 UNIT_PREFIX = {"vtd": "dmar", "amdvi": "ivhd"}
 DRIVER_UP = {
     "vtd": r"DMAR: Intel\(R\) Virtualization Technology for Directed I/O",
@@ -24,6 +32,9 @@ def test_boot(guest, machine):
     # edu alone in its group.
     assert r["edu_group_devices"].split() == [r["edu_bdf"]], r
     assert run.grep(DRIVER_UP[machine]), f"no IOMMU driver banner; {run.describe()}"
+    # The live update tracepoints, one trace system.
+    events = set(r["iommu_lu_events"].split())
+    assert IOMMU_LU_EVENTS <= events, sorted(IOMMU_LU_EVENTS - events)
 
 
 def test_edu_dma_through_iommu(guest, machine):

@@ -2,6 +2,7 @@
 """Host-side tests of the build machinery and the harness parsers (no QEMU)."""
 
 import os
+import re
 import subprocess
 import textwrap
 
@@ -187,3 +188,29 @@ def test_config_option_that_does_not_survive_fails(tmp_path):
            {"KOUT": str(tmp_path / "kbuild")}, check=False)
     assert p.returncode != 0
     assert "CONFIG_ARM_SMMU_V3 did not survive" in p.stdout
+
+
+# --- the series ---------------------------------------------------------------
+
+PATCHES = sorted(
+    p for p in os.listdir(os.path.join(TOP, "kernel-patches"))
+    if p.endswith(".patch") and not p.startswith("0000-"))
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(KTREE, ".git")),
+                    reason="no kernel tree: run 'make tree' first")
+@pytest.mark.parametrize("patch", PATCHES)
+def test_checkpatch_strict_no_errors(patch):
+    p = sh(f"cd {KTREE} && perl scripts/checkpatch.pl --strict -q --terse "
+           f"--ignore SPDX_LICENSE_TAG {TOP}/kernel-patches/{patch} 2>/dev/null",
+           check=False)
+    errors = [l for l in p.stdout.splitlines() if ": ERROR:" in l]
+    assert not errors, "\n".join(errors)
+    m = re.search(r"total: (\d+) errors", p.stdout)
+    assert m and m.group(1) == "0", p.stdout[-500:]
+
+
+def test_series_file_lists_every_patch():
+    with open(os.path.join(TOP, "kernel-patches", "series")) as f:
+        listed = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+    assert listed == PATCHES

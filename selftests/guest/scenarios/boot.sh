@@ -13,4 +13,5 @@ lu_result edu_iommu "$(basename "$(readlink "$dev/iommu")")"
 lu_result edu_group "$grp"
 lu_result edu_group_type "$(cat /sys/kernel/iommu_groups/$grp/type)"
 lu_result edu_group_devices $(ls /sys/kernel/iommu_groups/$grp/devices)
+lu_result iommu_lu_events $(ls /sys/kernel/tracing/events/iommu_lu 2>/dev/null | grep -v '^enable$\|^filter$')
 exit 0
