@@ -15,17 +15,12 @@
  * "LU-RESULT <key> <value>" lines on stdout.  Exit status: 0 when every check
  * passes, 1 when a check fails, 2 when a setup step or system call fails.
  */
-#define _GNU_SOURCE
+#include "lu-util.h"
+
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -70,55 +65,6 @@ struct iommufd_ctx {
 };
 
 static int nr_failed;
-
-/* ----------------------------------------------------------------------- */
-/* Error reporting                                                         */
-
-/* A system call failed: report what and why, and give up. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "edu-dma: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
-	exit(2);
-}
-
-/* A setup step failed without an errno to show. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "edu-dma: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static void __attribute__((format(printf, 3, 4)))
-check(const char *name, int pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("LU-CHECK %s %s ", name, pass ? "PASS" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!pass)
-		nr_failed++;
-}
 
 /* ----------------------------------------------------------------------- */
 /* sysfs                                                                   */
@@ -177,7 +123,7 @@ static void pci_driver_name(const char *bdf, char *name, size_t size)
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0) {
 		if (errno != ENOENT)
-			die("readlink %s", path);
+			lu_die("readlink %s", path);
 		name[0] = '\0';
 		return;
 	}
@@ -185,7 +131,7 @@ static void pci_driver_name(const char *bdf, char *name, size_t size)
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
 	if (strlen(base) >= size)
-		fatal("driver name of %s too long: %s", bdf, base);
+		lu_diex("driver name of %s too long: %s", bdf, base);
 	strcpy(name, base);
 }
 
@@ -202,7 +148,7 @@ static void pci_find_edu(char *bdf, size_t size)
 
 	n = scandir(PCI_DEVICES_DIR, &list, dirent_not_dot, alphasort);
 	if (n < 0)
-		die("scandir %s", PCI_DEVICES_DIR);
+		lu_die("scandir %s", PCI_DEVICES_DIR);
 
 	for (i = 0; i < n; i++) {
 		unsigned long vendor, device;
@@ -212,11 +158,11 @@ static void pci_find_edu(char *bdf, size_t size)
 			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vendor",
 				 list[i]->d_name);
 			if (sysfs_read_ulong(path, &vendor))
-				die("read %s", path);
+				lu_die("read %s", path);
 			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/device",
 				 list[i]->d_name);
 			if (sysfs_read_ulong(path, &device))
-				die("read %s", path);
+				lu_die("read %s", path);
 			if (vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID) {
 				snprintf(bdf, size, "%s", list[i]->d_name);
 				found = 1;
@@ -227,8 +173,8 @@ static void pci_find_edu(char *bdf, size_t size)
 	free(list);
 
 	if (!found)
-		fatal("no PCI device %04x:%04x in %s", EDU_VENDOR_ID,
-		      EDU_DEVICE_ID, PCI_DEVICES_DIR);
+		lu_diex("no PCI device %04x:%04x in %s", EDU_VENDOR_ID,
+			EDU_DEVICE_ID, PCI_DEVICES_DIR);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -241,7 +187,7 @@ static void vfio_bind_pci(const char *bdf)
 
 	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", bdf);
 	if (access(path, F_OK))
-		die("PCI device %s", path);
+		lu_die("PCI device %s", path);
 
 	pci_driver_name(bdf, drv, sizeof(drv));
 	if (!strcmp(drv, VFIO_PCI_DRIVER))
@@ -251,20 +197,20 @@ static void vfio_bind_pci(const char *bdf)
 		snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver/unbind",
 			 bdf);
 		if (sysfs_write(path, bdf))
-			die("unbind %s from %s", bdf, drv);
+			lu_die("unbind %s from %s", bdf, drv);
 	}
 
 	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver_override",
 		 bdf);
 	if (sysfs_write(path, VFIO_PCI_DRIVER))
-		die("write %s", path);
+		lu_die("write %s", path);
 	if (sysfs_write(PCI_DRIVERS_PROBE, bdf))
-		die("write %s to %s", bdf, PCI_DRIVERS_PROBE);
+		lu_die("write %s to %s", bdf, PCI_DRIVERS_PROBE);
 
 	pci_driver_name(bdf, drv, sizeof(drv));
 	if (strcmp(drv, VFIO_PCI_DRIVER))
-		fatal("%s is bound to '%s' after probing, not %s", bdf, drv,
-		      VFIO_PCI_DRIVER);
+		lu_diex("%s is bound to '%s' after probing, not %s", bdf, drv,
+			VFIO_PCI_DRIVER);
 }
 
 /* Name of the VFIO cdev ("vfioN") of @bdf in @name. */
@@ -277,7 +223,7 @@ static void vfio_find_cdev(const char *bdf, char *name, size_t size)
 	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vfio-dev", bdf);
 	dir = opendir(path);
 	if (!dir)
-		die("opendir %s", path);
+		lu_die("opendir %s", path);
 	errno = 0;
 	while ((d = readdir(dir))) {
 		if (!strncmp(d->d_name, "vfio", 4)) {
@@ -287,9 +233,9 @@ static void vfio_find_cdev(const char *bdf, char *name, size_t size)
 		}
 	}
 	if (errno)
-		die("readdir %s", path);
+		lu_die("readdir %s", path);
 	closedir(dir);
-	fatal("no vfio cdev under %s", path);
+	lu_diex("no vfio cdev under %s", path);
 }
 
 static int vfio_open_cdev(const char *name)
@@ -306,7 +252,7 @@ static int vfio_open_cdev(const char *name)
 		usleep(10000);
 	}
 	if (fd < 0)
-		die("open %s", path);
+		lu_die("open %s", path);
 	return fd;
 }
 
@@ -317,7 +263,7 @@ static void vfio_region_info(int devfd, uint32_t index,
 	info->argsz = sizeof(*info);
 	info->index = index;
 	if (ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, info))
-		die("VFIO_DEVICE_GET_REGION_INFO index %u", index);
+		lu_die("VFIO_DEVICE_GET_REGION_INFO index %u", index);
 }
 
 /* Set memory decoding and bus mastering in the PCI command register. */
@@ -332,22 +278,22 @@ static void vfio_pci_enable_master(int devfd)
 	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
 	if (n != sizeof(cmd)) {
 		errno = n < 0 ? errno : EIO;
-		die("read PCI command register");
+		lu_die("read PCI command register");
 	}
 	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	n = pwrite(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
 	if (n != sizeof(cmd)) {
 		errno = n < 0 ? errno : EIO;
-		die("write PCI command register");
+		lu_die("write PCI command register");
 	}
 
 	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
 	if (n != sizeof(cmd)) {
 		errno = n < 0 ? errno : EIO;
-		die("read back PCI command register");
+		lu_die("read back PCI command register");
 	}
 	if (!(cmd & PCI_COMMAND_MASTER))
-		fatal("bus mastering did not stick (command 0x%04x)", cmd);
+		lu_diex("bus mastering did not stick (command 0x%04x)", cmd);
 }
 
 static volatile void *vfio_map_bar0(int devfd, size_t *size)
@@ -357,13 +303,13 @@ static volatile void *vfio_map_bar0(int devfd, size_t *size)
 
 	vfio_region_info(devfd, VFIO_PCI_BAR0_REGION_INDEX, &bar);
 	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size == 0)
-		fatal("BAR0 cannot be mmapped (flags 0x%x size 0x%llx)",
-		      bar.flags, (unsigned long long)bar.size);
+		lu_diex("BAR0 cannot be mmapped (flags 0x%x size 0x%llx)",
+			bar.flags, (unsigned long long)bar.size);
 
 	p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, devfd,
 		 bar.offset);
 	if (p == MAP_FAILED)
-		die("mmap BAR0");
+		lu_die("mmap BAR0");
 	*size = bar.size;
 	return p;
 }
@@ -386,20 +332,20 @@ static void iommufd_setup(int devfd, struct iommufd_ctx *ctx)
 
 	ctx->fd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
 	if (ctx->fd < 0)
-		die("open %s", IOMMUFD_DEV);
+		lu_die("open %s", IOMMUFD_DEV);
 
 	bind.iommufd = ctx->fd;
 	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		die("VFIO_DEVICE_BIND_IOMMUFD");
+		lu_die("VFIO_DEVICE_BIND_IOMMUFD");
 	ctx->devid = bind.out_devid;
 
 	if (ioctl(ctx->fd, IOMMU_IOAS_ALLOC, &alloc))
-		die("IOMMU_IOAS_ALLOC");
+		lu_die("IOMMU_IOAS_ALLOC");
 	ctx->ioas_id = alloc.out_ioas_id;
 
 	attach.pt_id = ctx->ioas_id;
 	if (ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
-		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT ioas %u", ctx->ioas_id);
+		lu_die("VFIO_DEVICE_ATTACH_IOMMUFD_PT ioas %u", ctx->ioas_id);
 }
 
 static void ioas_map(struct iommufd_ctx *ctx, void *va, uint64_t len,
@@ -416,8 +362,8 @@ static void ioas_map(struct iommufd_ctx *ctx, void *va, uint64_t len,
 	};
 
 	if (ioctl(ctx->fd, IOMMU_IOAS_MAP, &map))
-		die("IOMMU_IOAS_MAP iova 0x%" PRIx64 " length 0x%" PRIx64,
-		    iova, len);
+		lu_die("IOMMU_IOAS_MAP iova 0x%" PRIx64 " length 0x%" PRIx64,
+		       iova, len);
 }
 
 static void ioas_unmap(struct iommufd_ctx *ctx, uint64_t iova, uint64_t len)
@@ -430,12 +376,12 @@ static void ioas_unmap(struct iommufd_ctx *ctx, uint64_t iova, uint64_t len)
 	};
 
 	if (ioctl(ctx->fd, IOMMU_IOAS_UNMAP, &unmap))
-		die("IOMMU_IOAS_UNMAP iova 0x%" PRIx64 " length 0x%" PRIx64,
-		    iova, len);
+		lu_die("IOMMU_IOAS_UNMAP iova 0x%" PRIx64 " length 0x%" PRIx64,
+		       iova, len);
 	if (unmap.length != len)
-		fatal("IOMMU_IOAS_UNMAP iova 0x%" PRIx64 " unmapped 0x%llx "
-		      "bytes, expected 0x%" PRIx64, iova,
-		      (unsigned long long)unmap.length, len);
+		lu_diex("IOMMU_IOAS_UNMAP iova 0x%" PRIx64 " unmapped 0x%llx "
+			"bytes, expected 0x%" PRIx64, iova,
+			(unsigned long long)unmap.length, len);
 }
 
 /* Shared mapping of a fresh memfd of @len bytes. */
@@ -446,12 +392,12 @@ static uint8_t *memfd_buf(size_t len, int *fdp)
 
 	fd = memfd_create("edu-dma", MFD_CLOEXEC);
 	if (fd < 0)
-		die("memfd_create");
+		lu_die("memfd_create");
 	if (ftruncate(fd, len))
-		die("ftruncate memfd to %zu", len);
+		lu_die("ftruncate memfd to %zu", len);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
-		die("mmap memfd");
+		lu_die("mmap memfd");
 	memset(p, 0, len);
 	*fdp = fd;
 	return p;
@@ -470,13 +416,13 @@ static int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
 						      "from device to";
 
 	if (ret == -ETIMEDOUT)
-		fprintf(stderr, "edu-dma: DMA %s iova 0x%" PRIx64 " len %u: "
-			"timed out after %d ms (command 0x%" PRIx64 ")\n",
-			what, iova, len, EDU_DMA_TIMEOUT_MS,
-			edu_read64(edu_bar, EDU_REG_DMA_CMD));
+		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: timed out after "
+		       "%d ms (command 0x%" PRIx64 ")", what, iova, len,
+		       EDU_DMA_TIMEOUT_MS,
+		       edu_read64(edu_bar, EDU_REG_DMA_CMD));
 	else if (ret)
-		fprintf(stderr, "edu-dma: DMA %s iova 0x%" PRIx64 " len %u: "
-			"%s\n", what, iova, len, strerror(-ret));
+		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: %s", what, iova, len,
+		       strerror(-ret));
 	return ret;
 }
 
@@ -550,8 +496,9 @@ static int check_edu_id(void)
 	id_ok = edu_id_ok(edu_bar, &id);
 	live_ok = edu_liveness_ok(edu_bar, 0x12345678) &&
 		  edu_liveness_ok(edu_bar, 0xa5a5a5a5);
-	check("edu_id", id_ok && live_ok, "id=0x%08x liveness %s", id,
-	      live_ok ? "ok" : "bad");
+	nr_failed += !lu_check("edu_id", id_ok && live_ok,
+			       "id=0x%08x liveness %s", id,
+			       live_ok ? "ok" : "bad");
 	return id_ok && live_ok;
 }
 
@@ -561,10 +508,10 @@ static void check_dma_to_device(uint8_t *a, uint64_t iova)
 
 	pattern_fill(a, XFER_LEN, SEED_P);
 	ret = edu_dma_xfer(EDU_DMA_TO_DEVICE, iova, XFER_LEN);
-	check("dma_to_device", !ret,
-	      "%u bytes of pattern P from A at iova 0x%" PRIx64
-	      " to device buffer: %s", XFER_LEN, iova,
-	      ret ? "DMA error" : "completed");
+	nr_failed += !lu_check("dma_to_device", !ret,
+			       "%u bytes of pattern P from A at iova 0x%" PRIx64
+			       " to device buffer: %s", XFER_LEN, iova,
+			       ret ? "DMA error" : "completed");
 }
 
 static void check_dma_from_device(uint8_t *b, uint64_t iova)
@@ -575,11 +522,11 @@ static void check_dma_from_device(uint8_t *b, uint64_t iova)
 	memset(b, 0, BUF_PAGE);
 	ret = edu_dma_xfer(EDU_DMA_FROM_DEVICE, iova, XFER_LEN);
 	match = pattern_count(b, XFER_LEN, SEED_P);
-	check("dma_from_device", !ret && match == XFER_LEN,
-	      "device buffer to B at iova 0x%" PRIx64 ": %s, B holds %s "
-	      "(%zu/%u bytes match P)", iova,
-	      ret ? "DMA error" : "completed", describe(b, XFER_LEN),
-	      match, XFER_LEN);
+	nr_failed += !lu_check("dma_from_device", !ret && match == XFER_LEN,
+			       "device buffer to B at iova 0x%" PRIx64
+			       ": %s, B holds %s (%zu/%u bytes match P)", iova,
+			       ret ? "DMA error" : "completed",
+			       describe(b, XFER_LEN), match, XFER_LEN);
 }
 
 /*
@@ -599,12 +546,15 @@ static void check_unmapped_write(uint8_t *a, uint8_t *b, uint64_t b_iova,
 	ret_u = edu_dma_xfer(EDU_DMA_FROM_DEVICE, unmapped_iova, XFER_LEN);
 	a_ok = pattern_count(a, XFER_LEN, SEED_P) == XFER_LEN;
 
-	check("unmapped_write_blocked", !ret_b && !ret_u && b_ok && a_ok,
-	      "DMA to B's old iova 0x%" PRIx64 ": %s, B holds %s; "
-	      "DMA to iova 0x%" PRIx64 ": %s, A holds %s",
-	      b_iova, ret_b ? "DMA error" : "completed",
-	      describe(b, XFER_LEN), unmapped_iova,
-	      ret_u ? "DMA error" : "completed", describe(a, XFER_LEN));
+	nr_failed += !lu_check("unmapped_write_blocked",
+			       !ret_b && !ret_u && b_ok && a_ok,
+			       "DMA to B's old iova 0x%" PRIx64
+			       ": %s, B holds %s; DMA to iova 0x%" PRIx64
+			       ": %s, A holds %s", b_iova,
+			       ret_b ? "DMA error" : "completed",
+			       describe(b, XFER_LEN), unmapped_iova,
+			       ret_u ? "DMA error" : "completed",
+			       describe(a, XFER_LEN));
 }
 
 /*
@@ -625,23 +575,26 @@ static void check_unmapped_read(uint8_t *a, uint8_t *b, uint64_t a_iova,
 	landed = pattern_count(a, XFER_LEN, SEED_S) != XFER_LEN;
 	leaked = pattern_count(a, XFER_LEN, SEED_R) == XFER_LEN;
 
-	check("unmapped_read_blocked",
-	      !ret_r && !ret_w && landed && !leaked,
-	      "DMA from B's old iova 0x%" PRIx64 ": %s; device buffer to A "
-	      "at iova 0x%" PRIx64 ": %s, A holds %s%s", b_iova,
-	      ret_r ? "DMA error" : "completed", a_iova,
-	      ret_w ? "DMA error" : "completed", describe(a, XFER_LEN),
-	      !landed ? " (DMA to A did not land)" :
-	      leaked ? " (device read the unmapped page)" : "");
+	nr_failed += !lu_check("unmapped_read_blocked",
+			       !ret_r && !ret_w && landed && !leaked,
+			       "DMA from B's old iova 0x%" PRIx64
+			       ": %s; device buffer to A at iova 0x%" PRIx64
+			       ": %s, A holds %s%s", b_iova,
+			       ret_r ? "DMA error" : "completed", a_iova,
+			       ret_w ? "DMA error" : "completed",
+			       describe(a, XFER_LEN),
+			       !landed ? " (DMA to A did not land)" :
+			       leaked ? " (device read the unmapped page)" :
+			       "");
 }
 
 /* ----------------------------------------------------------------------- */
 /* Arguments                                                               */
 
-static void __attribute__((noreturn)) usage(const char *msg)
+static void LU_NORETURN usage(const char *msg)
 {
 	if (msg)
-		fprintf(stderr, "edu-dma: %s\n", msg);
+		lu_msg("%s", msg);
 	fprintf(stderr,
 		"usage: edu-dma [--bdf DDDD:BB:DD.F] [--map-iova HEX] "
 		"[--dma-iova HEX] [--unmapped-iova HEX]\n"
@@ -655,7 +608,7 @@ static void __attribute__((noreturn)) usage(const char *msg)
 		"IOVAs must be below 0x%llx.\n",
 		EDU_VENDOR_ID, EDU_DEVICE_ID, DEFAULT_MAP_IOVA,
 		DEFAULT_UNMAPPED_IOVA, EDU_DMA_ADDR_LIMIT);
-	exit(2);
+	exit(LU_EXIT_ERROR);
 }
 
 static uint64_t parse_hex(const char *opt, const char *s)
@@ -666,7 +619,7 @@ static uint64_t parse_hex(const char *opt, const char *s)
 	errno = 0;
 	v = strtoull(s, &end, 16);
 	if (errno || end == s || *end || s[0] == '-') {
-		fprintf(stderr, "edu-dma: --%s: bad hex value '%s'\n", opt, s);
+		lu_msg("--%s: bad hex value '%s'", opt, s);
 		usage(NULL);
 	}
 	return v;
@@ -743,7 +696,7 @@ int main(int argc, char **argv)
 	uint8_t *mem, *a, *b;
 	int devfd, memfd;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	lu_init_stdio();
 	parse_args(argc, argv, &o);
 
 	if (!o.bdf) {
@@ -752,8 +705,8 @@ int main(int argc, char **argv)
 	}
 	vfio_bind_pci(o.bdf);
 	vfio_find_cdev(o.bdf, cdev, sizeof(cdev));
-	printf("LU-RESULT edu_bdf %s\n", o.bdf);
-	printf("LU-RESULT edu_vfio_dev %s\n", cdev);
+	lu_result("edu_bdf", "%s", o.bdf);
+	lu_result("edu_vfio_dev", "%s", cdev);
 
 	devfd = vfio_open_cdev(cdev);
 	iommufd_setup(devfd, &ctx);
@@ -773,9 +726,9 @@ int main(int argc, char **argv)
 	vfio_pci_enable_master(devfd);
 
 	if (!check_edu_id()) {
-		fprintf(stderr, "edu-dma: %s does not look like an edu device, "
-			"skipping the DMA checks\n", o.bdf);
-		return 1;
+		lu_msg("%s does not look like an edu device, skipping the DMA "
+		       "checks", o.bdf);
+		return LU_EXIT_FAIL;
 	}
 
 	check_dma_to_device(a, o.dma_iova);
@@ -794,8 +747,8 @@ int main(int argc, char **argv)
 
 	if (nr_failed) {
 		printf("edu-dma: %d check(s) failed\n", nr_failed);
-		return 1;
+		return LU_EXIT_FAIL;
 	}
-	printf("LU-RESULT edu_dma ok\n");
-	return 0;
+	lu_result("edu_dma", "ok");
+	return LU_EXIT_PASS;
 }

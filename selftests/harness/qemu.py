@@ -12,6 +12,9 @@ serial console:
   LU-KEXEC <stage>                      stage N is about to kexec
   LU-STAGE-END stage=N rc=R / LU-DONE   the scenario ended, guest powers off
 
+The guest writes these lines to /dev/kmsg, so the console prints each one
+whole, never split by a kernel message printed at the same moment.
+
 Every run has a hard timeout; the full serial log is always written under
 build/test-logs/ and its path is part of every failure message.
 """
@@ -119,7 +122,7 @@ def _parse(lines):
     rc = None
     for raw in lines:
         line = _TS.sub("", raw.rstrip("\r\n"))
-        # Guest lines may follow kernel output on the same console line.
+        # Guest lines come through the kernel log, after its timestamp.
         idx = line.find("LU-")
         tag = line[idx:] if idx >= 0 else ""
         # Each kernel that boots is the next stage; its messages belong to
@@ -172,9 +175,10 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
         if not os.path.exists(f):
             raise FileNotFoundError(f"{f} is missing: run 'make' at the top first")
     m = MACHINES[machine]
-    # Live update is off unless asked for on the command line.
+    # Live update is off unless asked for on the command line. The guest
+    # prints its protocol lines through /dev/kmsg: no rate limit on that.
     cmdline = ["console=ttyS0", "panic=-1", "liveupdate=on",
-               f"lu.scenario={scenario}", "lu.stage=1"]
+               "printk.devkmsg=on", f"lu.scenario={scenario}", "lu.stage=1"]
     if args:
         cmdline.append("lu.args=" + ",".join(args))
     if not kunit:

@@ -1,10 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shell helpers for guest scenarios. Output lines the harness parses:
+# Shell helpers for guest scenarios. The lines the harness parses go through
+# the kernel log (/dev/kmsg, see lu_say), so that the console prints each one
+# whole: a kernel message printed at the same moment cannot split it.
 #   LU-RESULT <stage> <key> <value...>        a fact, for the test to assert
 #   LU-CHECK <stage> <name> PASS|FAIL <detail> a check done in the guest
 #   LU-KEXEC <stage>                           about to kexec into stage+1
 # Static guest programs print "LU-RESULT <key> <value>" and
 # "LU-CHECK <name> ..." without the stage; lu_run adds it.
+
+# Print one protocol line on the console, through the kernel log.
+lu_say() {
+	echo "$*" > /dev/kmsg
+}
 
 lu_cmdline_get() {
 	for w in $(cat /proc/cmdline); do
@@ -22,11 +29,11 @@ lu_args() {
 
 lu_result() {
 	k=$1; shift
-	echo "LU-RESULT $LU_STAGE $k $*"
+	lu_say "LU-RESULT $LU_STAGE $k $*"
 }
 
 lu_check() {
-	echo "LU-CHECK $LU_STAGE $1 $2 $3"
+	lu_say "LU-CHECK $LU_STAGE $1 $2 $3"
 }
 
 # Run a guest program, tagging its LU- lines with the stage; returns its
@@ -37,7 +44,7 @@ lu_run() {
 		while IFS= read -r line; do
 			case "$line" in
 			"LU-RESULT "*|"LU-CHECK "*)
-				echo "${line%% *} $LU_STAGE ${line#* }" ;;
+				lu_say "${line%% *} $LU_STAGE ${line#* }" ;;
 			"LU-EXIT "*)
 				rc=${line#LU-EXIT } ;;
 			*)
@@ -58,9 +65,9 @@ lu_self_cpio() {
 # a command (and its arguments) that lu-kexec runs under, e.g. a program that
 # keeps a live update session open: "lu_kexec luo-memfd preserve --".
 lu_kexec() {
-	lu_self_cpio || { echo "LU-ERROR cannot pack the root file system"; return 1; }
+	lu_self_cpio || { lu_say "LU-ERROR cannot pack the root file system"; return 1; }
 	next=$((LU_STAGE + 1))
-	echo "LU-KEXEC $LU_STAGE"
+	lu_say "LU-KEXEC $LU_STAGE"
 	lu_run "$@" lu-kexec --kernel /boot/bzImage --initrd /run/self.cpio \
 		--reuse-cmdline --set "lu.stage=$next"
 }

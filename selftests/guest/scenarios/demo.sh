@@ -9,7 +9,7 @@ case "$1" in
 	lu_run edu-dma || exit 1
 	echo "=== demo stage 1: preserving a memfd in a live update session, kexec ==="
 	lu_kexec luo-memfd preserve --
-	echo "LU-ERROR kexec did not happen"
+	lu_say "LU-ERROR kexec did not happen"
 	exit 1 ;;
 2)
 	echo "=== demo stage 2: new kernel booted through KHO; verifying ==="

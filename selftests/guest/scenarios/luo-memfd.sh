@@ -7,10 +7,10 @@
 case "$1" in
 1)
 	lu_kexec luo-memfd preserve $(lu_args) --
-	echo "LU-ERROR kexec did not happen"
+	lu_say "LU-ERROR kexec did not happen"
 	exit 1 ;;
 2)
 	lu_run luo-memfd verify $(lu_args) ;;
 *)
-	echo "LU-ERROR no stage $1 in this scenario"; exit 2 ;;
+	lu_say "LU-ERROR no stage $1 in this scenario"; exit 2 ;;
 esac
