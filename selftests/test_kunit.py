@@ -16,6 +16,8 @@ IOMMU_LU_CASES = [
     "lu_bad_domain_table", "lu_bad_hw_type", "lu_bad_device_domain_index",
     "lu_bad_device_hw_index", "lu_bad_refcount", "lu_bad_duplicate_device",
     "lu_bad_duplicate_hw_unit", "lu_bad_shared_table", "lu_bad_reserved",
+    "lu_bad_restored_on_arrival", "lu_bad_root_reserved", "lu_bad_short_block",
+    "lu_bad_triple_duplicate",
 ]
 
 
