@@ -18,6 +18,9 @@ ifeq ($(KASAN),1)
 CONFIG_FRAGMENTS += selftests/config/kasan.config
 KOUT := $(BUILD)/kbuild-kasan
 GUEST := $(BUILD)/guest-kasan
+# KHO sizes its default scratch areas from the early memblock reservations,
+# which KASAN's shadow inflates until the reservation fails and KHO is off.
+export LU_APPEND := kho_scratch=128M,512M,128M
 else
 KOUT := $(BUILD)/kbuild
 GUEST := $(BUILD)/guest

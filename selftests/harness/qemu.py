@@ -183,7 +183,8 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
         cmdline.append("lu.args=" + ",".join(args))
     if not kunit:
         cmdline.append("kunit.enable=0")
-    cmdline += m["append"] + list(append)
+    # The Makefile passes build-specific words (make KASAN=1) in LU_APPEND.
+    cmdline += m["append"] + os.environ.get("LU_APPEND", "").split() + list(append)
 
     qemu = ["qemu-system-x86_64", "-M", m["machine"], "-accel", "tcg",
             "-smp", "2", "-m", memory,
