@@ -21,6 +21,10 @@ if command -v ccache >/dev/null 2>&1; then
 	export CCACHE_SLOPPINESS=time_macros
 	# The cwd only reaches the debug info; hashing it defeats sharing.
 	export CCACHE_NOHASHDIR=true
+	# Kbuild passes -fmacro-prefix-map=<abs srctree>/=, which differs per
+	# checkout but maps __FILE__ to the same relative names in each: leave
+	# it out of the hash, or no clone ever hits another's cache.
+	export CCACHE_IGNOREOPTIONS="-fmacro-prefix-map=*"
 fi
 
 exec 9>"$build/.kernel-build.lock"
