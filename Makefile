@@ -41,7 +41,7 @@ GUEST_BINS := $(patsubst selftests/guest/%.c,$(GUEST)/bin/%,$(GUEST_SRCS))
 GUEST_FILES := selftests/guest/init selftests/guest/lib/lu.sh \
 	$(wildcard selftests/guest/scenarios/*.sh)
 
-.PHONY: all deps tree config kernel guest demo check test export-patches \
+.PHONY: all deps tree config kernel guest demo check check-slow bench test export-patches \
 	clean distclean help FORCE
 
 all: kernel guest
@@ -83,6 +83,14 @@ demo: all
 
 check test: all
 	@cd selftests && $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# Tests that take minutes under TCG (generic_pt's random map KUnit cases).
+check-slow: all
+	@cd selftests && $(PYTHON) -m pytest -m slow $(PYTEST_ARGS)
+
+# Page table live update benchmark: prints numbers, asserts no time.
+bench: all
+	@$(PYTHON) selftests/bench/pt_lu_bench.py
 
 export-patches:
 	@bash scripts/export-patches.sh

@@ -20,6 +20,23 @@ IOMMU_LU_CASES = [
     "lu_bad_triple_duplicate",
 ]
 
+# Page table live update, one suite per generic_pt format with a live
+# update format id; each case runs once per configuration of the format.
+PT_LU_SUITES = ["vtdss_iommu_lu_test", "x86_64_iommu_lu_test",
+                "amdv1_iommu_lu_test", "amdv1_mock_iommu_lu_test"]
+PT_LU_CASES = ["test_lu_empty", "test_lu_dense_pages", "test_lu_sparse",
+               "test_lu_huge", "test_lu_unpreserve", "test_lu_preserve_fails",
+               "test_lu_refuse"]
+# What test_lu_refuse's cases must have been refused for, one line each.
+PT_LU_REFUSALS = [
+    "another page table format", "levels out of range", "address width differs",
+    "output address width differs", "features differ",
+    "reserved data is not zero", "no table pages",
+    "more table pages than preserved", "fewer table pages than preserved",
+    "bad top table address", "top table page was not preserved",
+    "table page was not preserved", r"table page is used twice",
+]
+
 
 def test_kunit_at_boot(guest, machine):
     run = guest(machine, "boot", kunit=True, timeout=600)
@@ -35,3 +52,30 @@ def test_kunit_at_boot(guest, machine):
     # Each corruption case is refused with one clear log line.
     assert run.grep(r"iommu-lu: refusing incoming device \d+: .*points at domain"), \
         run.describe()
+    # generic_pt: every page table live update case ran and passed...
+    for suite in PT_LU_SUITES:
+        got = {c.name: c.status for c in cases if c.suite == suite}
+        assert got, f"suite {suite} did not run; {run.describe()}"
+        bad = [n for n in PT_LU_CASES if got.get(n) != "pass"]
+        assert not bad, f"{suite}: cases missing or not passed: {bad}"
+    # ...and the refusals said why, with the kernel's log line.
+    for why in PT_LU_REFUSALS:
+        assert run.grep(r"iommu-lu: refusing incoming domain \d+: " + why), \
+            f"no refusal for {why!r}; {run.describe()}"
+    # generic_pt's own suites still pass with the live update changes (their
+    # slow cases run in test_kunit_generic_pt_slow).
+    pt = [c for c in cases if c.suite.endswith("_iommu_test")
+          or c.suite.endswith("_fmt_test")]
+    assert pt, f"generic_pt's suites did not run; {run.describe()}"
+
+
+@pytest.mark.slow
+def test_kunit_generic_pt_slow(guest):
+    """generic_pt's cases marked slow (random maps), minutes under TCG."""
+    run = guest("vtd", "boot", kunit=True, timeout=1200,
+                kunit_filter=("kunit.filter=speed=slow",
+                              "kunit.filter_glob=*_iommu_test"))
+    cases = run.kunit
+    assert cases, f"no KUnit results; {run.describe()}"
+    failed = [c.id for c in cases if c.status == "fail"]
+    assert not failed, f"KUnit cases failed: {failed}; {run.describe()}"

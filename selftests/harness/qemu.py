@@ -159,6 +159,7 @@ def _parse(lines):
 
 
 def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
+        kunit_filter=("kunit.filter=speed>slow",),
         timeout=240, memory="2G", name=None, qemu_extra=(), on_line=None):
     """Boot `machine`, run `scenario` through all of its stages, return a Run.
 
@@ -167,6 +168,9 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
     edu:    number of edu devices
     kunit:  run the built-in KUnit suites at boot (off by default: they
             slow every boot under TCG)
+    kunit_filter: kunit.* words choosing the cases; by default every case
+            not marked slow (generic_pt's random map cases and the
+            benchmarks take minutes under TCG)
     on_line: called with each console line as it arrives
     """
     if machine not in MACHINES:
@@ -183,6 +187,8 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
         cmdline.append("lu.args=" + ",".join(args))
     if not kunit:
         cmdline.append("kunit.enable=0")
+    else:
+        cmdline += list(kunit_filter)
     # The Makefile passes build-specific words (make KASAN=1) in LU_APPEND.
     cmdline += m["append"] + os.environ.get("LU_APPEND", "").split() + list(append)
 
