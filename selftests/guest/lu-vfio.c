@@ -1,0 +1,1175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lu-vfio: iommufd live update through a VFIO device (QEMU's edu).
+ *
+ *   lu-vfio mark-checks [--bdf DDDD:BB:DD.F]
+ *
+ * mark-checks checks the rules of IOMMU_HWPT_LU_SET_PRESERVE, which marks a
+ * paging HWPT to be kept across a live update. The edu device (default: the
+ * first 1234:11e8) is bound to vfio-pci, its cdev bound to an iommufd and
+ * attached to a paging HWPT (HWPT 1) of IOAS 1, where the two pages A and B
+ * of a memfd are mapped with IOMMU_IOAS_MAP_FILE. Then:
+ *
+ *   - the device copies a pattern from A to B (dma_before_mark);
+ *   - marking is refused for an HWPT whose IOAS holds an anonymous memory
+ *     mapping, non-zero flags or __reserved, an IOAS id and an unused id;
+ *   - HWPT 1 is marked (mark_ok), after which every change to IOAS 1
+ *     (IOMMU_IOAS_MAP_FILE, IOMMU_IOAS_MAP, IOMMU_IOAS_UNMAP,
+ *     IOMMU_IOAS_ALLOW_IOVAS, IOMMU_IOAS_COPY into it) fails with EBUSY,
+ *     while another HWPT of IOAS 1 can still be allocated and destroyed;
+ *   - HWPT 1 cannot be marked twice, a second HWPT (HWPT 3, own IOAS, not
+ *     attached) cannot take HWPT 1's token but can be marked under another
+ *     one, and then cannot be destroyed;
+ *   - the device still copies A to B through the marked HWPT
+ *     (dma_after_mark);
+ *   - after the device fd and the iommufd are closed, a new iommufd maps
+ *     and unmaps the same memfd (unmarked_after_close). Closing an iommufd
+ *     destroys its objects; a mark that kept its HWPT's users count would
+ *     make that fail with a kernel WARN, which the test harness catches.
+ *
+ * Every check prints "LU-CHECK <name> PASS|FAIL <detail>" with the error
+ * number seen. Exit status: 0 all checks passed, 1 a check failed, 2 an
+ * error (a failing setup step, bad usage).
+ */
+#include "lu-util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/liveupdate.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "edu.h"
+
+#define PCI_DEVICES_DIR		"/sys/bus/pci/devices"
+#define PCI_DRIVERS_PROBE	"/sys/bus/pci/drivers_probe"
+#define VFIO_PCI_DRIVER		"vfio-pci"
+#define VFIO_CDEV_DIR		"/dev/vfio/devices"
+#define IOMMUFD_DEV		"/dev/iommu"
+
+#define PAGE			0x1000UL
+#define XFER_LEN		1024U		/* bytes per DMA */
+
+/* IOVAs; all below the edu device's 28-bit DMA limit */
+#define IOVA_A			0x100000ULL	/* page A; other IOASes too */
+#define IOVA_B			(IOVA_A + PAGE)	/* page B */
+#define IOVA_FREE		0x200000ULL	/* never mapped in IOAS 1 */
+#define IOVA_COPY		0x300000ULL	/* never mapped in IOAS 1 */
+
+#define TOKEN_1			0x1234ULL	/* HWPT 1 */
+#define TOKEN_2			0x1235ULL	/* HWPT 3 */
+#define TOKEN_AGAIN		0x1236ULL	/* HWPT 1's second mark */
+#define TOKEN_UNUSED		0x5a5aULL	/* for marks that must fail */
+#define UNUSED_ID		0x7fffffffU	/* no object has this id */
+
+/* Byte patterns: pattern(seed, i) differs from any other seed at every i */
+#define SEED_P			0x11
+#define SEED_Q			0x5a
+#define SEED_R			0xa3
+#define SEED_S			0xc6
+
+#define ERR_STR_LEN		32
+
+/* A VFIO device fd bound to an iommufd */
+struct session {
+	int devfd;
+	int fd;			/* iommufd */
+	uint32_t devid;
+};
+
+static int nr_failed;
+static volatile void *edu_bar;
+
+/* ----------------------------------------------------------------------- */
+/* Errors and checks                                                       */
+
+/* Die with error number @err unless it is 0: for steps that must work. */
+static LU_PRINTF(2, 3) void must(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	lu_vmsg(err, NULL, fmt, ap);
+	va_end(ap);
+	exit(LU_EXIT_ERROR);
+}
+
+/* "errno EBUSY", or "success" for 0, in @buf. */
+static const char *err_str(char buf[ERR_STR_LEN], int err)
+{
+	const char *name = err ? strerrorname_np(err) : NULL;
+
+	if (!err)
+		snprintf(buf, ERR_STR_LEN, "success");
+	else if (name)
+		snprintf(buf, ERR_STR_LEN, "errno %s", name);
+	else
+		snprintf(buf, ERR_STR_LEN, "errno %d", err);
+	return buf;
+}
+
+/*
+ * LU-CHECK @name: the operation @fmt describes returned @got (0 or an error
+ * number) and had to return @want.
+ */
+static LU_PRINTF(4, 5) void check_err(const char *name, int got, int want,
+				      const char *fmt, ...)
+{
+	char what[256], g[ERR_STR_LEN], w[ERR_STR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	nr_failed += !lu_check(name, got == want, "%s: %s, expected %s", what,
+			       err_str(g, got), err_str(w, want));
+}
+
+/* ----------------------------------------------------------------------- */
+/* sysfs                                                                   */
+
+static int sysfs_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, len);
+	if (n >= 0 && (size_t)n != len) {
+		errno = EIO;
+		n = -1;
+	}
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+static int sysfs_read_ulong(const char *path, unsigned long *val)
+{
+	char buf[64], *end;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		errno = n < 0 ? errno : EIO;
+		return -1;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	*val = strtoul(buf, &end, 0);
+	if (errno || end == buf) {
+		errno = errno ? errno : EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Name of the driver bound to @bdf in @name, or "" if there is none. */
+static void pci_driver_name(const char *bdf, char *name, size_t size)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno != ENOENT)
+			lu_die("readlink %s", path);
+		name[0] = '\0';
+		return;
+	}
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= size)
+		lu_diex("driver name of %s too long: %s", bdf, base);
+	strcpy(name, base);
+}
+
+static int dirent_not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* First edu device in bus order, as a BDF string in @bdf. */
+static void pci_find_edu(char *bdf, size_t size)
+{
+	struct dirent **list;
+	int i, n, found = 0;
+
+	n = scandir(PCI_DEVICES_DIR, &list, dirent_not_dot, alphasort);
+	if (n < 0)
+		lu_die("scandir %s", PCI_DEVICES_DIR);
+
+	for (i = 0; i < n; i++) {
+		unsigned long vendor, device;
+		char path[PATH_MAX];
+
+		if (!found) {
+			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vendor",
+				 list[i]->d_name);
+			if (sysfs_read_ulong(path, &vendor))
+				lu_die("read %s", path);
+			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/device",
+				 list[i]->d_name);
+			if (sysfs_read_ulong(path, &device))
+				lu_die("read %s", path);
+			if (vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID) {
+				snprintf(bdf, size, "%s", list[i]->d_name);
+				found = 1;
+			}
+		}
+		free(list[i]);
+	}
+	free(list);
+
+	if (!found)
+		lu_diex("no PCI device %04x:%04x in %s", EDU_VENDOR_ID,
+			EDU_DEVICE_ID, PCI_DEVICES_DIR);
+}
+
+/* ----------------------------------------------------------------------- */
+/* VFIO                                                                    */
+
+/* Make vfio-pci the driver of @bdf, unbinding whatever driver it had. */
+static void vfio_bind_pci(const char *bdf)
+{
+	char path[PATH_MAX], drv[NAME_MAX + 1];
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", bdf);
+	if (access(path, F_OK))
+		lu_die("PCI device %s", path);
+
+	pci_driver_name(bdf, drv, sizeof(drv));
+	if (!strcmp(drv, VFIO_PCI_DRIVER))
+		return;
+
+	if (drv[0]) {
+		snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver/unbind",
+			 bdf);
+		if (sysfs_write(path, bdf))
+			lu_die("unbind %s from %s", bdf, drv);
+	}
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver_override",
+		 bdf);
+	if (sysfs_write(path, VFIO_PCI_DRIVER))
+		lu_die("write %s", path);
+	if (sysfs_write(PCI_DRIVERS_PROBE, bdf))
+		lu_die("write %s to %s", bdf, PCI_DRIVERS_PROBE);
+
+	pci_driver_name(bdf, drv, sizeof(drv));
+	if (strcmp(drv, VFIO_PCI_DRIVER))
+		lu_diex("%s is bound to '%s' after probing, not %s", bdf, drv,
+			VFIO_PCI_DRIVER);
+}
+
+/* Name of the VFIO cdev ("vfioN") of @bdf in @name. */
+static void vfio_find_cdev(const char *bdf, char *name, size_t size)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		lu_die("opendir %s", path);
+	errno = 0;
+	while ((d = readdir(dir))) {
+		if (!strncmp(d->d_name, "vfio", 4)) {
+			snprintf(name, size, "%s", d->d_name);
+			closedir(dir);
+			return;
+		}
+	}
+	if (errno)
+		lu_die("readdir %s", path);
+	closedir(dir);
+	lu_diex("no vfio cdev under %s", path);
+}
+
+static int vfio_open_cdev(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, tries;
+
+	snprintf(path, sizeof(path), VFIO_CDEV_DIR "/%s", name);
+	/* devtmpfs creates the node at device_add(); allow a little slack */
+	for (tries = 0; tries < 100; tries++) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		usleep(10000);
+	}
+	if (fd < 0)
+		lu_die("open %s", path);
+	return fd;
+}
+
+static void vfio_region_info(int devfd, uint32_t index,
+			     struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	if (ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, info))
+		lu_die("VFIO_DEVICE_GET_REGION_INFO index %u", index);
+}
+
+/* Set memory decoding and bus mastering in the PCI command register. */
+static void vfio_pci_enable_master(int devfd)
+{
+	struct vfio_region_info cfg;
+	uint16_t cmd;
+	ssize_t n;
+
+	vfio_region_info(devfd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+
+	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		lu_die("read PCI command register");
+	}
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	n = pwrite(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		lu_die("write PCI command register");
+	}
+
+	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		lu_die("read back PCI command register");
+	}
+	if (!(cmd & PCI_COMMAND_MASTER))
+		lu_diex("bus mastering did not stick (command 0x%04x)", cmd);
+}
+
+static volatile void *vfio_map_bar0(int devfd, size_t *size)
+{
+	struct vfio_region_info bar;
+	void *p;
+
+	vfio_region_info(devfd, VFIO_PCI_BAR0_REGION_INDEX, &bar);
+	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size == 0)
+		lu_diex("BAR0 cannot be mmapped (flags 0x%x size 0x%llx)",
+			bar.flags, (unsigned long long)bar.size);
+
+	p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, devfd,
+		 bar.offset);
+	if (p == MAP_FAILED)
+		lu_die("mmap BAR0");
+	*size = bar.size;
+	return p;
+}
+
+/* Open the VFIO cdev @cdev and bind it to a new iommufd. */
+static void session_open(const char *cdev, struct session *s)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+	};
+
+	s->devfd = vfio_open_cdev(cdev);
+	s->fd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
+	if (s->fd < 0)
+		lu_die("open %s", IOMMUFD_DEV);
+	bind.iommufd = s->fd;
+	if (ioctl(s->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		lu_die("VFIO_DEVICE_BIND_IOMMUFD");
+	s->devid = bind.out_devid;
+}
+
+/*
+ * Close the device fd first: it detaches the device and drops its hold on
+ * the iommufd, so closing the iommufd then releases it, marks included.
+ */
+static void session_close(struct session *s)
+{
+	close(s->devfd);
+	close(s->fd);
+}
+
+static void vfio_attach_pt(struct session *s, uint32_t pt_id)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = pt_id,
+	};
+
+	if (ioctl(s->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		lu_die("VFIO_DEVICE_ATTACH_IOMMUFD_PT pt %u", pt_id);
+}
+
+/* ----------------------------------------------------------------------- */
+/* iommufd: each returns 0 or the error number of the ioctl                */
+
+static int ioctl_err(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? errno : 0;
+}
+
+static uint32_t ioas_alloc(struct session *s)
+{
+	struct iommu_ioas_alloc alloc = {
+		.size = sizeof(alloc),
+	};
+
+	must(ioctl_err(s->fd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC");
+	return alloc.out_ioas_id;
+}
+
+/* A paging HWPT of the device for IOAS @ioas, in @hwpt. */
+static int hwpt_alloc(struct session *s, uint32_t ioas, uint32_t *hwpt)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = s->devid,
+		.pt_id = ioas,
+	};
+	int err = ioctl_err(s->fd, IOMMU_HWPT_ALLOC, &alloc);
+
+	*hwpt = alloc.out_hwpt_id;
+	return err;
+}
+
+/* One page of @memfd at offset @start, mapped at @iova. */
+static int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
+			 uint64_t start, uint64_t iova)
+{
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.fd = memfd,
+		.start = start,
+		.length = PAGE,
+		.iova = iova,
+	};
+
+	return ioctl_err(s->fd, IOMMU_IOAS_MAP_FILE, &map);
+}
+
+/* The page at user address @va, mapped at @iova. */
+static int ioas_map_va(struct session *s, uint32_t ioas, void *va,
+		       uint64_t iova)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = PAGE,
+		.iova = iova,
+	};
+
+	return ioctl_err(s->fd, IOMMU_IOAS_MAP, &map);
+}
+
+/* Unmap the page at @iova; a partial unmap is reported as EIO. */
+static int ioas_unmap(struct session *s, uint32_t ioas, uint64_t iova)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = PAGE,
+	};
+	int err = ioctl_err(s->fd, IOMMU_IOAS_UNMAP, &unmap);
+
+	if (!err && unmap.length != PAGE) {
+		lu_msg("IOMMU_IOAS_UNMAP iova 0x%" PRIx64 " unmapped 0x%llx "
+		       "bytes, expected 0x%lx", iova,
+		       (unsigned long long)unmap.length, PAGE);
+		err = EIO;
+	}
+	return err;
+}
+
+/* Allow only the IOVAs [@start, @last]. */
+static int ioas_allow_iovas(struct session *s, uint32_t ioas, uint64_t start,
+			    uint64_t last)
+{
+	struct iommu_iova_range range = {
+		.start = start,
+		.last = last,
+	};
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow),
+		.ioas_id = ioas,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&range,
+	};
+
+	return ioctl_err(s->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow);
+}
+
+/* Copy the page at @src_iova of @src to @dst_iova of @dst. */
+static int ioas_copy(struct session *s, uint32_t dst, uint64_t dst_iova,
+		     uint32_t src, uint64_t src_iova)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = PAGE,
+		.dst_iova = dst_iova,
+		.src_iova = src_iova,
+	};
+
+	return ioctl_err(s->fd, IOMMU_IOAS_COPY, &copy);
+}
+
+static int obj_destroy(struct session *s, uint32_t id)
+{
+	struct iommu_destroy destroy = {
+		.size = sizeof(destroy),
+		.id = id,
+	};
+
+	return ioctl_err(s->fd, IOMMU_DESTROY, &destroy);
+}
+
+static int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
+		     uint32_t reserved, uint64_t token)
+{
+	struct iommu_hwpt_lu_set_preserve mark = {
+		.size = sizeof(mark),
+		.flags = flags,
+		.hwpt_id = hwpt,
+		.__reserved = reserved,
+		.hwpt_token = token,
+	};
+
+	return ioctl_err(s->fd, IOMMU_HWPT_LU_SET_PRESERVE, &mark);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Memory                                                                  */
+
+/* Shared mapping of a fresh, zeroed memfd of @len bytes. */
+static uint8_t *memfd_buf(size_t len, int *fdp)
+{
+	void *p;
+	int fd;
+
+	fd = memfd_create("lu-vfio", MFD_CLOEXEC);
+	if (fd < 0)
+		lu_die("memfd_create");
+	if (ftruncate(fd, len))
+		lu_die("ftruncate memfd to %zu", len);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		lu_die("mmap memfd");
+	memset(p, 0, len);
+	*fdp = fd;
+	return p;
+}
+
+/* A populated page of anonymous memory. */
+static uint8_t *anon_page(void)
+{
+	void *p;
+
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		lu_die("mmap anonymous page");
+	memset(p, 0, PAGE);
+	return p;
+}
+
+/* ----------------------------------------------------------------------- */
+/* DMA and buffer contents                                                 */
+
+/* One transfer between @iova and the start of the edu buffer. */
+static int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
+{
+	int ret = edu_dma(edu_bar, dir, iova, 0, len, EDU_DMA_TIMEOUT_MS);
+	const char *what = dir == EDU_DMA_TO_DEVICE ? "to device from" :
+						      "from device to";
+
+	if (ret == -ETIMEDOUT)
+		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: timed out after "
+		       "%d ms (command 0x%" PRIx64 ")", what, iova, len,
+		       EDU_DMA_TIMEOUT_MS,
+		       edu_read64(edu_bar, EDU_REG_DMA_CMD));
+	else if (ret)
+		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: %s", what, iova, len,
+		       strerror(-ret));
+	return ret;
+}
+
+static uint8_t pattern_byte(uint8_t seed, size_t i)
+{
+	return (uint8_t)(i * 13 + seed);
+}
+
+static void pattern_fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pattern_byte(seed, i);
+}
+
+/* Number of bytes of @buf that hold pattern @seed. */
+static size_t pattern_count(const uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += buf[i] == pattern_byte(seed, i);
+	return n;
+}
+
+static int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != val)
+			return 0;
+	return 1;
+}
+
+/* Short description of what @buf holds, for check details. */
+static const char *describe(const uint8_t *buf, size_t len)
+{
+	static const struct {
+		uint8_t seed;
+		const char *name;
+	} pats[] = {
+		{ SEED_P, "pattern P" }, { SEED_Q, "pattern Q" },
+		{ SEED_R, "pattern R" }, { SEED_S, "pattern S" },
+	};
+	static char other[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (pattern_count(buf, len, pats[i].seed) == len)
+			return pats[i].name;
+	if (all_bytes(buf, len, 0x00))
+		return "all 0x00";
+	if (all_bytes(buf, len, 0xff))
+		return "all 0xff";
+	snprintf(other, sizeof(other),
+		 "other data (%02x %02x %02x %02x ...)", buf[0], buf[1],
+		 buf[2], buf[3]);
+	return other;
+}
+
+/*
+ * The device copies A (filled with pattern @seed) into its buffer and out
+ * into B (filled with pattern @b_seed first): B must end up holding @seed.
+ * Each call uses a pattern the device buffer did not hold before, so a
+ * transfer that did not happen cannot pass.
+ */
+static void check_dma(const char *name, uint8_t *a, uint8_t *b, uint8_t seed,
+		      uint8_t b_seed)
+{
+	int ret_to, ret_from;
+	size_t match;
+
+	pattern_fill(a, XFER_LEN, seed);
+	pattern_fill(b, XFER_LEN, b_seed);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
+	match = pattern_count(b, XFER_LEN, seed);
+	nr_failed += !lu_check(name, !ret_to && !ret_from && match == XFER_LEN,
+			       "A at iova 0x%llx to device: %s, device to B "
+			       "at iova 0x%llx: %s, B holds %s (%zu/%u bytes "
+			       "match A)", IOVA_A,
+			       ret_to ? "DMA error" : "completed", IOVA_B,
+			       ret_from ? "DMA error" : "completed",
+			       describe(b, XFER_LEN), match, XFER_LEN);
+}
+
+/* ----------------------------------------------------------------------- */
+/* mark-checks                                                             */
+
+/* Marks that must be refused; HWPT 1 and IOAS 1 are not marked yet. */
+static void check_mark_refusals(struct session *s, uint32_t ioas1,
+				uint32_t hwpt1, uint8_t *anon)
+{
+	uint32_t ioas2, hwpt2;
+
+	ioas2 = ioas_alloc(s);
+	must(hwpt_alloc(s, ioas2, &hwpt2), "IOMMU_HWPT_ALLOC for IOAS %u",
+	     ioas2);
+	must(ioas_map_va(s, ioas2, anon, IOVA_A),
+	     "IOMMU_IOAS_MAP of an anonymous page into IOAS %u", ioas2);
+	check_err("mark_anon_refused", hwpt_mark(s, hwpt2, 0, 0, TOKEN_UNUSED),
+		  EINVAL, "mark HWPT %u, its IOAS %u maps an anonymous page "
+		  "with IOMMU_IOAS_MAP", hwpt2, ioas2);
+
+	check_err("mark_bad_flags_refused",
+		  hwpt_mark(s, hwpt1, 1, 0, TOKEN_UNUSED), EINVAL,
+		  "mark HWPT %u with flags 0x1", hwpt1);
+	check_err("mark_bad_reserved_refused",
+		  hwpt_mark(s, hwpt1, 0, 1, TOKEN_UNUSED), EINVAL,
+		  "mark HWPT %u with __reserved 1", hwpt1);
+	check_err("mark_bad_id_refused",
+		  hwpt_mark(s, ioas1, 0, 0, TOKEN_UNUSED), ENOENT,
+		  "mark id %u, an IOAS", ioas1);
+	check_err("mark_unknown_id_refused",
+		  hwpt_mark(s, UNUSED_ID, 0, 0, TOKEN_UNUSED), ENOENT,
+		  "mark id 0x%x, no such object", UNUSED_ID);
+}
+
+/* HWPT 1 is marked: IOAS 1 must refuse every change. */
+static void check_ioas_frozen(struct session *s, uint32_t ioas1,
+			      int spare_fd, uint8_t *anon)
+{
+	uint32_t hwpt4;
+	int err;
+
+	check_err("ioas_map_file_busy",
+		  ioas_map_file(s, ioas1, spare_fd, 0, IOVA_FREE), EBUSY,
+		  "IOMMU_IOAS_MAP_FILE of a memfd page into IOAS %u at iova "
+		  "0x%llx", ioas1, IOVA_FREE);
+	check_err("ioas_map_busy", ioas_map_va(s, ioas1, anon, IOVA_FREE),
+		  EBUSY, "IOMMU_IOAS_MAP of an anonymous page into IOAS %u at "
+		  "iova 0x%llx", ioas1, IOVA_FREE);
+	check_err("ioas_unmap_busy", ioas_unmap(s, ioas1, IOVA_B), EBUSY,
+		  "IOMMU_IOAS_UNMAP of B at iova 0x%llx from IOAS %u", IOVA_B,
+		  ioas1);
+	check_err("ioas_allow_iovas_busy",
+		  ioas_allow_iovas(s, ioas1, 0, EDU_DMA_ADDR_LIMIT - 1), EBUSY,
+		  "IOMMU_IOAS_ALLOW_IOVAS [0, 0x%llx] on IOAS %u",
+		  EDU_DMA_ADDR_LIMIT - 1, ioas1);
+	check_err("ioas_copy_busy",
+		  ioas_copy(s, ioas1, IOVA_COPY, ioas1, IOVA_A), EBUSY,
+		  "IOMMU_IOAS_COPY of A in IOAS %u to iova 0x%llx of IOAS %u",
+		  ioas1, IOVA_COPY, ioas1);
+
+	/* Other HWPTs of the IOAS come and go as before */
+	err = hwpt_alloc(s, ioas1, &hwpt4);
+	check_err("hwpt_alloc_after_mark", err, 0,
+		  "IOMMU_HWPT_ALLOC of another HWPT for IOAS %u", ioas1);
+	if (!err)
+		check_err("hwpt_destroy_unmarked_ok", obj_destroy(s, hwpt4), 0,
+			  "IOMMU_DESTROY of that unmarked HWPT %u", hwpt4);
+}
+
+/*
+ * Marks are unique per HWPT and per token. HWPT 3 is not attached, so only
+ * its mark can keep IOMMU_DESTROY from freeing it (HWPT 1 is busy anyway:
+ * the device is attached to it).
+ */
+static void check_mark_unique(struct session *s, uint32_t hwpt1, int spare_fd)
+{
+	uint32_t ioas3, hwpt3;
+	int err;
+
+	check_err("mark_twice_refused", hwpt_mark(s, hwpt1, 0, 0, TOKEN_AGAIN),
+		  EEXIST, "mark HWPT %u again, with unused token 0x%llx",
+		  hwpt1, TOKEN_AGAIN);
+
+	ioas3 = ioas_alloc(s);
+	must(ioas_map_file(s, ioas3, spare_fd, 0, IOVA_A),
+	     "IOMMU_IOAS_MAP_FILE of a memfd page into IOAS %u", ioas3);
+	must(hwpt_alloc(s, ioas3, &hwpt3), "IOMMU_HWPT_ALLOC for IOAS %u",
+	     ioas3);
+	check_err("mark_dup_token_refused", hwpt_mark(s, hwpt3, 0, 0, TOKEN_1),
+		  EEXIST, "mark HWPT %u with HWPT %u's token 0x%llx", hwpt3,
+		  hwpt1, TOKEN_1);
+	err = hwpt_mark(s, hwpt3, 0, 0, TOKEN_2);
+	check_err("mark_second_ok", err, 0, "mark HWPT %u with token 0x%llx",
+		  hwpt3, TOKEN_2);
+	if (!err)
+		check_err("hwpt_destroy_busy", obj_destroy(s, hwpt3), EBUSY,
+			  "IOMMU_DESTROY of marked, unattached HWPT %u",
+			  hwpt3);
+}
+
+/*
+ * The iommufd that held the marks is closed: a new one maps and unmaps the
+ * memfd that was mapped in the marked IOAS.
+ */
+static void check_unmarked_after_close(const char *cdev, int memfd)
+{
+	char m[ERR_STR_LEN], u[ERR_STR_LEN];
+	int err_map, err_unmap = 0;
+	struct session s;
+	uint32_t ioas;
+
+	session_open(cdev, &s);
+	ioas = ioas_alloc(&s);
+	err_map = ioas_map_file(&s, ioas, memfd, 0, IOVA_A);
+	if (!err_map)
+		err_unmap = ioas_unmap(&s, ioas, IOVA_A);
+	nr_failed += !lu_check("unmarked_after_close", !err_map && !err_unmap,
+			       "new iommufd, IOAS %u: IOMMU_IOAS_MAP_FILE of "
+			       "A's memfd page at iova 0x%llx: %s, "
+			       "IOMMU_IOAS_UNMAP: %s", ioas, IOVA_A,
+			       err_str(m, err_map),
+			       err_map ? "not tried" : err_str(u, err_unmap));
+	session_close(&s);
+}
+
+static int mark_checks(const char *bdf)
+{
+	char bdf_buf[NAME_MAX + 1], cdev[NAME_MAX + 1];
+	uint8_t *mem, *a, *b, *spare, *anon;
+	uint32_t ioas1, hwpt1;
+	int memfd, spare_fd;
+	struct session s;
+	size_t bar_size;
+	int err;
+
+	if (!bdf) {
+		pci_find_edu(bdf_buf, sizeof(bdf_buf));
+		bdf = bdf_buf;
+	}
+	vfio_bind_pci(bdf);
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	lu_result("edu_bdf", "%s", bdf);
+	lu_result("edu_vfio_dev", "%s", cdev);
+
+	/* IOAS 1 with A and B as two areas, the device on its HWPT 1 */
+	session_open(cdev, &s);
+	ioas1 = ioas_alloc(&s);
+	must(hwpt_alloc(&s, ioas1, &hwpt1), "IOMMU_HWPT_ALLOC for IOAS %u",
+	     ioas1);
+	vfio_attach_pt(&s, hwpt1);
+	mem = memfd_buf(2 * PAGE, &memfd);
+	a = mem;
+	b = mem + PAGE;
+	must(ioas_map_file(&s, ioas1, memfd, 0, IOVA_A),
+	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
+	must(ioas_map_file(&s, ioas1, memfd, PAGE, IOVA_B),
+	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_B);
+	spare = memfd_buf(PAGE, &spare_fd);
+	anon = anon_page();
+	printf("lu-vfio: devid %u, IOAS %u with A at iova 0x%llx and B at "
+	       "iova 0x%llx, device attached to HWPT %u\n", s.devid, ioas1,
+	       IOVA_A, IOVA_B, hwpt1);
+
+	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
+	vfio_pci_enable_master(s.devfd);
+	if (!edu_id_ok(edu_bar, NULL))
+		lu_diex("%s does not look like an edu device (id 0x%08x)", bdf,
+			edu_read32(edu_bar, EDU_REG_ID));
+
+	check_dma("dma_before_mark", a, b, SEED_P, SEED_R);
+	check_mark_refusals(&s, ioas1, hwpt1, anon);
+
+	err = hwpt_mark(&s, hwpt1, 0, 0, TOKEN_1);
+	check_err("mark_ok", err, 0, "mark HWPT %u with token 0x%llx", hwpt1,
+		  TOKEN_1);
+	if (err)
+		lu_msg("HWPT %u is not marked: the checks of a marked IOAS "
+		       "below fail too", hwpt1);
+	check_ioas_frozen(&s, ioas1, spare_fd, anon);
+	check_mark_unique(&s, hwpt1, spare_fd);
+	check_dma("dma_after_mark", a, b, SEED_Q, SEED_S);
+
+	munmap((void *)edu_bar, bar_size);
+	session_close(&s);
+	check_unmarked_after_close(cdev, memfd);
+
+	munmap(anon, PAGE);
+	munmap(spare, PAGE);
+	close(spare_fd);
+	munmap(mem, 2 * PAGE);
+	close(memfd);
+
+	if (nr_failed) {
+		printf("lu-vfio: %d check(s) failed\n", nr_failed);
+		return LU_EXIT_FAIL;
+	}
+	lu_result("lu_mark", "ok");
+	return LU_EXIT_PASS;
+}
+
+/* ----------------------------------------------------------------------- */
+/* preserve and retrieve: an iommufd with a marked HWPT across a kexec     */
+
+#define LUO_DEV			"/dev/liveupdate"
+#define LU_SESSION		"lu-iommufd"
+#define LU_CANCEL_SESSION	"lu-iommufd-cancel"
+#define LU_TOKEN_MEMFD		1ULL
+#define LU_TOKEN_IOMMUFD	2ULL
+#define TRACE_FILE		"/sys/kernel/tracing/trace"
+
+static int luo_session_create(int luo_fd, const char *name)
+{
+	struct liveupdate_ioctl_create_session create = {
+		.size = sizeof(create),
+	};
+
+	snprintf((char *)create.name, sizeof(create.name), "%s", name);
+	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_CREATE_SESSION, &create))
+		lu_die("create live update session '%s'", name);
+	return create.fd;
+}
+
+static int luo_preserve(int session_fd, int fd, uint64_t token)
+{
+	struct liveupdate_session_preserve_fd preserve = {
+		.size = sizeof(preserve),
+		.fd = fd,
+		.token = token,
+	};
+
+	return ioctl_err(session_fd, LIVEUPDATE_SESSION_PRESERVE_FD, &preserve);
+}
+
+/* LU-CHECK @name: the kernel's trace shows a successful @event */
+static void check_trace(const char *name, const char *event)
+{
+	char line[512], found[512] = "";
+	FILE *f = fopen(TRACE_FILE, "r");
+
+	if (!f)
+		lu_die("open %s", TRACE_FILE);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, event) && strstr(line, " ret=0"))
+			snprintf(found, sizeof(found), "%s", line);
+	fclose(f);
+	found[strcspn(found, "\n")] = 0;
+	nr_failed += !lu_check(name, found[0], "%s: %s", event,
+			       found[0] ? strstr(found, event) : "not traced");
+}
+
+/*
+ * Stage 1: the device on a marked HWPT whose IOAS maps a memfd; a session
+ * that is closed before the kexec (cancel), then the session that is kept:
+ * the memfd and the iommufd preserved in it, and CMD (the kexec) run with
+ * the session open.
+ */
+static int lu_preserve_cmd(const char *bdf, char **cmd)
+{
+	char bdf_buf[NAME_MAX + 1], cdev[NAME_MAX + 1];
+	int memfd, luo_fd, session_fd, cancel_fd, err;
+	uint32_t ioas, hwpt;
+	struct session s;
+	size_t bar_size;
+	uint8_t *mem;
+
+	if (!bdf) {
+		pci_find_edu(bdf_buf, sizeof(bdf_buf));
+		bdf = bdf_buf;
+	}
+	vfio_bind_pci(bdf);
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	session_open(cdev, &s);
+	ioas = ioas_alloc(&s);
+	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
+	vfio_attach_pt(&s, hwpt);
+	mem = memfd_buf(2 * PAGE, &memfd);
+	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_A),
+	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
+	must(ioas_map_file(&s, ioas, memfd, PAGE, IOVA_B),
+	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_B);
+	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
+	vfio_pci_enable_master(s.devfd);
+	check_dma("dma_before_preserve", mem, mem + PAGE, SEED_P, SEED_R);
+	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_1),
+	     "mark HWPT %u with token 0x%llx", hwpt, TOKEN_1);
+
+	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
+	if (luo_fd < 0)
+		lu_die("open %s", LUO_DEV);
+
+	/* Cancel: everything preserved in a session closed before kexec is
+	 * unpreserved, so the same files can be preserved again. */
+	cancel_fd = luo_session_create(luo_fd, LU_CANCEL_SESSION);
+	must(luo_preserve(cancel_fd, memfd, LU_TOKEN_MEMFD),
+	     "preserve the memfd in session '%s'", LU_CANCEL_SESSION);
+	must(luo_preserve(cancel_fd, s.fd, LU_TOKEN_IOMMUFD),
+	     "preserve the iommufd in session '%s'", LU_CANCEL_SESSION);
+	check_trace("cancel_trace_pt_preserve", "iommu_lu_pt_preserve");
+	close(cancel_fd);
+	check_trace("cancel_trace_pt_unpreserve", "iommu_lu_pt_unpreserve");
+
+	session_fd = luo_session_create(luo_fd, LU_SESSION);
+	err = luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD);
+	check_err("preserve_before_memfd_refused", err, ENOENT,
+		  "preserve the iommufd before its memfd");
+	err = luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD);
+	check_err("preserve_memfd_ok", err, 0, "preserve the memfd");
+	err = luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD);
+	check_err("preserve_iommufd_ok", err, 0,
+		  "preserve the iommufd after a session was cancelled");
+	lu_result("hwpt_token", "0x%llx", TOKEN_1);
+
+	munmap((void *)edu_bar, bar_size);
+	munmap(mem, 2 * PAGE);
+	close(luo_fd);
+	if (nr_failed) {
+		printf("lu-vfio: %d check(s) failed, not starting the kexec\n",
+		       nr_failed);
+		return LU_EXIT_FAIL;
+	}
+	/* CMD holds the session open until the kexec */
+	if (fcntl(session_fd, F_SETFD, 0))
+		lu_die("clear FD_CLOEXEC on the session fd");
+	fflush(NULL);
+	execvp(cmd[0], cmd);
+	lu_die("exec %s", cmd[0]);
+}
+
+/*
+ * Stage 2: the memfd comes back with what the device wrote in stage 1; the
+ * iommufd cannot be retrieved yet (restoring HWPTs needs the preserved
+ * device) and says so; the session finishes.
+ */
+static int lu_retrieve_cmd(void)
+{
+	struct liveupdate_ioctl_retrieve_session retrieve = {
+		.size = sizeof(retrieve),
+	};
+	struct liveupdate_session_retrieve_fd rfd = {
+		.size = sizeof(rfd),
+	};
+	struct liveupdate_session_finish finish = {
+		.size = sizeof(finish),
+	};
+	int luo_fd, err;
+	uint8_t *mem;
+	size_t match;
+
+	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
+	if (luo_fd < 0)
+		lu_die("open %s", LUO_DEV);
+	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", LU_SESSION);
+	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
+		lu_die("retrieve session '%s'", LU_SESSION);
+
+	rfd.token = LU_TOKEN_MEMFD;
+	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
+		lu_die("retrieve the memfd");
+	mem = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, rfd.fd, 0);
+	if (mem == MAP_FAILED)
+		lu_die("mmap the retrieved memfd");
+	match = pattern_count(mem + PAGE, XFER_LEN, SEED_P);
+	nr_failed += !lu_check("memfd_has_dma_data", match == XFER_LEN,
+			       "B holds %s (%zu/%u bytes of stage 1's DMA)",
+			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
+
+	rfd.token = LU_TOKEN_IOMMUFD;
+	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+	check_err("iommufd_retrieve_unsupported", err, EOPNOTSUPP,
+		  "retrieve the iommufd");
+
+	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_FINISH, &finish);
+	check_err("session_finish_ok", err, 0, "finish session '%s'",
+		  LU_SESSION);
+	munmap(mem, 2 * PAGE);
+	close(retrieve.fd);
+	close(luo_fd);
+	if (nr_failed) {
+		printf("lu-vfio: %d check(s) failed\n", nr_failed);
+		return LU_EXIT_FAIL;
+	}
+	return LU_EXIT_PASS;
+}
+
+/* ----------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
+		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] -- CMD...\n"
+		"       lu-vfio retrieve\n"
+		"  mark-checks  check the rules of IOMMU_HWPT_LU_SET_PRESERVE\n"
+		"               with an edu device bound to vfio-pci\n"
+		"  preserve     preserve a memfd and an iommufd with a marked\n"
+		"               HWPT in session '" LU_SESSION "', then run CMD\n"
+		"               (the kexec) with the session open\n"
+		"  retrieve     after the kexec: retrieve and finish the session\n"
+		"  --bdf        the edu device (default: the first %04x:%04x)\n",
+		EDU_VENDOR_ID, EDU_DEVICE_ID);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_BDF = 256, OPT_HELP };
+	static const struct option opts[] = {
+		{ "bdf",	required_argument,	NULL, OPT_BDF },
+		{ "help",	no_argument,		NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *bdf = NULL, *cmd;
+	int opt;
+
+	lu_init_stdio();
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? LU_EXIT_ERROR : LU_EXIT_PASS;
+	}
+	if (!strcmp(argv[1], "retrieve")) {
+		if (argc != 2) {
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
+		return lu_retrieve_cmd();
+	}
+	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve")) {
+		lu_msg("unknown command '%s'", argv[1]);
+		usage(stderr);
+		return LU_EXIT_ERROR;
+	}
+	cmd = argv[1];
+
+	argc--;
+	argv++;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_BDF:
+			bdf = optarg;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return LU_EXIT_PASS;
+		default:
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
+	}
+	if (bdf && (!bdf[0] || strchr(bdf, '/')))
+		lu_diex("--bdf: bad device name '%s'", bdf);
+	if (!strcmp(cmd, "preserve")) {
+		if (optind >= argc) {
+			lu_msg("preserve needs the command to run: -- CMD...");
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
+		return lu_preserve_cmd(bdf, argv + optind);
+	}
+	if (optind < argc) {
+		lu_msg("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return LU_EXIT_ERROR;
+	}
+	return mark_checks(bdf);
+}

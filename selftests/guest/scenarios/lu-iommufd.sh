@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0
+# An iommufd across a live update: stage 1 attaches edu to a marked HWPT
+# whose IOAS maps a memfd, cancels one session, then preserves the memfd and
+# the iommufd in another and kexecs. Stage 2 retrieves what it can (the
+# memfd; the iommufd's HWPTs cannot be rebuilt yet) and finishes, and edu
+# works normally.
+. /lib/lu.sh
+
+case "$1" in
+1)
+	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
+		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
+	lu_kexec lu-vfio preserve $(lu_args) --
+	lu_say "LU-ERROR kexec did not happen"
+	exit 1 ;;
+2)
+	lu_run lu-vfio retrieve
+	lu_run edu-dma ;;
+*)
+	lu_say "LU-ERROR no stage $1 in this scenario"; exit 2 ;;
+esac
