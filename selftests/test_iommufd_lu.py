@@ -39,33 +39,44 @@ def test_hwpt_mark_rules(guest, machine):
 
 PRESERVE_CHECKS = (
     "dma_before_preserve",
-    "cancel_trace_pt_preserve", "cancel_trace_pt_unpreserve",
-    "preserve_before_memfd_refused", "preserve_memfd_ok", "preserve_iommufd_ok",
+    # A cancelled session preserved and then unpreserved everything
+    "cancel_trace_pt_preserve", "cancel_trace_hw_unit_preserve",
+    "cancel_trace_device_preserve", "cancel_trace_device_unpreserve",
+    "cancel_trace_pt_unpreserve",
+    # Order and attachment rules
+    "preserve_before_memfd_refused", "preserve_memfd_ok",
+    "preserve_device_before_iommufd_refused", "preserve_iommufd_ok",
+    "preserve_device_unmarked_refused", "preserve_device_ok",
 )
 RETRIEVE_CHECKS = (
-    "memfd_has_dma_data", "iommufd_retrieve_unsupported", "session_finish_ok",
+    "memfd_has_dma_data", "iommufd_retrieve_unsupported",
+    "device_retrieve_unsupported", "session_finish_ok",
 )
 
 
-def test_iommufd_preserve_across_kexec(guest, machine):
-    """The marked HWPT's page table goes to the next kernel with the
-    iommufd: the IOMMU state there holds one valid domain entry, which the
-    iommufd handler finds by the HWPT's token. Rebuilding the HWPT needs the
-    preserved device (not implemented yet), so retrieving the iommufd is
-    refused with EOPNOTSUPP, cleanly."""
-    run = guest(machine, "lu-iommufd")
+def test_preserve_across_kexec(guest):
+    """The marked HWPT's page table, its VT-d unit and the edu device attached
+    to it go to the next kernel with the iommufd and the device cdev: the
+    IOMMU state there holds exactly one valid entry of each kind, which the
+    handlers report by the user's tokens. Rebuilding the HWPT and the device
+    there is not implemented yet, so retrieving them is refused with
+    EOPNOTSUPP, cleanly, and both edu devices then work normally."""
+    run = guest("vtd", "lu-iommufd", edu=2)
     s1, s2 = run.stage(1), run.stage(2)
     for stage, names in ((s1, PRESERVE_CHECKS), (s2, RETRIEVE_CHECKS)):
         for name in names:
             assert name in stage.checks, f"{name}: check missing; {run.describe()}"
             ok, detail = stage.checks[name]
             assert ok, f"{name}: {detail}; {run.describe()}"
-    # The next kernel validated the handed-over state: the domain entry of
-    # the HWPT's page table, and nothing else.
-    assert run.grep(r"iommu-lu: incoming state: 0 hw units, 1 domains, 0 devices valid",
+    assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 1 devices valid",
                     stage=2), run.describe()
-    assert run.grep(r"iommufd: preserved HWPT 0x1234: domain 0, format [123], "
+    assert run.grep(r"iommufd: preserved HWPT 0x1234: domain 0, format 1, "
                     r"\d levels, [1-9]\d* table pages", stage=2), run.describe()
+    edu = s1.results["edu_bdf"]
+    assert run.grep(rf"vfio: preserved device {edu} on HWPT 0x1234", stage=2), \
+        run.describe()
     assert not run.grep(r"refusing incoming", stage=2), run.describe()
-    # The device works normally afterwards.
-    assert s2.results.get("edu_dma") == "ok", run.describe()
+    # Both devices work normally afterwards, the one that was not preserved
+    # included.
+    dma_ok = [l for l in s2.lines if "LU-RESULT" in l and "edu_dma ok" in l]
+    assert len(dma_ok) == 2, f"edu DMA after the update: {dma_ok}; {run.describe()}"

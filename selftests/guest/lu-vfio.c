@@ -210,10 +210,11 @@ static int dirent_not_dot(const struct dirent *d)
 }
 
 /* First edu device in bus order, as a BDF string in @bdf. */
-static void pci_find_edu(char *bdf, size_t size)
+/* The @nth (from 1) edu device, in PCI address order, into @bdf */
+static void pci_find_edu_nth(int nth, char *bdf, size_t size)
 {
 	struct dirent **list;
-	int i, n, found = 0;
+	int i, n, found = 0, seen = 0;
 
 	n = scandir(PCI_DEVICES_DIR, &list, dirent_not_dot, alphasort);
 	if (n < 0)
@@ -232,7 +233,8 @@ static void pci_find_edu(char *bdf, size_t size)
 				 list[i]->d_name);
 			if (sysfs_read_ulong(path, &device))
 				lu_die("read %s", path);
-			if (vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID) {
+			if (vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID &&
+			    ++seen == nth) {
 				snprintf(bdf, size, "%s", list[i]->d_name);
 				found = 1;
 			}
@@ -242,8 +244,13 @@ static void pci_find_edu(char *bdf, size_t size)
 	free(list);
 
 	if (!found)
-		lu_diex("no PCI device %04x:%04x in %s", EDU_VENDOR_ID,
-			EDU_DEVICE_ID, PCI_DEVICES_DIR);
+		lu_diex("no PCI device %04x:%04x number %d in %s", EDU_VENDOR_ID,
+			EDU_DEVICE_ID, nth, PCI_DEVICES_DIR);
+}
+
+static void pci_find_edu(char *bdf, size_t size)
+{
+	pci_find_edu_nth(1, bdf, size);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -915,6 +922,8 @@ static int mark_checks(const char *bdf)
 #define LU_CANCEL_SESSION	"lu-iommufd-cancel"
 #define LU_TOKEN_MEMFD		1ULL
 #define LU_TOKEN_IOMMUFD	2ULL
+#define LU_TOKEN_DEVICE		3ULL
+#define LU_TOKEN_DEVICE2	4ULL
 #define TRACE_FILE		"/sys/kernel/tracing/trace"
 
 static int luo_session_create(int luo_fd, const char *name)
@@ -958,15 +967,48 @@ static void check_trace(const char *name, const char *event)
 }
 
 /*
- * Stage 1: the device on a marked HWPT whose IOAS maps a memfd; a session
- * that is closed before the kexec (cancel), then the session that is kept:
- * the memfd and the iommufd preserved in it, and CMD (the kexec) run with
- * the session open.
+ * A second edu device, bound to the same iommufd but attached to an HWPT
+ * that is not marked: it may not be preserved. Returns its device fd.
+ */
+static int second_device(struct session *s, int memfd)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+	};
+	char bdf[NAME_MAX + 1], cdev[NAME_MAX + 1];
+	struct session s2;
+	uint32_t ioas, hwpt;
+	int devfd;
+
+	pci_find_edu_nth(2, bdf, sizeof(bdf));
+	vfio_bind_pci(bdf);
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	devfd = vfio_open_cdev(cdev);
+	bind.iommufd = s->fd;
+	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		lu_die("VFIO_DEVICE_BIND_IOMMUFD of %s", bdf);
+	s2 = (struct session){ .devfd = devfd, .fd = s->fd,
+			       .devid = bind.out_devid };
+	ioas = ioas_alloc(&s2);
+	must(hwpt_alloc(&s2, ioas, &hwpt), "IOMMU_HWPT_ALLOC for %s", bdf);
+	vfio_attach_pt(&s2, hwpt);
+	must(ioas_map_file(&s2, ioas, memfd, 0, IOVA_A),
+	     "IOMMU_IOAS_MAP_FILE for %s", bdf);
+	lu_result("edu2_bdf", "%s", bdf);
+	return devfd;
+}
+
+/*
+ * Stage 1: the device on a marked HWPT whose IOAS maps a memfd, a second
+ * device on an unmarked HWPT; a session that is closed before the kexec
+ * (cancel), then the session that is kept: the memfd, the iommufd and the
+ * first device preserved in it, and CMD (the kexec) run with the session
+ * open.
  */
 static int lu_preserve_cmd(const char *bdf, char **cmd)
 {
 	char bdf_buf[NAME_MAX + 1], cdev[NAME_MAX + 1];
-	int memfd, luo_fd, session_fd, cancel_fd, err;
+	int memfd, luo_fd, session_fd, cancel_fd, dev2_fd, err;
 	uint32_t ioas, hwpt;
 	struct session s;
 	size_t bar_size;
@@ -978,6 +1020,7 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
 	}
 	vfio_bind_pci(bdf);
 	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	lu_result("edu_bdf", "%s", bdf);
 	session_open(cdev, &s);
 	ioas = ioas_alloc(&s);
 	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
@@ -992,20 +1035,29 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
 	check_dma("dma_before_preserve", mem, mem + PAGE, SEED_P, SEED_R);
 	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_1),
 	     "mark HWPT %u with token 0x%llx", hwpt, TOKEN_1);
+	dev2_fd = second_device(&s, memfd);
 
 	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
 	if (luo_fd < 0)
 		lu_die("open %s", LUO_DEV);
 
-	/* Cancel: everything preserved in a session closed before kexec is
-	 * unpreserved, so the same files can be preserved again. */
+	/*
+	 * Cancel: everything preserved in a session closed before kexec is
+	 * unpreserved, so the same files can be preserved again.
+	 */
 	cancel_fd = luo_session_create(luo_fd, LU_CANCEL_SESSION);
 	must(luo_preserve(cancel_fd, memfd, LU_TOKEN_MEMFD),
 	     "preserve the memfd in session '%s'", LU_CANCEL_SESSION);
 	must(luo_preserve(cancel_fd, s.fd, LU_TOKEN_IOMMUFD),
 	     "preserve the iommufd in session '%s'", LU_CANCEL_SESSION);
+	must(luo_preserve(cancel_fd, s.devfd, LU_TOKEN_DEVICE),
+	     "preserve the device in session '%s'", LU_CANCEL_SESSION);
 	check_trace("cancel_trace_pt_preserve", "iommu_lu_pt_preserve");
+	check_trace("cancel_trace_hw_unit_preserve", "iommu_lu_hw_unit_preserve");
+	check_trace("cancel_trace_device_preserve", "iommu_lu_device_preserve");
 	close(cancel_fd);
+	check_trace("cancel_trace_device_unpreserve",
+		    "iommu_lu_device_unpreserve");
 	check_trace("cancel_trace_pt_unpreserve", "iommu_lu_pt_unpreserve");
 
 	session_fd = luo_session_create(luo_fd, LU_SESSION);
@@ -1014,9 +1066,17 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
 		  "preserve the iommufd before its memfd");
 	err = luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD);
 	check_err("preserve_memfd_ok", err, 0, "preserve the memfd");
+	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
+	check_err("preserve_device_before_iommufd_refused", err, ENOENT,
+		  "preserve the device before its iommufd");
 	err = luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD);
 	check_err("preserve_iommufd_ok", err, 0,
 		  "preserve the iommufd after a session was cancelled");
+	err = luo_preserve(session_fd, dev2_fd, LU_TOKEN_DEVICE2);
+	check_err("preserve_device_unmarked_refused", err, EINVAL,
+		  "preserve the second device, on an unmarked HWPT");
+	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
+	check_err("preserve_device_ok", err, 0, "preserve the device");
 	lu_result("hwpt_token", "0x%llx", TOKEN_1);
 
 	munmap((void *)edu_bar, bar_size);
@@ -1077,6 +1137,10 @@ static int lu_retrieve_cmd(void)
 	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
 	check_err("iommufd_retrieve_unsupported", err, EOPNOTSUPP,
 		  "retrieve the iommufd");
+	rfd.token = LU_TOKEN_DEVICE;
+	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+	check_err("device_retrieve_unsupported", err, EOPNOTSUPP,
+		  "retrieve the device");
 
 	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_FINISH, &finish);
 	check_err("session_finish_ok", err, 0, "finish session '%s'",

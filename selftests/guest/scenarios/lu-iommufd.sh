@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-# An iommufd across a live update: stage 1 attaches edu to a marked HWPT
-# whose IOAS maps a memfd, cancels one session, then preserves the memfd and
-# the iommufd in another and kexecs. Stage 2 retrieves what it can (the
-# memfd; the iommufd's HWPTs cannot be rebuilt yet) and finishes, and edu
-# works normally.
+# An iommufd and a VFIO device across a live update: stage 1 attaches edu
+# to a marked HWPT whose IOAS maps a memfd (a second edu to an unmarked
+# one), cancels one session, then preserves the memfd, the iommufd and the
+# first edu in another and kexecs. Stage 2 retrieves what it can (the
+# memfd; the HWPT and the device cannot be rebuilt yet) and finishes, and
+# both edu devices work normally.
 . /lib/lu.sh
 
 case "$1" in
@@ -15,7 +16,8 @@ case "$1" in
 	exit 1 ;;
 2)
 	lu_run lu-vfio retrieve
-	lu_run edu-dma ;;
+	lu_run edu-dma
+	lu_run edu-dma --bdf "$(lu_edu_bdf 2)" ;;
 *)
 	lu_say "LU-ERROR no stage $1 in this scenario"; exit 2 ;;
 esac
