@@ -49,8 +49,11 @@ PRESERVE_CHECKS = (
     "preserve_device_unmarked_refused", "preserve_device_ok",
 )
 RETRIEVE_CHECKS = (
-    "memfd_has_dma_data", "iommufd_retrieve_unsupported",
-    "device_retrieve_unsupported", "session_finish_ok",
+    "inflight_dma_landed",
+    "bus_master_kept", "bus_master_cleared_unpreserved",
+    "dma_after_update_no_map", "dma_to_unmapped_issued",
+    "iommufd_retrieve_unsupported", "device_retrieve_unsupported",
+    "session_finish_ok",
 )
 
 
@@ -76,6 +79,15 @@ def test_preserve_across_kexec(guest):
     assert run.grep(rf"vfio: preserved device {edu} on HWPT 0x1234", stage=2), \
         run.describe()
     assert not run.grep(r"refusing incoming", stage=2), run.describe()
+    # VT-d adopted the preserved tables instead of clearing them...
+    assert run.grep(r"DMAR: dmar\d+: live update: adopted the root table "
+                    r"with 1 preserved device", stage=2), run.describe()
+    # ...and they still block what was never mapped: the DMA to it faulted.
+    blocked = s2.results["blocked_dma_iova"]
+    addr = format(int(blocked, 16), "x")
+    assert run.grep(rf"DMAR: .*\[DMA Write.*\] Request device \[00:0?{edu[-4:-2]}\.0\]"
+                    rf".*fault addr 0x0*{addr}", stage=2) or \
+        run.grep(rf"DMAR: .*fault addr 0x0*{addr}", stage=2), run.describe()
     # Both devices work normally afterwards, the one that was not preserved
     # included.
     dma_ok = [l for l in s2.lines if "LU-RESULT" in l and "edu_dma ok" in l]

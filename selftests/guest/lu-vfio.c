@@ -1078,21 +1078,113 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
 	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
 	check_err("preserve_device_ok", err, 0, "preserve the device");
 	lu_result("hwpt_token", "0x%llx", TOKEN_1);
-
-	munmap((void *)edu_bar, bar_size);
-	munmap(mem, 2 * PAGE);
 	close(luo_fd);
 	if (nr_failed) {
 		printf("lu-vfio: %d check(s) failed, not starting the kexec\n",
 		       nr_failed);
 		return LU_EXIT_FAIL;
 	}
+
+	/*
+	 * DMA in flight across the kexec: the device's buffer gets pattern Q
+	 * from A, B is filled with S, and the copy from the device to B is
+	 * started and not waited for. Stage 2 finds Q in B.
+	 */
+	pattern_fill(mem, XFER_LEN, SEED_Q);
+	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
+	must(-edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN),
+	     "DMA from A to the device");
+	must(-edu_dma_start(edu_bar, EDU_DMA_FROM_DEVICE, IOVA_B, 0, XFER_LEN),
+	     "start the DMA from the device to B");
+	printf("lu-vfio: DMA from the device to iova 0x%llx started; kexec now\n",
+	       IOVA_B);
 	/* CMD holds the session open until the kexec */
 	if (fcntl(session_fd, F_SETFD, 0))
 		lu_die("clear FD_CLOEXEC on the session fd");
 	fflush(NULL);
 	execvp(cmd[0], cmd);
 	lu_die("exec %s", cmd[0]);
+}
+
+/* Map BAR 0 of @bdf through sysfs: no driver, no reset, no IOMMU change */
+static volatile void *sysfs_map_bar0(const char *bdf, size_t *size)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		lu_die("open %s", path);
+	if (fstat(fd, &st))
+		lu_die("stat %s", path);
+	p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		lu_die("mmap %s", path);
+	close(fd);
+	*size = st.st_size;
+	return p;
+}
+
+/* The PCI command register of @bdf, from sysfs */
+static uint16_t sysfs_pci_command(const char *bdf)
+{
+	char path[PATH_MAX];
+	uint16_t cmd;
+	int fd;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		lu_die("open %s", path);
+	if (pread(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
+		lu_die("read the command register of %s", bdf);
+	close(fd);
+	return cmd;
+}
+
+/*
+ * Stage 2, before anything attaches the preserved device again: it still
+ * translates through the page table preserved for it. New DMA to the same
+ * IOVAs works without a map call; an IOVA that was never mapped is blocked
+ * (the kernel logs the fault). The device that was not preserved lost its
+ * bus mastering at the kexec, as before.
+ */
+static void check_dma_after_update(uint8_t *mem, const char *bdf,
+				   const char *bdf2)
+{
+	uint16_t cmd = sysfs_pci_command(bdf), cmd2 = sysfs_pci_command(bdf2);
+	int ret_to, ret_from, ret_blocked;
+	size_t bar_size, match;
+
+	nr_failed += !lu_check("bus_master_kept", cmd & PCI_COMMAND_MASTER,
+			       "%s command 0x%04x", bdf, cmd);
+	nr_failed += !lu_check("bus_master_cleared_unpreserved",
+			       !(cmd2 & PCI_COMMAND_MASTER),
+			       "%s command 0x%04x", bdf2, cmd2);
+
+	edu_bar = sysfs_map_bar0(bdf, &bar_size);
+	pattern_fill(mem, XFER_LEN, SEED_R);
+	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
+	match = pattern_count(mem + PAGE, XFER_LEN, SEED_R);
+	nr_failed += !lu_check("dma_after_update_no_map",
+			       !ret_to && !ret_from && match == XFER_LEN,
+			       "A to device, device to B through the preserved "
+			       "table: B holds %s (%zu/%u bytes match A)",
+			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
+
+	/* Never mapped: the write must fault, not land anywhere */
+	ret_blocked = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_FREE, XFER_LEN);
+	lu_result("blocked_dma_iova", "0x%llx", IOVA_FREE);
+	nr_failed += !lu_check("dma_to_unmapped_issued", !ret_blocked,
+			       "device to iova 0x%llx: %s (the kernel must log "
+			       "a DMAR fault)", IOVA_FREE,
+			       ret_blocked ? "DMA error" : "completed");
+	munmap((void *)edu_bar, bar_size);
 }
 
 /*
@@ -1102,6 +1194,7 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
  */
 static int lu_retrieve_cmd(void)
 {
+	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
 	struct liveupdate_ioctl_retrieve_session retrieve = {
 		.size = sizeof(retrieve),
 	};
@@ -1125,13 +1218,18 @@ static int lu_retrieve_cmd(void)
 	rfd.token = LU_TOKEN_MEMFD;
 	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
 		lu_die("retrieve the memfd");
-	mem = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, rfd.fd, 0);
+	mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rfd.fd,
+		   0);
 	if (mem == MAP_FAILED)
 		lu_die("mmap the retrieved memfd");
-	match = pattern_count(mem + PAGE, XFER_LEN, SEED_P);
-	nr_failed += !lu_check("memfd_has_dma_data", match == XFER_LEN,
-			       "B holds %s (%zu/%u bytes of stage 1's DMA)",
+	match = pattern_count(mem + PAGE, XFER_LEN, SEED_Q);
+	nr_failed += !lu_check("inflight_dma_landed", match == XFER_LEN,
+			       "B holds %s (%zu/%u bytes of the DMA started "
+			       "before the kexec)",
 			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
+	check_dma_after_update(mem, bdf, bdf2);
 
 	rfd.token = LU_TOKEN_IOMMUFD;
 	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
