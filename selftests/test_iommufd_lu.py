@@ -52,7 +52,11 @@ RETRIEVE_CHECKS = (
     "inflight_dma_landed",
     "bus_master_kept", "bus_master_cleared_unpreserved",
     "dma_after_update_no_map", "dma_to_unmapped_issued",
-    "iommufd_retrieve_unsupported", "device_retrieve_unsupported",
+    # The iommufd and the device come back and keep translating
+    "retrieve_unknown_token_refused", "iommufd_retrieved",
+    "iommufd_second_retrieve_same", "get_id_unknown_refused", "get_id_ok",
+    "device_retrieved", "device_bind_ok", "restored_ioas_immutable",
+    "restored_hwpt_destroy_busy", "dma_restored_hwpt",
     "session_finish_ok",
 )
 
@@ -73,11 +77,17 @@ def test_preserve_across_kexec(guest):
             assert ok, f"{name}: {detail}; {run.describe()}"
     assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 1 devices valid",
                     stage=2), run.describe()
-    assert run.grep(r"iommufd: preserved HWPT 0x1234: domain 0, format 1, "
+    assert run.grep(r"iommufd: restored HWPT 0x1234: domain 0, format 1, "
                     r"\d levels, [1-9]\d* table pages", stage=2), run.describe()
     edu = s1.results["edu_bdf"]
-    assert run.grep(rf"vfio: preserved device {edu} on HWPT 0x1234", stage=2), \
+    assert run.grep(rf"{edu}: iommu-lu: restored its preserved domain 0", stage=2), \
         run.describe()
+    assert run.grep(rf"{edu}: vfio: retrieved the preserved device \(HWPT 0x1234\)",
+                    stage=2), run.describe()
+    # Attaching the retrieved device to the restored HWPT kept the context
+    # entry the unit adopted, with its domain id: no change in the hardware.
+    assert run.grep(rf"DMAR: dmar\d+: live update: {edu[5:]} keeps its context entry",
+                    stage=2), run.describe()
     assert not run.grep(r"refusing incoming", stage=2), run.describe()
     # VT-d adopted the preserved tables instead of clearing them...
     assert run.grep(r"DMAR: dmar\d+: live update: adopted the root table "

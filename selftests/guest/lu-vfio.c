@@ -1192,9 +1192,103 @@ static void check_dma_after_update(uint8_t *mem, const char *bdf,
  * iommufd cannot be retrieved yet (restoring HWPTs needs the preserved
  * device) and says so; the session finishes.
  */
+/*
+ * Stage 2: the iommufd, with the restored HWPT found by its token, and the
+ * device, bound to vfio-pci first, come back from the session; the device
+ * binds to the iommufd and attaches to the HWPT, and DMA to the same IOVAs
+ * works with no map call while a never mapped IOVA stays blocked.
+ */
+static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
+				  const char *bdf)
+{
+	struct liveupdate_session_retrieve_fd rfd = {
+		.size = sizeof(rfd),
+	};
+	struct iommu_hwpt_lu_get_id get = {
+		.size = sizeof(get),
+	};
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+	};
+	int err, err2, fd2, ret_to, ret_from;
+	struct session s;
+	size_t bar_size, match;
+
+	vfio_bind_pci(bdf);
+
+	rfd.token = 0x5a5a;
+	err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+	check_err("retrieve_unknown_token_refused", err, ENOENT,
+		  "retrieve token 0x5a5a, never preserved");
+
+	rfd.token = LU_TOKEN_IOMMUFD;
+	err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+	check_err("iommufd_retrieved", err, 0, "retrieve the iommufd");
+	if (err)
+		return;
+	s.fd = rfd.fd;
+	/* LUO hands out the same file again */
+	err2 = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+	fd2 = rfd.fd;
+	check_err("iommufd_second_retrieve_same", err2, 0,
+		  "retrieve the iommufd again");
+	if (!err2)
+		close(fd2);
+
+	get.hwpt_token = 0x5a5a;
+	err = ioctl_err(s.fd, IOMMU_HWPT_LU_GET_ID, &get);
+	check_err("get_id_unknown_refused", err, ENOENT,
+		  "IOMMU_HWPT_LU_GET_ID of token 0x5a5a");
+	get.hwpt_token = TOKEN_1;
+	err = ioctl_err(s.fd, IOMMU_HWPT_LU_GET_ID, &get);
+	check_err("get_id_ok", err, 0, "IOMMU_HWPT_LU_GET_ID of token 0x%llx",
+		  TOKEN_1);
+	if (err)
+		return;
+	lu_result("restored_hwpt", "%u", get.out_hwpt_id);
+
+	rfd.token = LU_TOKEN_DEVICE;
+	err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+	check_err("device_retrieved", err, 0, "retrieve the device");
+	if (err)
+		return;
+	s.devfd = rfd.fd;
+	bind.iommufd = s.fd;
+	err = ioctl_err(s.devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	check_err("device_bind_ok", err, 0,
+		  "bind the retrieved device to the retrieved iommufd");
+	if (err)
+		return;
+	s.devid = bind.out_devid;
+	vfio_attach_pt(&s, get.out_hwpt_id);
+
+	err = ioas_map_file(&s, get.out_ioas_id, memfd, 0, IOVA_FREE);
+	check_err("restored_ioas_immutable", err, EBUSY,
+		  "IOMMU_IOAS_MAP_FILE into the restored HWPT's IOAS");
+	err = obj_destroy(&s, get.out_hwpt_id);
+	check_err("restored_hwpt_destroy_busy", err, EBUSY,
+		  "IOMMU_DESTROY of the restored HWPT with the device attached");
+
+	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
+	pattern_fill(mem, XFER_LEN, SEED_P);
+	pattern_fill(mem + PAGE, XFER_LEN, SEED_R);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
+	match = pattern_count(mem + PAGE, XFER_LEN, SEED_P);
+	nr_failed += !lu_check("dma_restored_hwpt",
+			       !ret_to && !ret_from && match == XFER_LEN,
+			       "through the retrieved device on the restored "
+			       "HWPT, no map call: B holds %s (%zu/%u bytes "
+			       "match A)", describe(mem + PAGE, XFER_LEN), match,
+			       XFER_LEN);
+	munmap((void *)edu_bar, bar_size);
+	session_close(&s);
+}
+
 static int lu_retrieve_cmd(void)
 {
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
+	int memfd;
 	struct liveupdate_ioctl_retrieve_session retrieve = {
 		.size = sizeof(retrieve),
 	};
@@ -1222,6 +1316,7 @@ static int lu_retrieve_cmd(void)
 		   0);
 	if (mem == MAP_FAILED)
 		lu_die("mmap the retrieved memfd");
+	memfd = rfd.fd;
 	match = pattern_count(mem + PAGE, XFER_LEN, SEED_Q);
 	nr_failed += !lu_check("inflight_dma_landed", match == XFER_LEN,
 			       "B holds %s (%zu/%u bytes of the DMA started "
@@ -1231,14 +1326,7 @@ static int lu_retrieve_cmd(void)
 	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
 	check_dma_after_update(mem, bdf, bdf2);
 
-	rfd.token = LU_TOKEN_IOMMUFD;
-	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
-	check_err("iommufd_retrieve_unsupported", err, EOPNOTSUPP,
-		  "retrieve the iommufd");
-	rfd.token = LU_TOKEN_DEVICE;
-	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
-	check_err("device_retrieve_unsupported", err, EOPNOTSUPP,
-		  "retrieve the device");
+	check_restored_device(retrieve.fd, memfd, mem, bdf);
 
 	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_FINISH, &finish);
 	check_err("session_finish_ok", err, 0, "finish session '%s'",
