@@ -102,3 +102,28 @@ def test_preserve_across_kexec(guest):
     # included.
     dma_ok = [l for l in s2.lines if "LU-RESULT" in l and "edu_dma ok" in l]
     assert len(dma_ok) == 2, f"edu DMA after the update: {dma_ok}; {run.describe()}"
+
+
+AGAIN_CHECKS = ("remark_restored_hwpt_ok", "again_preserve_memfd_ok",
+                "again_preserve_iommufd_ok", "again_preserve_device_ok")
+
+
+def test_two_updates_in_a_row(guest):
+    """Preserve, kexec, restore, preserve again, kexec, restore: the
+    restored HWPT and device are preserved like new ones, and the device's
+    DMA keeps going through both updates."""
+    run = guest("vtd", "lu-iommufd-twice", edu=2)
+    s2, s3 = run.stage(2), run.stage(3)
+    for stage, names in ((s2, RETRIEVE_CHECKS[:-1] + AGAIN_CHECKS),
+                         (s3, RETRIEVE_CHECKS)):
+        for name in names:
+            assert name in stage.checks, \
+                f"stage {stage.number}: {name}: check missing; {run.describe()}"
+            ok, detail = stage.checks[name]
+            assert ok, f"stage {stage.number}: {name}: {detail}; {run.describe()}"
+    for n in (2, 3):
+        assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 1 devices valid",
+                        stage=n), run.describe()
+        assert run.grep(r"live update: \S+ keeps its context entry", stage=n), \
+            run.describe()
+    assert s3.results.get("edu_dma") == "ok", run.describe()

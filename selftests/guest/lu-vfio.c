@@ -967,6 +967,23 @@ static void check_trace(const char *name, const char *event)
 }
 
 /*
+ * DMA in flight across the kexec: the device's buffer gets pattern Q from
+ * A, B is filled with S, and the copy from the device to B is started and
+ * not waited for. The next stage finds Q in B.
+ */
+static void start_inflight_dma(uint8_t *mem)
+{
+	pattern_fill(mem, XFER_LEN, SEED_Q);
+	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
+	must(-edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN),
+	     "DMA from A to the device");
+	must(-edu_dma_start(edu_bar, EDU_DMA_FROM_DEVICE, IOVA_B, 0, XFER_LEN),
+	     "start the DMA from the device to B");
+	printf("lu-vfio: DMA from the device to iova 0x%llx started; kexec now\n",
+	       IOVA_B);
+}
+
+/*
  * A second edu device, bound to the same iommufd but attached to an HWPT
  * that is not marked: it may not be preserved. Returns its device fd.
  */
@@ -1085,19 +1102,7 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
 		return LU_EXIT_FAIL;
 	}
 
-	/*
-	 * DMA in flight across the kexec: the device's buffer gets pattern Q
-	 * from A, B is filled with S, and the copy from the device to B is
-	 * started and not waited for. Stage 2 finds Q in B.
-	 */
-	pattern_fill(mem, XFER_LEN, SEED_Q);
-	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
-	must(-edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN),
-	     "DMA from A to the device");
-	must(-edu_dma_start(edu_bar, EDU_DMA_FROM_DEVICE, IOVA_B, 0, XFER_LEN),
-	     "start the DMA from the device to B");
-	printf("lu-vfio: DMA from the device to iova 0x%llx started; kexec now\n",
-	       IOVA_B);
+	start_inflight_dma(mem);
 	/* CMD holds the session open until the kexec */
 	if (fcntl(session_fd, F_SETFD, 0))
 		lu_die("clear FD_CLOEXEC on the session fd");
@@ -1199,7 +1204,8 @@ static void check_dma_after_update(uint8_t *mem, const char *bdf,
  * works with no map call while a never mapped IOVA stays blocked.
  */
 static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
-				  const char *bdf)
+				  const char *bdf, struct session *keep,
+				  uint32_t *hwpt_out)
 {
 	struct liveupdate_session_retrieve_fd rfd = {
 		.size = sizeof(rfd),
@@ -1281,13 +1287,58 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 			       "HWPT, no map call: B holds %s (%zu/%u bytes "
 			       "match A)", describe(mem + PAGE, XFER_LEN), match,
 			       XFER_LEN);
+	if (keep) {
+		/* For the next update; BAR 0 stays mapped in edu_bar */
+		*keep = s;
+		*hwpt_out = get.out_hwpt_id;
+		return;
+	}
 	munmap((void *)edu_bar, bar_size);
 	session_close(&s);
 }
 
-static int lu_retrieve_cmd(void)
+/*
+ * After a live update, the next one: the restored HWPT is marked again and
+ * the memfd, the iommufd and the device are preserved in session @name,
+ * DMA is started, and CMD (the kexec) runs with the session open.
+ */
+static int lu_preserve_again(struct session *s, uint32_t hwpt, int memfd,
+			     uint8_t *mem, const char *name, char **cmd)
+{
+	int luo_fd, session_fd, err;
+
+	err = hwpt_mark(s, hwpt, 0, 0, TOKEN_1);
+	check_err("remark_restored_hwpt_ok", err, 0,
+		  "mark the restored HWPT %u with token 0x%llx", hwpt, TOKEN_1);
+	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
+	if (luo_fd < 0)
+		lu_die("open %s", LUO_DEV);
+	session_fd = luo_session_create(luo_fd, name);
+	err = luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD);
+	check_err("again_preserve_memfd_ok", err, 0, "preserve the memfd");
+	err = luo_preserve(session_fd, s->fd, LU_TOKEN_IOMMUFD);
+	check_err("again_preserve_iommufd_ok", err, 0, "preserve the iommufd");
+	err = luo_preserve(session_fd, s->devfd, LU_TOKEN_DEVICE);
+	check_err("again_preserve_device_ok", err, 0, "preserve the device");
+	close(luo_fd);
+	if (nr_failed) {
+		printf("lu-vfio: %d check(s) failed, not starting the kexec\n",
+		       nr_failed);
+		return LU_EXIT_FAIL;
+	}
+	start_inflight_dma(mem);
+	if (fcntl(session_fd, F_SETFD, 0))
+		lu_die("clear FD_CLOEXEC on the session fd");
+	fflush(NULL);
+	execvp(cmd[0], cmd);
+	lu_die("exec %s", cmd[0]);
+}
+
+static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 {
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
+	struct session kept;
+	uint32_t hwpt = 0;
 	int memfd;
 	struct liveupdate_ioctl_retrieve_session retrieve = {
 		.size = sizeof(retrieve),
@@ -1305,9 +1356,9 @@ static int lu_retrieve_cmd(void)
 	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
 	if (luo_fd < 0)
 		lu_die("open %s", LUO_DEV);
-	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", LU_SESSION);
+	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", name);
 	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
-		lu_die("retrieve session '%s'", LU_SESSION);
+		lu_die("retrieve session '%s'", name);
 
 	rfd.token = LU_TOKEN_MEMFD;
 	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
@@ -1326,11 +1377,20 @@ static int lu_retrieve_cmd(void)
 	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
 	check_dma_after_update(mem, bdf, bdf2);
 
-	check_restored_device(retrieve.fd, memfd, mem, bdf);
+	check_restored_device(retrieve.fd, memfd, mem, bdf,
+			      next ? &kept : NULL, &hwpt);
 
 	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_FINISH, &finish);
-	check_err("session_finish_ok", err, 0, "finish session '%s'",
-		  LU_SESSION);
+	check_err("session_finish_ok", err, 0, "finish session '%s'", name);
+	if (next) {
+		close(retrieve.fd);
+		close(luo_fd);
+		if (nr_failed) {
+			printf("lu-vfio: %d check(s) failed\n", nr_failed);
+			return LU_EXIT_FAIL;
+		}
+		return lu_preserve_again(&kept, hwpt, memfd, mem, next, cmd);
+	}
 	munmap(mem, 2 * PAGE);
 	close(retrieve.fd);
 	close(luo_fd);
@@ -1348,13 +1408,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
 		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] -- CMD...\n"
-		"       lu-vfio retrieve\n"
+		"       lu-vfio retrieve [--session NAME] "
+		"[--next-session NAME2 -- CMD...]\n"
 		"  mark-checks  check the rules of IOMMU_HWPT_LU_SET_PRESERVE\n"
 		"               with an edu device bound to vfio-pci\n"
 		"  preserve     preserve a memfd and an iommufd with a marked\n"
 		"               HWPT in session '" LU_SESSION "', then run CMD\n"
 		"               (the kexec) with the session open\n"
 		"  retrieve     after the kexec: retrieve and finish the session\n"
+		"               NAME (default '" LU_SESSION "'); with\n"
+		"               --next-session, preserve everything again in\n"
+		"               NAME2 and run CMD (the next kexec)\n"
 		"  --bdf        the edu device (default: the first %04x:%04x)\n",
 		EDU_VENDOR_ID, EDU_DEVICE_ID);
 }
@@ -1377,11 +1441,24 @@ int main(int argc, char **argv)
 		return argc < 2 ? LU_EXIT_ERROR : LU_EXIT_PASS;
 	}
 	if (!strcmp(argv[1], "retrieve")) {
-		if (argc != 2) {
+		const char *name = LU_SESSION, *next = NULL;
+		int i = 2;
+
+		for (; i + 1 < argc && argv[i][0] == '-' && strcmp(argv[i], "--");
+		     i += 2) {
+			if (!strcmp(argv[i], "--session"))
+				name = argv[i + 1];
+			else if (!strcmp(argv[i], "--next-session"))
+				next = argv[i + 1];
+			else
+				break;
+		}
+		if (next ? (i >= argc || strcmp(argv[i], "--") || i + 1 >= argc) :
+			   i != argc) {
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
-		return lu_retrieve_cmd();
+		return lu_retrieve_cmd(name, next, next ? argv + i + 1 : NULL);
 	}
 	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve")) {
 		lu_msg("unknown command '%s'", argv[1]);
