@@ -127,3 +127,18 @@ def test_two_updates_in_a_row(guest):
         assert run.grep(r"live update: \S+ keeps its context entry", stage=n), \
             run.describe()
     assert s3.results.get("edu_dma") == "ok", run.describe()
+
+
+def test_cancel_leaves_nothing(guest):
+    """A session closed before the kexec unpreserves everything: the next
+    kernel boots as usual, with no IOMMU state handed over and translation
+    started from scratch, and the device works."""
+    run = guest("vtd", "lu-cancel", edu=2)
+    for name in ("cancel_trace_pt_preserve", "cancel_trace_device_unpreserve",
+                 "cancel_trace_pt_unpreserve"):
+        ok, detail = run.stage(1).checks[name]
+        assert ok, f"{name}: {detail}; {run.describe()}"
+    assert not run.grep(r"iommu-lu: incoming state", stage=2), run.describe()
+    assert not run.grep(r"live update: adopted", stage=2), run.describe()
+    assert not run.grep(r"Translation was enabled", stage=2), run.describe()
+    assert run.stage(2).results.get("edu_dma") == "ok", run.describe()

@@ -949,6 +949,15 @@ static int luo_preserve(int session_fd, int fd, uint64_t token)
 	return ioctl_err(session_fd, LIVEUPDATE_SESSION_PRESERVE_FD, &preserve);
 }
 
+/* Monotonic time in microseconds */
+static unsigned long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
 /* LU-CHECK @name: the kernel's trace shows a successful @event */
 static void check_trace(const char *name, const char *event)
 {
@@ -1022,10 +1031,11 @@ static int second_device(struct session *s, int memfd)
  * first device preserved in it, and CMD (the kexec) run with the session
  * open.
  */
-static int lu_preserve_cmd(const char *bdf, char **cmd)
+static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 {
 	char bdf_buf[NAME_MAX + 1], cdev[NAME_MAX + 1];
 	int memfd, luo_fd, session_fd, cancel_fd, dev2_fd, err;
+	unsigned long long t0;
 	uint32_t ioas, hwpt;
 	struct session s;
 	size_t bar_size;
@@ -1077,6 +1087,16 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
 		    "iommu_lu_device_unpreserve");
 	check_trace("cancel_trace_pt_unpreserve", "iommu_lu_pt_unpreserve");
 
+	if (cancel_only) {
+		/* Nothing is preserved: the next kernel boots as usual */
+		close(luo_fd);
+		if (nr_failed)
+			return LU_EXIT_FAIL;
+		fflush(NULL);
+		execvp(cmd[0], cmd);
+		lu_die("exec %s", cmd[0]);
+	}
+
 	session_fd = luo_session_create(luo_fd, LU_SESSION);
 	err = luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD);
 	check_err("preserve_before_memfd_refused", err, ENOENT,
@@ -1086,13 +1106,17 @@ static int lu_preserve_cmd(const char *bdf, char **cmd)
 	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
 	check_err("preserve_device_before_iommufd_refused", err, ENOENT,
 		  "preserve the device before its iommufd");
+	t0 = now_us();
 	err = luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD);
+	lu_result("preserve_iommufd_us", "%llu", now_us() - t0);
 	check_err("preserve_iommufd_ok", err, 0,
 		  "preserve the iommufd after a session was cancelled");
 	err = luo_preserve(session_fd, dev2_fd, LU_TOKEN_DEVICE2);
 	check_err("preserve_device_unmarked_refused", err, EINVAL,
 		  "preserve the second device, on an unmarked HWPT");
+	t0 = now_us();
 	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
+	lu_result("preserve_device_us", "%llu", now_us() - t0);
 	check_err("preserve_device_ok", err, 0, "preserve the device");
 	lu_result("hwpt_token", "0x%llx", TOKEN_1);
 	close(luo_fd);
@@ -1407,14 +1431,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
-		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] -- CMD...\n"
+		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] "
+		"-- CMD...\n"
 		"       lu-vfio retrieve [--session NAME] "
 		"[--next-session NAME2 -- CMD...]\n"
 		"  mark-checks  check the rules of IOMMU_HWPT_LU_SET_PRESERVE\n"
 		"               with an edu device bound to vfio-pci\n"
 		"  preserve     preserve a memfd and an iommufd with a marked\n"
 		"               HWPT in session '" LU_SESSION "', then run CMD\n"
-		"               (the kexec) with the session open\n"
+		"               (the kexec) with the session open; with\n"
+		"               --cancel-only, only the cancelled session\n"
 		"  retrieve     after the kexec: retrieve and finish the session\n"
 		"               NAME (default '" LU_SESSION "'); with\n"
 		"               --next-session, preserve everything again in\n"
@@ -1425,13 +1451,15 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_BDF = 256, OPT_HELP };
+	enum { OPT_BDF = 256, OPT_HELP, OPT_CANCEL_ONLY };
 	static const struct option opts[] = {
 		{ "bdf",	required_argument,	NULL, OPT_BDF },
+		{ "cancel-only", no_argument,		NULL, OPT_CANCEL_ONLY },
 		{ "help",	no_argument,		NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *bdf = NULL, *cmd;
+	bool cancel_only = false;
 	int opt;
 
 	lu_init_stdio();
@@ -1474,6 +1502,9 @@ int main(int argc, char **argv)
 		case OPT_BDF:
 			bdf = optarg;
 			break;
+		case OPT_CANCEL_ONLY:
+			cancel_only = true;
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -1491,7 +1522,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
-		return lu_preserve_cmd(bdf, argv + optind);
+		return lu_preserve_cmd(bdf, cancel_only, argv + optind);
 	}
 	if (optind < argc) {
 		lu_msg("unexpected argument '%s'", argv[optind]);

@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0
+# Cancel: stage 1 preserves the memfd, the iommufd and the device in a
+# session and closes it, then kexecs with nothing preserved. Stage 2 is a
+# normal boot: nothing handed over, translation started fresh, edu works.
+. /lib/lu.sh
+
+case "$1" in
+1)
+	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
+		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
+	lu_kexec lu-vfio preserve --cancel-only $(lu_args) --
+	lu_say "LU-ERROR kexec did not happen"
+	exit 1 ;;
+2)
+	lu_run edu-dma ;;
+*)
+	lu_say "LU-ERROR no stage $1 in this scenario"; exit 2 ;;
+esac
