@@ -55,7 +55,7 @@ RETRIEVE_CHECKS = (
     # The iommufd and the device come back and keep translating
     "retrieve_unknown_token_refused", "iommufd_retrieved",
     "iommufd_second_retrieve_same", "get_id_unknown_refused", "get_id_ok",
-    "device_retrieved", "device_bind_ok", "restored_ioas_immutable",
+    "device_retrieved", "bind_new_iommufd_refused", "device_bind_ok", "restored_ioas_immutable",
     "restored_hwpt_destroy_busy", "dma_restored_hwpt",
     "session_finish_ok",
 )

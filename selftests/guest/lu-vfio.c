@@ -1283,6 +1283,16 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 	if (err)
 		return;
 	s.devfd = rfd.fd;
+
+	/* Only the iommufd that holds its restored HWPT may take it */
+	bind.iommufd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
+	if (bind.iommufd < 0)
+		lu_die("open %s", IOMMUFD_DEV);
+	err = ioctl_err(s.devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	check_err("bind_new_iommufd_refused", err, EBUSY,
+		  "bind the retrieved device to a new iommufd");
+	close(bind.iommufd);
+
 	bind.iommufd = s.fd;
 	err = ioctl_err(s.devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	check_err("device_bind_ok", err, 0,
