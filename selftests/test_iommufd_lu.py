@@ -57,6 +57,7 @@ RETRIEVE_CHECKS = (
     "iommufd_second_retrieve_same", "get_id_unknown_refused", "get_id_ok",
     "device_retrieved", "bind_new_iommufd_refused", "device_bind_ok", "restored_ioas_immutable",
     "restored_hwpt_destroy_busy", "dma_restored_hwpt",
+    "dma_unmapped_after_attach_issued",
     "session_finish_ok",
 )
 
@@ -98,6 +99,9 @@ def test_preserve_across_kexec(guest):
     assert run.grep(rf"DMAR: .*\[DMA Write.*\] Request device \[00:0?{edu[-4:-2]}\.0\]"
                     rf".*fault addr 0x0*{addr}", stage=2) or \
         run.grep(rf"DMAR: .*fault addr 0x0*{addr}", stage=2), run.describe()
+    # Through the restored HWPT, a never mapped IOVA is blocked as well.
+    addr2 = format(int(s2.results["blocked_dma_iova_attached"], 16), "x")
+    assert run.grep(rf"DMAR: .*fault addr 0x0*{addr2}", stage=2), run.describe()
     # Both devices work normally afterwards, the one that was not preserved
     # included.
     dma_ok = [l for l in s2.lines if "LU-RESULT" in l and "edu_dma ok" in l]

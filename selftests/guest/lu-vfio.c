@@ -1321,6 +1321,13 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 			       "HWPT, no map call: B holds %s (%zu/%u bytes "
 			       "match A)", describe(mem + PAGE, XFER_LEN), match,
 			       XFER_LEN);
+	/* Never mapped: blocked on the restored HWPT too (DMAR fault) */
+	ret_to = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_COPY, XFER_LEN);
+	lu_result("blocked_dma_iova_attached", "0x%llx", IOVA_COPY);
+	nr_failed += !lu_check("dma_unmapped_after_attach_issued", !ret_to,
+			       "device to iova 0x%llx: %s (the kernel must log "
+			       "a DMAR fault)", IOVA_COPY,
+			       ret_to ? "DMA error" : "completed");
 	if (keep) {
 		/* For the next update; BAR 0 stays mapped in edu_bar */
 		*keep = s;
