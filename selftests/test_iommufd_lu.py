@@ -146,3 +146,19 @@ def test_cancel_leaves_nothing(guest):
     assert not run.grep(r"live update: adopted", stage=2), run.describe()
     assert not run.grep(r"Translation was enabled", stage=2), run.describe()
     assert run.stage(2).results.get("edu_dma") == "ok", run.describe()
+
+
+def test_destroy_restored_hwpt_early(guest):
+    """Destroying a restored HWPT before its device was attached again must
+    not free the page table the device is still translated by: the kernel
+    leaks it, says so, and the device's DMA keeps working."""
+    run = guest("vtd", "lu-destroy-early", edu=2)
+    s2 = run.stage(2)
+    for name in ("restored_hwpt_destroy_early_ok", "dma_after_early_destroy",
+                 "session_finish_ok"):
+        assert name in s2.checks, f"{name}: check missing; {run.describe()}"
+        ok, detail = s2.checks[name]
+        assert ok, f"{name}: {detail}; {run.describe()}"
+    assert run.grep(r"iommufd: restored HWPT 0x1234 destroyed while a preserved "
+                    r"device still uses its page table: leaking it", stage=2), \
+        run.describe()

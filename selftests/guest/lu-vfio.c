@@ -1375,6 +1375,81 @@ static int lu_preserve_again(struct session *s, uint32_t hwpt, int memfd,
 	lu_die("exec %s", cmd[0]);
 }
 
+/*
+ * Stage 2, misuse: the restored HWPT is destroyed before its device was
+ * attached again. The device still translates through its page table, so
+ * the kernel must keep the table (it leaks it, and says so): DMA through
+ * it still works.
+ */
+static int lu_destroy_early_cmd(void)
+{
+	struct liveupdate_ioctl_retrieve_session retrieve = {
+		.size = sizeof(retrieve),
+	};
+	struct liveupdate_session_retrieve_fd rfd = {
+		.size = sizeof(rfd),
+	};
+	struct liveupdate_session_finish finish = {
+		.size = sizeof(finish),
+	};
+	struct iommu_hwpt_lu_get_id get = {
+		.size = sizeof(get),
+	};
+	char bdf[NAME_MAX + 1];
+	int luo_fd, err, ret_to, ret_from;
+	struct session s = { .devfd = -1 };
+	size_t bar_size, match;
+	uint8_t *mem;
+
+	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
+	if (luo_fd < 0)
+		lu_die("open %s", LUO_DEV);
+	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", LU_SESSION);
+	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
+		lu_die("retrieve session '%s'", LU_SESSION);
+	rfd.token = LU_TOKEN_MEMFD;
+	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
+		lu_die("retrieve the memfd");
+	mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rfd.fd,
+		   0);
+	if (mem == MAP_FAILED)
+		lu_die("mmap the retrieved memfd");
+	rfd.token = LU_TOKEN_IOMMUFD;
+	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
+		lu_die("retrieve the iommufd");
+	s.fd = rfd.fd;
+	get.hwpt_token = TOKEN_1;
+	if (ioctl(s.fd, IOMMU_HWPT_LU_GET_ID, &get))
+		lu_die("IOMMU_HWPT_LU_GET_ID");
+
+	err = obj_destroy(&s, get.out_hwpt_id);
+	check_err("restored_hwpt_destroy_early_ok", err, 0,
+		  "IOMMU_DESTROY of the restored HWPT, its device not attached");
+
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	edu_bar = sysfs_map_bar0(bdf, &bar_size);
+	pattern_fill(mem, XFER_LEN, SEED_R);
+	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
+	match = pattern_count(mem + PAGE, XFER_LEN, SEED_R);
+	nr_failed += !lu_check("dma_after_early_destroy",
+			       !ret_to && !ret_from && match == XFER_LEN,
+			       "the page table was kept: B holds %s (%zu/%u "
+			       "bytes match A)", describe(mem + PAGE, XFER_LEN),
+			       match, XFER_LEN);
+	munmap((void *)edu_bar, bar_size);
+
+	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_FINISH, &finish);
+	check_err("session_finish_ok", err, 0, "finish session '%s'",
+		  LU_SESSION);
+	close(s.fd);
+	munmap(mem, 2 * PAGE);
+	close(retrieve.fd);
+	close(luo_fd);
+	return nr_failed ? LU_EXIT_FAIL : LU_EXIT_PASS;
+}
+
 static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 {
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
@@ -1450,6 +1525,7 @@ static void usage(FILE *f)
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
 		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] "
 		"-- CMD...\n"
+		"       lu-vfio destroy-early\n"
 		"       lu-vfio retrieve [--session NAME] "
 		"[--next-session NAME2 -- CMD...]\n"
 		"  mark-checks  check the rules of IOMMU_HWPT_LU_SET_PRESERVE\n"
@@ -1458,6 +1534,8 @@ static void usage(FILE *f)
 		"               HWPT in session '" LU_SESSION "', then run CMD\n"
 		"               (the kexec) with the session open; with\n"
 		"               --cancel-only, only the cancelled session\n"
+		"  destroy-early  after the kexec: destroy the restored HWPT\n"
+		"               before its device is attached; its table stays\n"
 		"  retrieve     after the kexec: retrieve and finish the session\n"
 		"               NAME (default '" LU_SESSION "'); with\n"
 		"               --next-session, preserve everything again in\n"
@@ -1485,6 +1563,8 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? LU_EXIT_ERROR : LU_EXIT_PASS;
 	}
+	if (!strcmp(argv[1], "destroy-early") && argc == 2)
+		return lu_destroy_early_cmd();
 	if (!strcmp(argv[1], "retrieve")) {
 		const char *name = LU_SESSION, *next = NULL;
 		int i = 2;
