@@ -20,8 +20,12 @@ rm -f "$patches"/[0-9][0-9][0-9][0-9]-*.patch
 count=$(git -C "$tree" rev-list --count lu-base..HEAD)
 if [ "$count" -gt 0 ]; then
 	# The cover letter is sent as the author of the series' last patch.
+	# Blank context lines are written empty, not as a single space:
+	# git am takes both, and checkpatch run on a patch file that git
+	# tracks (it then reads it as a source file) sees no trailing blanks.
 	git -C "$tree" -c user.name="$(git -C "$tree" log -1 --format=%an)" \
 		-c user.email="$(git -C "$tree" log -1 --format=%ae)" \
+		-c diff.suppressBlankEmpty=true \
 		format-patch -q --cover-letter --no-signature \
 		--cover-from-description=auto -o "$patches" lu-base..HEAD
 fi
