@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Finding QEMU's edu device and opening it through VFIO: sysfs, driver
+ * binding, the VFIO cdev, config space and BAR 0. Shared by the guest
+ * programs; each is a single static binary.
+ */
+#ifndef EDU_VFIO_H
+#define EDU_VFIO_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "edu.h"
+#include "lu-util.h"
+
+#define PCI_DEVICES_DIR		"/sys/bus/pci/devices"
+#define PCI_DRIVERS_PROBE	"/sys/bus/pci/drivers_probe"
+#define VFIO_PCI_DRIVER		"vfio-pci"
+#define VFIO_CDEV_DIR		"/dev/vfio/devices"
+
+static int sysfs_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, len);
+	if (n >= 0 && (size_t)n != len) {
+		errno = EIO;
+		n = -1;
+	}
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+static int sysfs_read_ulong(const char *path, unsigned long *val)
+{
+	char buf[64], *end;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		errno = n < 0 ? errno : EIO;
+		return -1;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	*val = strtoul(buf, &end, 0);
+	if (errno || end == buf) {
+		errno = errno ? errno : EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Name of the driver bound to @bdf in @name, or "" if there is none. */
+static void pci_driver_name(const char *bdf, char *name, size_t size)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno != ENOENT)
+			lu_die("readlink %s", path);
+		name[0] = '\0';
+		return;
+	}
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= size)
+		lu_diex("driver name of %s too long: %s", bdf, base);
+	strcpy(name, base);
+}
+
+static int dirent_not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* The @nth (from 1) edu device, in PCI address order, into @bdf */
+static void pci_find_edu_nth(int nth, char *bdf, size_t size)
+{
+	struct dirent **list;
+	int i, n, found = 0, seen = 0;
+
+	n = scandir(PCI_DEVICES_DIR, &list, dirent_not_dot, alphasort);
+	if (n < 0)
+		lu_die("scandir %s", PCI_DEVICES_DIR);
+
+	for (i = 0; i < n; i++) {
+		unsigned long vendor, device;
+		char path[PATH_MAX];
+
+		if (!found) {
+			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vendor",
+				 list[i]->d_name);
+			if (sysfs_read_ulong(path, &vendor))
+				lu_die("read %s", path);
+			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/device",
+				 list[i]->d_name);
+			if (sysfs_read_ulong(path, &device))
+				lu_die("read %s", path);
+			if (vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID &&
+			    ++seen == nth) {
+				snprintf(bdf, size, "%s", list[i]->d_name);
+				found = 1;
+			}
+		}
+		free(list[i]);
+	}
+	free(list);
+
+	if (!found)
+		lu_diex("no PCI device %04x:%04x number %d in %s", EDU_VENDOR_ID,
+			EDU_DEVICE_ID, nth, PCI_DEVICES_DIR);
+}
+
+static void pci_find_edu(char *bdf, size_t size)
+{
+	pci_find_edu_nth(1, bdf, size);
+}
+
+/* Make vfio-pci the driver of @bdf, unbinding whatever driver it had. */
+static void vfio_bind_pci(const char *bdf)
+{
+	char path[PATH_MAX], drv[NAME_MAX + 1];
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", bdf);
+	if (access(path, F_OK))
+		lu_die("PCI device %s", path);
+
+	pci_driver_name(bdf, drv, sizeof(drv));
+	if (!strcmp(drv, VFIO_PCI_DRIVER))
+		return;
+
+	if (drv[0]) {
+		snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver/unbind",
+			 bdf);
+		if (sysfs_write(path, bdf))
+			lu_die("unbind %s from %s", bdf, drv);
+	}
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/driver_override",
+		 bdf);
+	if (sysfs_write(path, VFIO_PCI_DRIVER))
+		lu_die("write %s", path);
+	if (sysfs_write(PCI_DRIVERS_PROBE, bdf))
+		lu_die("write %s to %s", bdf, PCI_DRIVERS_PROBE);
+
+	pci_driver_name(bdf, drv, sizeof(drv));
+	if (strcmp(drv, VFIO_PCI_DRIVER))
+		lu_diex("%s is bound to '%s' after probing, not %s", bdf, drv,
+			VFIO_PCI_DRIVER);
+}
+
+/* Name of the VFIO cdev ("vfioN") of @bdf in @name. */
+static void vfio_find_cdev(const char *bdf, char *name, size_t size)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		lu_die("opendir %s", path);
+	errno = 0;
+	while ((d = readdir(dir))) {
+		if (!strncmp(d->d_name, "vfio", 4)) {
+			snprintf(name, size, "%s", d->d_name);
+			closedir(dir);
+			return;
+		}
+	}
+	if (errno)
+		lu_die("readdir %s", path);
+	closedir(dir);
+	lu_diex("no vfio cdev under %s", path);
+}
+
+static int vfio_open_cdev(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, tries;
+
+	snprintf(path, sizeof(path), VFIO_CDEV_DIR "/%s", name);
+	/* devtmpfs creates the node at device_add(); allow a little slack */
+	for (tries = 0; tries < 100; tries++) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		usleep(10000);
+	}
+	if (fd < 0)
+		lu_die("open %s", path);
+	return fd;
+}
+
+static void vfio_region_info(int devfd, uint32_t index,
+			     struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	if (ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, info))
+		lu_die("VFIO_DEVICE_GET_REGION_INFO index %u", index);
+}
+
+/* Set memory decoding and bus mastering in the PCI command register. */
+static void vfio_pci_enable_master(int devfd)
+{
+	struct vfio_region_info cfg;
+	uint16_t cmd;
+	ssize_t n;
+
+	vfio_region_info(devfd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+
+	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		lu_die("read PCI command register");
+	}
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	n = pwrite(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		lu_die("write PCI command register");
+	}
+
+	n = pread(devfd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND);
+	if (n != sizeof(cmd)) {
+		errno = n < 0 ? errno : EIO;
+		lu_die("read back PCI command register");
+	}
+	if (!(cmd & PCI_COMMAND_MASTER))
+		lu_diex("bus mastering did not stick (command 0x%04x)", cmd);
+}
+
+static volatile void *vfio_map_bar0(int devfd, size_t *size)
+{
+	struct vfio_region_info bar;
+	void *p;
+
+	vfio_region_info(devfd, VFIO_PCI_BAR0_REGION_INDEX, &bar);
+	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size == 0)
+		lu_diex("BAR0 cannot be mmapped (flags 0x%x size 0x%llx)",
+			bar.flags, (unsigned long long)bar.size);
+
+	p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, devfd,
+		 bar.offset);
+	if (p == MAP_FAILED)
+		lu_die("mmap BAR0");
+	*size = bar.size;
+	return p;
+}
+
+#endif /* EDU_VFIO_H */
