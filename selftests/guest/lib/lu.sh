@@ -84,3 +84,13 @@ lu_edu_bdf() {
 	done
 	return 1
 }
+
+# Stage 1 of the device live update scenarios: trace the iommu_lu events,
+# then "lu-vfio preserve ARGS --" holds the session across the kexec.
+lu_vfio_preserve_kexec() {
+	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
+		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
+	lu_kexec lu-vfio preserve "$@" --
+	lu_say "LU-ERROR kexec did not happen"
+	exit 1
+}

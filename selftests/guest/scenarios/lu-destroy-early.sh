@@ -6,11 +6,7 @@
 
 case "$1" in
 1)
-	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
-		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
-	lu_kexec lu-vfio preserve $(lu_args) --
-	lu_say "LU-ERROR kexec did not happen"
-	exit 1 ;;
+	lu_vfio_preserve_kexec $(lu_args) ;;
 2)
 	lu_run lu-vfio destroy-early ;;
 *)
