@@ -38,13 +38,13 @@ PYTEST_ARGS ?=
 GUEST_SRCS := $(wildcard selftests/guest/*.c)
 GUEST_HDRS := $(wildcard selftests/guest/*.h)
 GUEST_BINS := $(patsubst selftests/guest/%.c,$(GUEST)/bin/%,$(GUEST_SRCS))
-GUEST_FILES := selftests/guest/init selftests/guest/lib/lu.sh \
+GUEST_FILES := selftests/guest/init $(wildcard selftests/guest/lib/*.sh) \
 	$(wildcard selftests/guest/scenarios/*.sh)
 
-.PHONY: all deps tree config kernel guest demo check check-slow bench test export-patches \
-	clean distclean help FORCE
+.PHONY: all deps tree config kernel guest lutrace lutrace-unit demo check check-slow bench \
+	test export-patches clean distclean help FORCE
 
-all: kernel guest
+all: kernel guest lutrace lutrace-unit
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -71,12 +71,65 @@ $(GUEST)/bin/%: selftests/guest/%.c $(GUEST_HDRS) | $(GUEST)/bin
 $(GUEST)/bin:
 	@mkdir -p $@
 
-$(INITRAMFS): $(GUEST_BINS) $(GUEST_FILES) $(BZIMAGE) scripts/mk-initramfs.sh
+$(INITRAMFS): $(GUEST_BINS) $(GUEST)/bin/lutrace $(GUEST_FILES) $(BZIMAGE) scripts/mk-initramfs.sh
 	@bash scripts/mk-initramfs.sh $(BZIMAGE) $(GUEST)/bin $@
 
 # Guest programs need the built kernel's uapi headers, hence after kernel.
 guest: kernel
 	@$(MAKE) --no-print-directory $(INITRAMFS)
+
+# lutrace (docs/lutrace.md): BPF objects built against the built kernel's
+# BTF, libbpf skeletons, a host binary (system libbpf, dynamic) and a static
+# one for the guest. Debian's bpftool and libbpf, see docs/lutrace.md.
+LT := $(BUILD)/lutrace
+LT_BPF := dump trace latency
+LT_SKELS := $(patsubst %,$(LT)/%.skel.h,$(LT_BPF))
+LT_CORE_SRCS := $(addprefix tools/lutrace/,decode.c events.c json.c hist.c)
+LT_SRCS := $(addprefix tools/lutrace/,main.c dump.c trace.c latency.c) $(LT_CORE_SRCS)
+LT_HDRS := $(wildcard tools/lutrace/*.h tools/lutrace/compat/*/*.h) bpf/lutrace.h
+LT_ABI := $(KTREE)/include/linux/kho/abi
+LT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LT_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -I$(LT) -Itools/lutrace \
+	-Itools/lutrace/compat \
+	-DLT_ABI_IOMMU_H='"$(LT_ABI)/iommu.h"' -DLT_ABI_BLOCK_H='"$(LT_ABI)/block.h"' \
+	-DLUTRACE_VERSION='"$(LT_VERSION)"'
+BPF_CFLAGS := -O2 -g -Wall -target bpf -D__TARGET_ARCH_x86 \
+	-fms-extensions -Wno-microsoft-anon-tag -I$(LT) -Ibpf
+
+lutrace: kernel
+	@$(MAKE) --no-print-directory $(LT)/lutrace
+
+$(LT)/vmlinux.h: $(VMLINUX) | $(LT)
+	bpftool btf dump file $< format c > $@.tmp && mv $@.tmp $@
+
+$(LT)/%.bpf.o: bpf/%.bpf.c bpf/lutrace.h $(LT)/vmlinux.h
+	clang $(BPF_CFLAGS) -c $< -o $@.tmp.o 2> $@.log || { cat $@.log; exit 1; }
+	@cat $@.log
+	@! grep -q "skipping relo section" $@.log
+	bpftool gen object $@ $@.tmp.o && rm -f $@.tmp.o
+
+$(LT)/%.skel.h: $(LT)/%.bpf.o
+	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(LT)/lutrace: $(LT_SRCS) $(LT_HDRS) $(LT_SKELS)
+	gcc $(LT_CFLAGS) -o $@ $(LT_SRCS) $$(pkg-config --libs libbpf)
+
+# The static binary for the guest (about 1.3 MiB; the limit is 5 MiB)
+$(GUEST)/bin/lutrace: $(LT_SRCS) $(LT_HDRS) $(LT_SKELS) | $(GUEST)/bin
+	gcc $(LT_CFLAGS) -static -o $@ $(LT_SRCS) $$(pkg-config --libs --static libbpf)
+	strip $@
+
+# Host unit tests of the decoding (no kernel build needed)
+lutrace-unit: tree
+	@$(MAKE) --no-print-directory $(LT)/test-lutrace
+
+$(LT)/test-lutrace: selftests/lutrace/test_lutrace.c $(LT_CORE_SRCS) $(LT_HDRS) | $(LT)
+	gcc $(LT_CFLAGS) -o $@ $< $(LT_CORE_SRCS)
+
+.SECONDARY:
+
+$(LT):
+	@mkdir -p $@
 
 demo: all
 	@cd selftests && $(PYTHON) demo.py

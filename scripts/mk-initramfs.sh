@@ -21,7 +21,7 @@ mkdir -p "$root"/{bin,sbin,lib,scenarios,boot,proc,sys,dev,run,tmp,etc}
 cp /bin/busybox "$root/bin/busybox"
 cp "$guest/init" "$root/init"
 chmod 0755 "$root/init"
-cp "$guest/lib/lu.sh" "$root/lib/"
+cp "$guest"/lib/*.sh "$root/lib/"
 cp "$guest"/scenarios/*.sh "$root/scenarios/"
 cp "$bindir"/* "$root/bin/"
 cp "$bz" "$root/boot/bzImage"

@@ -22,28 +22,52 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "machines(*names): run on these machines only")
 
 
+def _checked_run(nodeid, machine, scenario, *, allow_fail=False, **kw):
+    run = qemu.run(machine, scenario, **kw)
+    if run.kunit:
+        _kunit_reports.append((nodeid, machine, run.kunit))
+    assert not run.timed_out, f"guest timed out after {run.seconds:.0f}s; {run.describe()}"
+    splats = run.splats()
+    assert not splats, "kernel splat:\n" + "".join(splats[:10]) + run.describe()
+    assert run.done, f"guest never reached LU-DONE; {run.describe()}"
+    if not allow_fail:
+        failed = run.failed_checks()
+        assert not failed, "guest checks failed:\n  " + "\n  ".join(failed) + \
+            "\n" + run.describe()
+        assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
+    return run
+
+
 @pytest.fixture
 def guest(request):
     """Run a scenario; fail the test on a kernel splat or a timeout, and
     name the serial log in every failure."""
 
-    def _run(machine, scenario, *, allow_fail=False, **kw):
+    def _run(machine, scenario, **kw):
         kw.setdefault("name", request.node.name.replace("/", "_"))
-        run = qemu.run(machine, scenario, **kw)
-        if run.kunit:
-            _kunit_reports.append((request.node.nodeid, machine, run.kunit))
-        assert not run.timed_out, f"guest timed out after {run.seconds:.0f}s; {run.describe()}"
-        splats = run.splats()
-        assert not splats, "kernel splat:\n" + "".join(splats[:10]) + run.describe()
-        assert run.done, f"guest never reached LU-DONE; {run.describe()}"
-        if not allow_fail:
-            failed = run.failed_checks()
-            assert not failed, "guest checks failed:\n  " + "\n  ".join(failed) + \
-                "\n" + run.describe()
-            assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
-        return run
+        return _checked_run(request.node.nodeid, machine, scenario, **kw)
 
     return _run
+
+
+_e2e = {}
+
+
+@pytest.fixture
+def lu_e2e():
+    """The end-to-end device live update on the vtd machine (scenario
+    lu-iommufd, two edu devices, the first preserved), booted once for every
+    test that asserts on it: the live update itself (test_iommufd_lu) and
+    what lutrace saw of it (test_lutrace). The kernel records its iommu_lu
+    events from boot on (trace_event=), so that the restore at boot can be
+    compared with lutrace's view."""
+    if "run" not in _e2e:
+        _e2e["run"] = None
+        _e2e["run"] = _checked_run("lu-iommufd", "vtd", "lu-iommufd", edu=2,
+                                   append=("trace_event=iommu_lu:*",),
+                                   name="lu-iommufd-e2e")
+    assert _e2e["run"] is not None, "the end-to-end run failed in an earlier test"
+    return _e2e["run"]
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -62,14 +62,15 @@ RETRIEVE_CHECKS = (
 )
 
 
-def test_preserve_across_kexec(guest):
+def test_preserve_across_kexec(lu_e2e):
     """The marked HWPT's page table, its VT-d unit and the edu device attached
     to it go to the next kernel with the iommufd and the device cdev: the
-    IOMMU state there holds exactly one valid entry of each kind, which the
-    handlers report by the user's tokens. Rebuilding the HWPT and the device
-    there is not implemented yet, so retrieving them is refused with
-    EOPNOTSUPP, cleanly, and both edu devices then work normally."""
-    run = guest("vtd", "lu-iommufd", edu=2)
+    IOMMU state there holds exactly one valid entry of each kind; DMA
+    started before the kexec lands, the VT-d unit keeps translating through
+    the adopted tables, the iommufd and the device are retrieved and the
+    device re-attached without a change in the hardware, and both edu
+    devices then work normally."""
+    run = lu_e2e
     s1, s2 = run.stage(1), run.stage(2)
     for stage, names in ((s1, PRESERVE_CHECKS), (s2, RETRIEVE_CHECKS)):
         for name in names:

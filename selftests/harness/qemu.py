@@ -19,6 +19,7 @@ Every run has a hard timeout; the full serial log is always written under
 build/test-logs/ and its path is part of every failure message.
 """
 
+import base64
 import os
 import re
 import subprocess
@@ -73,6 +74,14 @@ class Stage:
     rc: int = None
     kexec: bool = False
     lines: list = field(default_factory=list)
+    blob_parts: dict = field(default_factory=dict)
+
+    def blob(self, name):
+        """A file the guest sent with lu_blob, as text; None if it sent none."""
+        if name not in self.blob_parts:
+            return None
+        return base64.b64decode("".join(self.blob_parts[name])).decode(
+            "utf-8", "replace")
 
 
 @dataclass(repr=False)
@@ -144,6 +153,12 @@ def _parse(lines):
             st = stages.setdefault(n, Stage(n))
             verdict, _, detail = parts[3].partition(" ")
             st.checks[parts[2]] = (verdict == "PASS", detail.strip())
+        elif parts[0] == "LU-BLOB" and len(parts) >= 3:
+            n = int(parts[1])
+            st = stages.setdefault(n, Stage(n))
+            chunks = st.blob_parts.setdefault(parts[2], [])
+            if len(parts) > 3:
+                chunks.append(parts[3].strip())
         elif parts[0] == "LU-KEXEC" and len(parts) >= 2:
             stages.setdefault(int(parts[1]), Stage(int(parts[1]))).kexec = True
         elif parts[0] == "LU-STAGE-END":

@@ -87,10 +87,72 @@ lu_edu_bdf() {
 
 # Stage 1 of the device live update scenarios: trace the iommu_lu events,
 # then "lu-vfio preserve ARGS --" holds the session across the kexec.
+# With LU_LUTRACE=1, lutrace traces it and dumps the outgoing state before
+# the kexec (lib/lt-hook.sh).
 lu_vfio_preserve_kexec() {
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
 		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
-	lu_kexec lu-vfio preserve "$@" --
+	if [ "$LU_LUTRACE" = 1 ]; then
+		lt_start s1 || exit 1
+		lu_kexec lu-vfio preserve "$@" -- sh /lib/lt-hook.sh
+	else
+		lu_kexec lu-vfio preserve "$@" --
+	fi
 	lu_say "LU-ERROR kexec did not happen"
 	exit 1
+}
+
+# Send a file to the test, whole: base64 in LU-BLOB lines (the kernel log
+# takes about 1000 characters per line). The harness puts them together
+# again: Stage.blob(name).
+lu_blob() {
+	name=$1 file=$2
+	lu_say "LU-BLOB $LU_STAGE $name"
+	base64 "$file" | tr -d '\n' | fold -w 600 | while IFS= read -r chunk; do
+		lu_say "LU-BLOB $LU_STAGE $name $chunk"
+	done
+}
+
+# lutrace in the background while a scenario runs: "lt_start NAME" starts
+# "lutrace -j trace" and "lutrace -j latency" and waits until both are
+# attached; "lt_stop NAME" interrupts them (they flush on SIGINT) and sends
+# their output as the blobs NAME-trace and NAME-latency.
+lt_start() {
+	for cmd in trace latency; do
+		lutrace -j "$cmd" > "/run/lt-$1-$cmd.json" 2> "/run/lt-$1-$cmd.err" &
+		echo $! > "/run/lt-$1-$cmd.pid"
+	done
+	for i in $(seq 300); do
+		grep -q "Hit Ctrl-C" "/run/lt-$1-trace.err" 2>/dev/null &&
+			grep -q "Hit Ctrl-C" "/run/lt-$1-latency.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	lu_say "LU-ERROR lutrace did not start: $(cat /run/lt-$1-*.err)"
+	return 1
+}
+
+lt_stop() {
+	for cmd in trace latency; do
+		kill -INT "$(cat "/run/lt-$1-$cmd.pid")"
+	done
+	for cmd in trace latency; do
+		pid=$(cat "/run/lt-$1-$cmd.pid")
+		while kill -0 "$pid" 2>/dev/null; do
+			sleep 0.1
+		done
+		lu_blob "$1-$cmd" "/run/lt-$1-$cmd.json"
+		cat "/run/lt-$1-$cmd.err"
+	done
+}
+
+# Run "lutrace ARGS..." and send its standard output as blob NAME, its exit
+# status as LU-RESULT NAME-rc.
+lt_run() {
+	name=$1; shift
+	lutrace "$@" > "/run/lt-$name.out" 2> "/run/lt-$name.err"
+	rc=$?
+	lu_result "$name-rc" "$rc"
+	lu_blob "$name" "/run/lt-$name.out"
+	lu_blob "$name-err" "/run/lt-$name.err"
+	return $rc
 }

@@ -2,16 +2,35 @@
 # An iommufd and a VFIO device across a live update: stage 1 attaches edu
 # to a marked HWPT whose IOAS maps a memfd (a second edu to an unmarked
 # one), cancels one session, then preserves the memfd, the iommufd and the
-# first edu in another and kexecs. Stage 2 retrieves what it can (the
-# memfd; the HWPT and the device cannot be rebuilt yet) and finishes, and
-# both edu devices work normally.
+# first edu in another and kexecs. Stage 2 retrieves the memfd, the iommufd
+# and the device, re-attaches the device, finishes, and both edu devices
+# work normally.
+#
+# lutrace watches all of it (boot with trace_event=iommu_lu:* for the boot
+# part): stage 1 traces and dumps the outgoing state before the kexec;
+# stage 2 reads the restore at boot back from the kernel's trace buffer,
+# dumps the incoming state, then traces the retrieve, and a re-probe of the
+# edu device that was not preserved.
 . /lib/lu.sh
 
 case "$1" in
 1)
-	lu_vfio_preserve_kexec $(lu_args) ;;
+	LU_LUTRACE=1 lu_vfio_preserve_kexec $(lu_args) ;;
 2)
+	cp /sys/kernel/tracing/trace /run/ftrace-boot
+	lu_blob ftrace-boot /run/ftrace-boot
+	lt_run trace-boot -j trace --boot
+	lt_run dump-incoming -j dump --incoming
+	lutrace dump --incoming
+	lt_start s2 || exit 1
+	other=$(lu_edu_bdf 2)
+	echo 1 > "/sys/bus/pci/devices/$other/remove"
+	echo 1 > /sys/bus/pci/rescan
+	lu_result rescanned "$other"
 	lu_run lu-vfio retrieve
+	lt_stop s2
+	lu_blob ftrace /sys/kernel/tracing/trace
+	lt_run dump-finished -j dump --incoming
 	lu_run edu-dma
 	lu_run edu-dma --bdf "$(lu_edu_bdf 2)" ;;
 *)

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lutrace dump: read the IOMMU live update state from kernel memory.
+ *
+ * A syscall program, run once per dump through BPF_PROG_TEST_RUN. It finds
+ * the state through the core's FLB (iommu_lu_flb), copies the root record
+ * and every block of every chain, following the blocks' physical "next"
+ * addresses as the next kernel does, into the ring buffer; for the incoming
+ * state also the entries the restore lookup hashes hold. It decodes
+ * nothing: the tool does, with the same code its tests use.
+ *
+ * Nothing here takes the state's lock: a dump taken while objects are being
+ * preserved may see a half-made change. Reads use bpf_probe_read_kernel(),
+ * so a bad address in a corrupt chain gives an error record, not a fault.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "lutrace.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define ENOENT 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} records SEC(".maps");
+
+/*
+ * Typeless: the BTF of this kernel has no variables but per-CPU ones, so
+ * libbpf finds these in /proc/kallsyms. Weak: without the feature the
+ * address is 0 and the program says so instead of failing to load.
+ */
+extern const void iommu_lu_flb __ksym __weak;
+extern const void page_offset_base __ksym __weak;
+
+struct chain_ctx {
+	__u64 base;		/* start of the direct map */
+	__u64 pa;		/* next block to read, 0 at the end */
+	__u32 chain;
+	__u32 nr;
+	__u32 lost;
+	__u32 pad;
+};
+
+static long read_block(__u32 i, void *data)
+{
+	struct chain_ctx *c = data;
+	struct lt_block_rec *r;
+	__u64 next = 0;
+
+	if (!c->pa)
+		return 1;
+	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+	if (!r) {
+		c->lost++;
+		return 1;
+	}
+	r->kind = LT_REC_BLOCK;
+	r->chain = c->chain;
+	r->seq = i;
+	r->pa = c->pa;
+	r->err = bpf_probe_read_kernel(r->data, sizeof(r->data),
+				       (const void *)(c->base + c->pa));
+	if (!r->err)
+		next = ((struct kho_block_header_ser *)r->data)->next;
+	bpf_ringbuf_submit(r, 0);
+	c->nr++;
+	c->pa = next;
+	return 0;
+}
+
+struct hash_ctx {
+	__u64 heads;		/* address of the first hlist_head */
+	__u32 chain;
+	__u32 nr;
+	__u32 lost;
+	__u32 pad;
+};
+
+/* Entries per hash bucket followed; the kernel's buckets hold a few */
+#define LT_BUCKET_MAX	64
+
+static long read_bucket(__u32 i, void *data)
+{
+	struct hash_ctx *h = data;
+	struct hlist_node *node = NULL;
+	int j;
+
+	bpf_probe_read_kernel(&node, sizeof(node),
+			      (const void *)(h->heads + i * sizeof(struct hlist_head)));
+	for (j = 0; j < LT_BUCKET_MAX && node; j++) {
+		struct iommu_lu_match *m;
+		struct lt_valid_rec *r;
+
+		m = (void *)node - bpf_core_field_offset(struct iommu_lu_match, node);
+		r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+		if (!r) {
+			h->lost++;
+			return 1;
+		}
+		r->kind = LT_REC_VALID;
+		r->chain = h->chain;
+		r->index = BPF_CORE_READ(m, index);
+		r->type = BPF_CORE_READ(m, type);
+		r->key = BPF_CORE_READ(m, key);
+		bpf_ringbuf_submit(r, 0);
+		h->nr++;
+		node = BPF_CORE_READ(node, next);
+	}
+	return 0;
+}
+
+static void read_chain(struct lt_dump_args *args, __u64 base, __u64 pa,
+		       __u32 chain)
+{
+	struct chain_ctx c = {};
+
+	c.base = base;
+	c.pa = pa;
+	c.chain = chain;
+	bpf_loop(LT_MAX_BLOCKS, read_block, &c, 0);
+	args->nr_records += c.nr;
+	args->lost += c.lost;
+}
+
+static void read_hash(struct lt_dump_args *args, __u64 heads, __u32 n,
+		      __u32 chain)
+{
+	struct hash_ctx h = {};
+
+	h.heads = heads;
+	h.chain = chain;
+	bpf_loop(n, read_bucket, &h, 0);
+	args->nr_records += h.nr;
+	args->lost += h.lost;
+}
+
+SEC("syscall")
+int dump(struct lt_dump_args *args)
+{
+	struct liveupdate_flb *flb = (struct liveupdate_flb *)&iommu_lu_flb;
+	struct luo_flb_private_state *ps;
+	struct iommu_lu_root_ser *root;
+	struct iommu_lu_state *st;
+	struct lt_state_rec *r;
+	__u64 base = 0, chains[LT_NR_CHAINS] = {};
+	__u64 st_addr;
+	int i;
+
+	args->nr_records = 0;
+	args->lost = 0;
+	if (!flb || !&page_offset_base) {
+		args->err = -ENOENT;
+		return 0;
+	}
+	args->err = 0;
+	bpf_probe_read_kernel(&base, sizeof(base), &page_offset_base);
+
+	if (args->incoming)
+		ps = &flb->private.incoming;
+	else
+		ps = &flb->private.outgoing;
+
+	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+	if (!r) {
+		args->lost++;
+		return 0;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->kind = LT_REC_STATE;
+	r->incoming = args->incoming;
+	st = BPF_CORE_READ(ps, obj);
+	r->obj = (__u64)st;
+	r->root_pa = BPF_CORE_READ(ps, data);
+	r->count = BPF_CORE_READ(ps, count.refs.counter);
+	r->retrieve_status = BPF_CORE_READ(ps, retrieve_status);
+	r->finished = BPF_CORE_READ(ps, finished);
+	if (st) {
+		root = BPF_CORE_READ(st, root);
+		if (root) {
+			r->root_err = bpf_probe_read_kernel(r->root,
+							    sizeof(r->root),
+							    root);
+			r->have_root = !r->root_err;
+		}
+		r->nr_used[0] = BPF_CORE_READ(st, chain[0].nr_used);
+		r->nr_used[1] = BPF_CORE_READ(st, chain[1].nr_used);
+		r->nr_used[2] = BPF_CORE_READ(st, chain[2].nr_used);
+		r->refused[0] = BPF_CORE_READ(st, chain[0].refused);
+		r->refused[1] = BPF_CORE_READ(st, chain[1].refused);
+		r->refused[2] = BPF_CORE_READ(st, chain[2].refused);
+		if (r->have_root)
+			for (i = 0; i < LT_NR_CHAINS; i++)
+				chains[i] = ((struct iommu_lu_root_ser *)r->root)->chain[i];
+	}
+	bpf_ringbuf_submit(r, 0);
+	args->nr_records++;
+	if (!st)
+		return 0;
+
+	for (i = 0; i < LT_NR_CHAINS; i++)
+		read_chain(args, base, chains[i], i);
+
+	if (args->incoming) {
+		st_addr = (__u64)st;
+		read_hash(args, st_addr +
+			  bpf_core_field_offset(struct iommu_lu_state, dev_hash),
+			  bpf_core_field_size(struct iommu_lu_state, dev_hash) /
+			  sizeof(struct hlist_head), LT_CHAIN_DEVICE);
+		read_hash(args, st_addr +
+			  bpf_core_field_offset(struct iommu_lu_state, hw_hash),
+			  bpf_core_field_size(struct iommu_lu_state, hw_hash) /
+			  sizeof(struct hlist_head), LT_CHAIN_HW_UNIT);
+	}
+	return 0;
+}

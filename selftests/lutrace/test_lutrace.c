@@ -1,0 +1,1711 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of lutrace's decoding, event parsing and printing
+ * (tools/lutrace/{decode,events,json,hist}.c). No kernel, no BPF: the tests
+ * build the records the dump program would hand over from the ABI's own
+ * structures (<linux/kho/abi/iommu.h>, <linux/kho/abi/block.h>), feed them
+ * to a snapshot and check what is printed.
+ *
+ * Output: one "ok N name" / "not ok N name: reason" line per test, the
+ * output that failed as "# " lines, and a closing
+ * "# lutrace unit: P passed, F failed". Exits 1 if a test failed.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "decode.h"
+#include "events.h"
+#include "hist.h"
+#include "json.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* ---- the runner ------------------------------------------------------ */
+
+static char t_msg[1024];
+static const char *t_ctx;	/* output to show when the test fails */
+
+#define EXPECT(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			snprintf(t_msg, sizeof(t_msg), __VA_ARGS__);	\
+			return -1;					\
+		}							\
+	} while (0)
+
+/* @buf contains / does not contain @str; on failure, @buf is shown */
+#define HAS(buf, str)							\
+	do {								\
+		t_ctx = (buf);						\
+		EXPECT(strstr((buf), (str)), "missing \"%s\" (line %d)", \
+		       (str), __LINE__);				\
+	} while (0)
+#define HASNT(buf, str)							\
+	do {								\
+		t_ctx = (buf);						\
+		EXPECT(!strstr((buf), (str)), "unexpected \"%s\" (line %d)", \
+		       (str), __LINE__);				\
+	} while (0)
+#define EQ(a, b)							\
+	EXPECT((unsigned long long)(a) == (unsigned long long)(b),	\
+	       "%s == %llu, expected %s == %llu (line %d)", #a,		\
+	       (unsigned long long)(a), #b, (unsigned long long)(b), __LINE__)
+#define STREQ(a, b)							\
+	EXPECT(!strcmp((a), (b)), "%s == \"%s\", expected \"%s\" (line %d)", \
+	       #a, (a), (b), __LINE__)
+
+/* ---- building the state ------------------------------------------------ */
+
+/* The layout of the standard state: one page each, like the kernel's */
+#define ROOT_PA		0x11f000ULL
+#define HW_BLOCK_PA	0x120000ULL
+#define DOM_BLOCK_PA	0x121000ULL
+#define DEV_BLOCK_PA	0x122000ULL
+#define DEV_BLOCK2_PA	0x12a000ULL
+#define VTD_TOKEN	0xfed90000ULL
+#define VTD_ROOT_TABLE	0x123000ULL
+#define VTD_CAP		0xd2008c40660462ULL
+#define VTD_ECAP	0xf050daULL
+#define TOP_TABLE	0x1234000ULL
+#define TOKEN0		0x1235ULL
+#define TOKEN1		0x1236ULL
+#define TOKEN2		0x1237ULL
+#define BDF(bus, dev, fn)	((__u16)((bus) << 8 | (dev) << 3 | (fn)))
+
+static const size_t entry_size[LT_NR_CHAINS] = {
+	[IOMMU_LU_CHAIN_HW_UNIT] = sizeof(struct iommu_lu_hw_unit_ser),
+	[IOMMU_LU_CHAIN_DOMAIN] = sizeof(struct iommu_lu_domain_ser),
+	[IOMMU_LU_CHAIN_DEVICE] = sizeof(struct iommu_lu_device_ser),
+};
+
+static struct iommu_lu_root_ser *root_of(struct lt_snapshot *s)
+{
+	return (struct iommu_lu_root_ser *)s->state.root;
+}
+
+static void add_state(struct lt_snapshot *s, bool incoming)
+{
+	struct lt_state_rec st;
+	struct iommu_lu_root_ser root;
+
+	memset(&st, 0, sizeof(st));
+	memset(&root, 0, sizeof(root));
+	s->incoming = incoming;
+	st.kind = LT_REC_STATE;
+	st.incoming = incoming;
+	st.obj = 0xffff888012345000ULL;
+	st.root_pa = ROOT_PA;
+	st.count = 1;
+	st.have_root = 1;
+	if (incoming)
+		st.retrieve_status = 1;
+	root.magic = IOMMU_LU_ROOT_MAGIC;
+	root.version = IOMMU_LU_ABI_VERSION;
+	memcpy(st.root, &root, sizeof(root));
+	if (lt_snapshot_add(s, &st, sizeof(st)))
+		abort();
+}
+
+/* Adds an empty block of @chain to @s (count 0, next 0); returns it */
+static struct lt_block_rec *add_block(struct lt_snapshot *s, __u32 chain,
+				      __u32 seq, __u64 pa)
+{
+	struct lt_block_rec *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		abort();
+	b->kind = LT_REC_BLOCK;
+	b->chain = chain;
+	b->seq = seq;
+	b->pa = pa;
+	if (lt_snapshot_add(s, b, sizeof(*b)))
+		abort();
+	free(b);
+	/* The root names the first block of the chain */
+	if (seq == 0)
+		root_of(s)->chain[chain] = pa;
+	return &s->blocks[s->nr_blocks - 1];
+}
+
+static struct kho_block_header_ser *bhdr(struct lt_block_rec *b)
+{
+	return (struct kho_block_header_ser *)b->data;
+}
+
+/* The @slot-th entry of block @b (packed structures: any alignment) */
+static void *slot_of(struct lt_block_rec *b, __u32 slot)
+{
+	return b->data + sizeof(struct kho_block_header_ser) +
+	       slot * entry_size[b->chain];
+}
+
+static struct lt_block_rec *find_block(struct lt_snapshot *s, __u32 chain,
+				       __u32 seq)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_blocks; i++)
+		if (s->blocks[i].chain == chain && s->blocks[i].seq == seq)
+			return &s->blocks[i];
+	abort();
+}
+
+/*
+ * Writes an entry into @slot of @b, grows the block's count to cover it
+ * and, when the entry is in use, counts it in the root.
+ */
+static void put_entry(struct lt_snapshot *s, struct lt_block_rec *b,
+		      __u32 slot, const void *entry)
+{
+	const struct iommu_lu_entry_hdr *hdr = entry;
+
+	memcpy(slot_of(b, slot), entry, entry_size[b->chain]);
+	if (bhdr(b)->count < slot + 1)
+		bhdr(b)->count = slot + 1;
+	if ((hdr->flags & IOMMU_LU_ENTRY_USED) &&
+	    !(hdr->flags & IOMMU_LU_ENTRY_DELETED))
+		root_of(s)->nr_entries[b->chain]++;
+}
+
+static void put_hw_unit(struct lt_snapshot *s, struct lt_block_rec *b,
+			__u32 slot, __u32 index, __u32 refcount, __u32 flags)
+{
+	struct iommu_lu_hw_unit_ser hw;
+
+	memset(&hw, 0, sizeof(hw));
+	hw.hdr.index = index;
+	hw.hdr.refcount = refcount;
+	hw.hdr.flags = flags;
+	hw.type = IOMMU_LU_HW_VTD;
+	hw.token = VTD_TOKEN;
+	hw.data[IOMMU_LU_VTD_UNIT_ROOT] = VTD_ROOT_TABLE;
+	hw.data[IOMMU_LU_VTD_UNIT_CAP] = VTD_CAP;
+	hw.data[IOMMU_LU_VTD_UNIT_ECAP] = VTD_ECAP;
+	put_entry(s, b, slot, &hw);
+}
+
+static void put_domain(struct lt_snapshot *s, struct lt_block_rec *b,
+		       __u32 slot, __u32 index, __u32 refcount, __u32 flags)
+{
+	struct iommu_lu_domain_ser d;
+
+	memset(&d, 0, sizeof(d));
+	d.hdr.index = index;
+	d.hdr.refcount = refcount;
+	d.hdr.flags = flags;
+	d.format = IOMMU_LU_PT_VTDSS;
+	d.levels = 3;
+	d.top_table = TOP_TABLE;
+	d.addr_width = 39;
+	d.data[IOMMU_LU_PT_DATA_FEATURES] = IOMMU_LU_PTF_DYNAMIC_TOP |
+					    IOMMU_LU_PTF_FORCE_COHERENCE;
+	d.data[IOMMU_LU_PT_DATA_OA_WIDTH] = 39;
+	d.data[IOMMU_LU_PT_DATA_NR_TABLES] = 3;
+	put_entry(s, b, slot, &d);
+}
+
+static void put_device(struct lt_snapshot *s, struct lt_block_rec *b,
+		       __u32 slot, __u32 index, __u32 flags, __u16 bdf,
+		       __u64 token, __u32 did)
+{
+	struct iommu_lu_device_ser dev;
+
+	memset(&dev, 0, sizeof(dev));
+	dev.hdr.index = index;
+	dev.hdr.refcount = 1;
+	dev.hdr.flags = flags;
+	dev.segment = 0;
+	dev.bdf = bdf;
+	dev.token = token;
+	dev.domain = 0;
+	dev.hw_unit = 0;
+	dev.data[IOMMU_LU_VTD_DEV_DID] = did;
+	dev.data[IOMMU_LU_VTD_DEV_CONTEXT] = VTD_ROOT_TABLE + 0x1000 + (bdf & 0xff) * 16;
+	dev.data[IOMMU_LU_VTD_DEV_CONTEXT_LO] = TOP_TABLE | 1;
+	dev.data[IOMMU_LU_VTD_DEV_CONTEXT_HI] = (__u64)did << 8 | 1;
+	put_entry(s, b, slot, &dev);
+}
+
+/*
+ * The standard state: a VT-d unit serving two devices, 0000:00:03.0 and
+ * 0000:00:04.0, both attached to one VT-d second stage domain.
+ */
+static void std_state(struct lt_snapshot *s, bool incoming, __u32 flags)
+{
+	struct lt_block_rec *b;
+
+	memset(s, 0, sizeof(*s));
+	add_state(s, incoming);
+	b = add_block(s, IOMMU_LU_CHAIN_HW_UNIT, 0, HW_BLOCK_PA);
+	put_hw_unit(s, b, 0, 0, 2, flags);
+	b = add_block(s, IOMMU_LU_CHAIN_DOMAIN, 0, DOM_BLOCK_PA);
+	put_domain(s, b, 0, 0, 2, flags);
+	b = add_block(s, IOMMU_LU_CHAIN_DEVICE, 0, DEV_BLOCK_PA);
+	put_device(s, b, 0, 0, flags, BDF(0, 3, 0), TOKEN0, 1);
+	put_device(s, b, 1, 1, flags, BDF(0, 4, 0), TOKEN1, 1);
+}
+
+static __attribute__((noinline)) char *
+dump(const struct lt_snapshot *s, enum lt_format fmt, int *problems)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		abort();
+	*problems = lt_dump_print(s, f, fmt);
+	fclose(f);
+	return buf;
+}
+
+/* The line of @buf that contains @needle, copied into @line; NULL if none */
+static const char *line_with(const char *buf, const char *needle,
+			     char *line, size_t len)
+{
+	const char *p = strstr(buf, needle), *b, *e;
+
+	if (!p)
+		return NULL;
+	for (b = p; b > buf && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	if (!e)
+		e = p + strlen(p);
+	if ((size_t)(e - b) >= len)
+		return NULL;
+	memcpy(line, b, e - b);
+	line[e - b] = 0;
+	return line;
+}
+
+static int count_of(const char *buf, const char *needle)
+{
+	int n = 0;
+
+	for (buf = strstr(buf, needle); buf; buf = strstr(buf + 1, needle))
+		n++;
+	return n;
+}
+
+static int count_lines(const char *buf)
+{
+	return count_of(buf, "\n");
+}
+
+/* ---- a tiny JSON validator (RFC 8259 grammar, no number ranges) ------- */
+
+static void js_ws(const char **p)
+{
+	while (**p == ' ' || **p == '\n' || **p == '\t' || **p == '\r')
+		(*p)++;
+}
+
+static bool js_value(const char **p, int depth);
+
+static bool js_string(const char **p)
+{
+	if (**p != '"')
+		return false;
+	for ((*p)++; **p != '"'; (*p)++) {
+		if ((unsigned char)**p < 0x20)
+			return false;
+		if (**p == '\\') {
+			(*p)++;
+			if (**p == 'u') {
+				int i;
+
+				for (i = 0; i < 4; i++) {
+					(*p)++;
+					if (!strchr("0123456789abcdefABCDEF", **p) || !**p)
+						return false;
+				}
+			} else if (!**p || !strchr("\"\\/bfnrt", **p)) {
+				return false;
+			}
+		}
+	}
+	(*p)++;
+	return true;
+}
+
+static bool js_number(const char **p)
+{
+	const char *s = *p;
+
+	if (**p == '-')
+		(*p)++;
+	if (**p == '0')
+		(*p)++;
+	else if (**p >= '1' && **p <= '9')
+		while (**p >= '0' && **p <= '9')
+			(*p)++;
+	else
+		return false;
+	if (**p == '.') {
+		(*p)++;
+		if (!(**p >= '0' && **p <= '9'))
+			return false;
+		while (**p >= '0' && **p <= '9')
+			(*p)++;
+	}
+	return *p > s;
+}
+
+static bool js_value(const char **p, int depth)
+{
+	if (depth > 64)
+		return false;
+	js_ws(p);
+	if (**p == '{' || **p == '[') {
+		char close = **p == '{' ? '}' : ']';
+		bool obj = **p == '{';
+
+		(*p)++;
+		js_ws(p);
+		if (**p == close) {
+			(*p)++;
+			return true;
+		}
+		for (;;) {
+			if (obj) {
+				js_ws(p);
+				if (!js_string(p))
+					return false;
+				js_ws(p);
+				if (**p != ':')
+					return false;
+				(*p)++;
+			}
+			if (!js_value(p, depth + 1))
+				return false;
+			js_ws(p);
+			if (**p == ',') {
+				(*p)++;
+				continue;
+			}
+			if (**p != close)
+				return false;
+			(*p)++;
+			return true;
+		}
+	}
+	if (**p == '"')
+		return js_string(p);
+	if (!strncmp(*p, "true", 4) || !strncmp(*p, "null", 4)) {
+		*p += 4;
+		return true;
+	}
+	if (!strncmp(*p, "false", 5)) {
+		*p += 5;
+		return true;
+	}
+	return js_number(p);
+}
+
+/* One JSON document, then only white space */
+static bool json_valid(const char *s)
+{
+	if (!js_value(&s, 0))
+		return false;
+	js_ws(&s);
+	return !*s;
+}
+
+/* The JSON array that follows "key":[ in @buf, copied (compact output) */
+static char *json_array(const char *buf, const char *key)
+{
+	char pat[64];
+	const char *p, *q;
+	int depth = 0;
+	bool str = false;
+
+	snprintf(pat, sizeof(pat), "\"%s\":[", key);
+	p = strstr(buf, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat) - 1;
+	for (q = p; *q; q++) {
+		if (str) {
+			if (*q == '\\')
+				q++;
+			else if (*q == '"')
+				str = false;
+			continue;
+		}
+		if (*q == '"')
+			str = true;
+		else if (*q == '[' || *q == '{')
+			depth++;
+		else if ((*q == ']' || *q == '}') && --depth == 0)
+			return strndup(p, q - p + 1);
+	}
+	return NULL;
+}
+
+/* ---- tests: the basics ------------------------------------------------- */
+
+static int t_json_validator(void)
+{
+	/* The validator itself must be able to fail */
+	EXPECT(json_valid("{\"a\":[1,2,{\"b\":null}],\"c\":\"x\\\"y\"}\n"), "valid");
+	EXPECT(!json_valid("{\"a\":[1,2,}"), "unbalanced");
+	EXPECT(!json_valid("{\"a\":1,}"), "trailing comma");
+	EXPECT(!json_valid("{\"a\" 1}"), "no colon");
+	EXPECT(!json_valid("{\"a\":1}{"), "two documents");
+	EXPECT(!json_valid("[\"abc]"), "open string");
+	return 0;
+}
+
+static int t_entries_per_block(void)
+{
+	__u32 c;
+
+	for (c = 0; c < LT_NR_CHAINS; c++)
+		EQ(lt_entries_per_block(c),
+		   (KHO_BLOCK_SIZE - sizeof(struct kho_block_header_ser)) / entry_size[c]);
+	EQ(lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), 42);
+	EQ(lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE), 56);
+	EQ(lt_entries_per_block(LT_NR_CHAINS), 0);
+	STREQ(lt_chain_name(IOMMU_LU_CHAIN_HW_UNIT), "hw_unit");
+	STREQ(lt_chain_name(IOMMU_LU_CHAIN_DOMAIN), "domain");
+	STREQ(lt_chain_name(IOMMU_LU_CHAIN_DEVICE), "device");
+	STREQ(lt_chain_name(7), "unknown");
+	return 0;
+}
+
+static int t_names(void)
+{
+	char buf[64];
+
+	STREQ(lt_pci_name(0, BDF(0, 3, 0), buf, sizeof(buf)), "0000:00:03.0");
+	STREQ(lt_pci_name(0x10, BDF(0xaf, 0x1f, 7), buf, sizeof(buf)), "0010:af:1f.7");
+	STREQ(lt_entry_flags_str(IOMMU_LU_ENTRY_USED | IOMMU_LU_ENTRY_RESTORED,
+				 buf, sizeof(buf)), "used,restored");
+	STREQ(lt_entry_flags_str(0, buf, sizeof(buf)), "none");
+	STREQ(lt_entry_flags_str(IOMMU_LU_ENTRY_USED | 0x10, buf, sizeof(buf)),
+	      "used,unknown(0x10)");
+	STREQ(lt_hw_type_name(IOMMU_LU_HW_VTD), "vtd");
+	STREQ(lt_hw_type_name(IOMMU_LU_HW_AMDVI), "amdvi");
+	STREQ(lt_hw_type_name(0), "unknown");
+	STREQ(lt_pt_format_name(IOMMU_LU_PT_VTDSS), "vtdss");
+	STREQ(lt_pt_format_name(IOMMU_LU_PT_X86_64), "x86_64");
+	STREQ(lt_pt_format_name(IOMMU_LU_PT_AMDV1), "amdv1");
+	STREQ(lt_pt_format_name(IOMMU_LU_PT_MOCK), "mock");
+	STREQ(lt_pt_format_name(4), "unknown");
+	return 0;
+}
+
+static int t_snapshot_add_rejects(void)
+{
+	struct lt_snapshot s;
+	struct lt_valid_rec v = { .kind = LT_REC_VALID, .chain = LT_NR_CHAINS };
+	struct lt_state_rec st = { .kind = LT_REC_STATE };
+	__u32 kind = 99;
+
+	memset(&s, 0, sizeof(s));
+	EQ(lt_snapshot_add(&s, &kind, 2) < 0, 1);
+	EQ(lt_snapshot_add(&s, &kind, sizeof(kind)) < 0, 1);
+	EQ(lt_snapshot_add(&s, &v, sizeof(v)) < 0, 1);
+	v.chain = IOMMU_LU_CHAIN_DEVICE;
+	EQ(lt_snapshot_add(&s, &v, sizeof(v) - 1) < 0, 1);
+	EQ(lt_snapshot_add(&s, &st, sizeof(st) - 1) < 0, 1);
+	EQ(s.have_state, 0);
+	EQ(lt_snapshot_add(&s, &v, sizeof(v)), 0);
+	EQ(s.nr_valid, 1);
+	EQ(lt_entry_valid(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	EQ(lt_entry_valid(&s, IOMMU_LU_CHAIN_DEVICE, 1), 0);
+	EQ(lt_entry_valid(&s, IOMMU_LU_CHAIN_HW_UNIT, 0), 0);
+	lt_snapshot_free(&s);
+	EQ(s.nr_valid, 0);
+	return 0;
+}
+
+/* ---- tests: outgoing state --------------------------------------------- */
+
+static int t_chain_entries(void)
+{
+	struct lt_snapshot s;
+	struct lt_entry e[4];
+	const struct iommu_lu_device_ser *d;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	EQ(lt_chain_entries(&s, IOMMU_LU_CHAIN_DEVICE, e, ARRAY_SIZE(e)), 2);
+	EQ(e[1].pos, 1);
+	EQ(e[1].slot, 1);
+	EQ(e[1].block, 0);
+	d = e[1].raw;
+	EQ(d->token, TOKEN1);
+	EQ(lt_chain_entries(&s, IOMMU_LU_CHAIN_HW_UNIT, NULL, 0), 1);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_outgoing_text(void)
+{
+	struct lt_snapshot s;
+	static char line[512];
+	char *out;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "outgoing IOMMU live update state: root at 0x11f000, 1 preserved file depends on it");
+	HAS(out, "magic 0x31554c554d4d4f49, ABI version 1, entries: 1 hw_unit, 1 domain, 2 device");
+	HAS(out, "hw_unit block 0 at 0x120000: 1 entry, next 0");
+	HAS(out, "device block 0 at 0x122000: 2 entries, next 0");
+	HAS(out, "hw_unit entries: 1");
+	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 2, flags used");
+	HAS(out, "vtd unit, token 0xfed90000, root table 0x123000, cap 0xd2008c40660462, ecap 0xf050da");
+	HAS(out, "domain entries: 1");
+	HAS(out, "domain 0 (block 0 slot 0): refcount 2, flags used");
+	HAS(out, "vtdss page table, 3 levels, top 0x1234000, IOVA width 39, OA width 39, 3 table pages, features dynamic_top force_coherence\n");
+	HAS(out, "device entries: 2");
+	HAS(out, "device 0 (block 0 slot 0): refcount 1, flags used\n");
+	HAS(out, "device 1 (block 0 slot 1): refcount 1, flags used\n");
+	EXPECT(line_with(out, "PCI 0000:00:03.0", line, sizeof(line)), "no 00:03.0 line");
+	HAS(line, "token 0x1235, domain 0, hw_unit 0, VT-d domain id 1");
+	HAS(line, "context entry at 0x124180 = 0x101:0x1234001");
+	EXPECT(line_with(out, "PCI 0000:00:04.0", line, sizeof(line)), "no 00:04.0 line");
+	HAS(line, "token 0x1236, domain 0, hw_unit 0, VT-d domain id 1");
+	HASNT(out, "problems");
+	HASNT(out, "REFUSED");
+	/* the outgoing state has no matching table */
+	HASNT(out, "matching");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_outgoing_json(void)
+{
+	struct lt_snapshot s;
+	char *out, *arr;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	EXPECT(json_valid(out), "not valid JSON");
+	EQ(count_lines(out), 1);
+	EXPECT(out[strlen(out) - 1] == '\n', "no final newline");
+	HAS(out, "{\"direction\":\"outgoing\",\"state\":true,");
+	HAS(out, "\"flb\":{\"root_pa\":1175552,\"users\":1}");
+	HAS(out, "\"nr_entries\":{\"hw_unit\":1,\"domain\":1,\"device\":2}");
+	HAS(out, "{\"chain\":\"device\",\"seq\":0,\"pa\":1187840,\"count\":2,\"next\":0,\"error\":0}");
+	HAS(out, "\"hw_units\":[{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":2,\"flags\":\"used\",\"type\":\"vtd\",\"type_id\":1,\"token\":4275634176,\"vtd\":{\"root_table\":1191936,");
+	HAS(out, "\"domains\":[{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":2,\"flags\":\"used\",\"format\":\"vtdss\",\"format_id\":1,\"levels\":3,\"top_table\":19087360,\"addr_width\":39,\"oa_width\":39,\"nr_tables\":3,\"features\":[\"dynamic_top\",\"force_coherence\"]}]");
+	HAS(out, "\"devices\":[");
+	HAS(out, "{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:03.0\",\"segment\":0,\"bus\":0,\"dev\":3,\"fn\":0,\"token\":4661,\"domain\":0,\"hw_unit\":0,\"vtd\":{\"domain_id\":1,");
+	HAS(out, "{\"index\":1,\"block\":0,\"slot\":1,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:04.0\",\"segment\":0,\"bus\":0,\"dev\":4,\"fn\":0,\"token\":4662,");
+	HAS(out, "\"problems\":[]}\n");
+	HASNT(out, "\"valid\"");
+	HASNT(out, "\"matching\"");
+	arr = json_array(out, "devices");
+	EXPECT(arr, "no devices array");
+	EQ(count_of(arr, "\"pci\":"), 2);
+	free(arr);
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_outgoing_pretty(void)
+{
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	out = dump(&s, LT_FMT_PRETTY, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	EXPECT(json_valid(out), "not valid JSON");
+	EXPECT(count_lines(out) > 50, "pretty JSON on %d lines", count_lines(out));
+	HAS(out, "\n    \"direction\": \"outgoing\",\n");
+	HAS(out, "\"devices\": [\n");
+	HAS(out, "\"pci\": \"0000:00:04.0\",\n");
+	HAS(out, "\"features\": [\n");
+	HAS(out, "\"problems\": []\n}\n");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_deleted_slot(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b;
+	char *out, *arr;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	b = find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0);
+	/* 0000:00:04.0 in slot 1 was unpreserved, 0000:00:05.0 is in slot 2 */
+	put_device(&s, b, 2, 2, IOMMU_LU_ENTRY_USED, BDF(0, 5, 0), TOKEN2, 2);
+	((struct iommu_lu_device_ser *)slot_of(b, 1))->hdr.flags |= IOMMU_LU_ENTRY_DELETED;
+	root_of(&s)->nr_entries[IOMMU_LU_CHAIN_DEVICE]--;
+
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "device block 0 at 0x122000: 3 entries, next 0");
+	HAS(out, "device entries: 2\n");
+	HAS(out, "device 0 (block 0 slot 0)");
+	HAS(out, "device 2 (block 0 slot 2): refcount 1, flags used\n");
+	HASNT(out, "device 1 (");
+	HASNT(out, "0000:00:04.0");
+	HASNT(out, "deleted");
+	HAS(out, "PCI 0000:00:05.0, token 0x1237, domain 0, hw_unit 0, VT-d domain id 2");
+	free(out);
+
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	EXPECT(json_valid(out), "not valid JSON");
+	arr = json_array(out, "devices");
+	EXPECT(arr, "no devices array");
+	EQ(count_of(arr, "\"pci\":"), 2);
+	HAS(arr, "{\"index\":2,\"block\":0,\"slot\":2,");
+	HASNT(arr, "0000:00:04.0");
+	free(arr);
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_two_blocks(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b0, *b1;
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE), i;
+	struct lt_entry e[200];
+	char *out, want[128];
+	size_t n;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	b0 = find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0);
+	/* fill the first block; 5 more entries in a second one */
+	for (i = 2; i < per; i++)
+		put_device(&s, b0, i, i, IOMMU_LU_ENTRY_USED, BDF(1, i & 31, i >> 5), 0x2000 + i, 1);
+	b1 = add_block(&s, IOMMU_LU_CHAIN_DEVICE, 1, DEV_BLOCK2_PA);
+	b0 = find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0);	/* add_block reallocs */
+	bhdr(b0)->next = DEV_BLOCK2_PA;
+	for (i = 0; i < 5; i++)
+		put_device(&s, b1, i, per + i, IOMMU_LU_ENTRY_USED, BDF(2, i, 0), 0x3000 + i, 1);
+
+	n = lt_chain_entries(&s, IOMMU_LU_CHAIN_DEVICE, e, ARRAY_SIZE(e));
+	EQ(n, per + 5);
+	for (i = 0; i < n; i++) {
+		const struct iommu_lu_device_ser *d = e[i].raw;
+
+		EQ(e[i].pos, i);
+		EQ(d->hdr.index, i);
+		EQ(e[i].block, i >= per);
+		EQ(e[i].slot, i >= per ? i - per : i);
+	}
+
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	snprintf(want, sizeof(want), "device block 0 at 0x122000: %u entries, next 0x12a000", per);
+	HAS(out, want);
+	HAS(out, "device block 1 at 0x12a000: 5 entries, next 0\n");
+	snprintf(want, sizeof(want), "device entries: %u\n", per + 5);
+	HAS(out, want);
+	snprintf(want, sizeof(want), "device %u (block 0 slot %u)", per - 1, per - 1);
+	HAS(out, want);
+	snprintf(want, sizeof(want), "device %u (block 1 slot 0)", per);
+	HAS(out, want);
+	snprintf(want, sizeof(want), "device %u (block 1 slot 4)", per + 4);
+	HAS(out, want);
+	HAS(out, "PCI 0000:02:04.0, token 0x3004");
+	/* in chain order */
+	EXPECT(strstr(out, "PCI 0000:00:04.0") < strstr(out, "PCI 0000:01:02.0") &&
+	       strstr(out, "PCI 0000:01:02.0") < strstr(out, "PCI 0000:02:00.0") &&
+	       strstr(out, "PCI 0000:02:00.0") < strstr(out, "PCI 0000:02:04.0"),
+	       "entries out of order");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* ---- tests: corruption ------------------------------------------------- */
+
+/*
+ * Dumps @s in text and JSON; both must report at least one problem with
+ * @msg, and the text dump must still show the two standard devices.
+ */
+static int check_problem(struct lt_snapshot *s, const char *msg)
+{
+	char *out, *arr, want[256];
+	int problems, jproblems;
+
+	out = dump(s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EXPECT(problems > 0, "no problem reported (wanted \"%s\")", msg);
+	snprintf(want, sizeof(want), "problems: %d\n", problems);
+	HAS(out, want);
+	snprintf(want, sizeof(want), "\n  %s", msg);
+	HAS(out, want);
+	HAS(out, "PCI 0000:00:03.0, token 0x1235");
+	HAS(out, "PCI 0000:00:04.0, token 0x1236");
+	HAS(out, "vtd unit, token 0xfed90000");
+	HAS(out, "vtdss page table");
+	free(out);
+
+	out = dump(s, LT_FMT_JSON, &jproblems);
+	t_ctx = out;
+	EQ(jproblems, problems);
+	EXPECT(json_valid(out), "not valid JSON");
+	arr = json_array(out, "problems");
+	EXPECT(arr, "no problems array");
+	HAS(arr, msg);
+	free(arr);
+	HAS(out, "\"pci\":\"0000:00:03.0\"");
+	HAS(out, "\"pci\":\"0000:00:04.0\"");
+	free(out);
+	return 0;
+}
+
+static int t_bad_unaligned(void)
+{
+	struct lt_snapshot s;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0)->pa = DEV_BLOCK_PA + 0x40;
+	root_of(&s)->chain[IOMMU_LU_CHAIN_DEVICE] = DEV_BLOCK_PA + 0x40;
+	if (check_problem(&s, "device chain: block 0 at 0x122040 is not page aligned"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_count(void)
+{
+	struct lt_snapshot s;
+	char msg[128];
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_DOMAIN);
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	bhdr(find_block(&s, IOMMU_LU_CHAIN_DOMAIN, 0))->count = per + 1;
+	snprintf(msg, sizeof(msg), "domain chain: block 0 has %u entries, the limit is %u",
+		 per + 1, per);
+	if (check_problem(&s, msg))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_not_full(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	/* a second device block after a first one with 2 of 56 slots used */
+	b = add_block(&s, IOMMU_LU_CHAIN_DEVICE, 1, DEV_BLOCK2_PA);
+	put_device(&s, b, 0, lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE),
+		   IOMMU_LU_ENTRY_USED, BDF(0, 6, 0), TOKEN2, 1);
+	bhdr(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0))->next = DEV_BLOCK2_PA;
+	if (check_problem(&s, "device chain: block 0 is not full but is not the last"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_loop(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b;
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), i;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	/* a full hw unit block that names itself as the next */
+	b = find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0);
+	for (i = 1; i < per; i++)
+		put_hw_unit(&s, b, i, i, 0, IOMMU_LU_ENTRY_USED);
+	bhdr(b)->next = HW_BLOCK_PA;
+	/* the dump program reads it again */
+	b = add_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 1, HW_BLOCK_PA);
+	memcpy(b->data, find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0)->data, LT_BLOCK_SIZE);
+	if (check_problem(&s, "hw_unit chain: block 1 at 0x120000 is block 0 again (loop)"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_nr_entries(void)
+{
+	struct lt_snapshot s;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	root_of(&s)->nr_entries[IOMMU_LU_CHAIN_DEVICE] = 3;
+	if (check_problem(&s, "device chain holds 2 entries, the root says 3"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_index(void)
+{
+	struct lt_snapshot s;
+	struct iommu_lu_device_ser *d;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d->hdr.index = 7;
+	if (check_problem(&s, "device entry in slot 1 says index 7"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_flags(void)
+{
+	struct lt_snapshot s;
+	struct iommu_lu_domain_ser *d;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DOMAIN, 0), 0);
+	d->hdr.flags |= 0x100;
+	if (check_problem(&s, "domain entry 0 has unknown flags 0x101"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_magic(void)
+{
+	struct lt_snapshot s;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	root_of(&s)->magic = 0x1234;
+	if (check_problem(&s, "root record: bad magic 0x1234"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_version(void)
+{
+	struct lt_snapshot s;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	root_of(&s)->version = 2;
+	if (check_problem(&s, "root record: ABI version 2, lutrace reads 1"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_hw_unit_ref(void)
+{
+	struct lt_snapshot s;
+	struct iommu_lu_device_ser *d;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d->hw_unit = 3;
+	if (check_problem(&s, "device entry 1 names hw_unit 3, which is not in the state"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_pt_features(void)
+{
+	struct lt_snapshot s;
+	struct iommu_lu_domain_ser *d;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DOMAIN, 0), 0);
+	d->data[IOMMU_LU_PT_DATA_FEATURES] |= 1ULL << 40;
+	if (check_problem(&s, "domain entry 0 has unknown page table features 0x10000000000"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_bad_lost(void)
+{
+	struct lt_snapshot s;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	s.lost = 2;
+	if (check_problem(&s, "2 records did not fit in the ring buffer"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* Several problems at once are all counted and listed */
+static int t_bad_several(void)
+{
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	root_of(&s)->version = 9;
+	root_of(&s)->nr_entries[IOMMU_LU_CHAIN_HW_UNIT] = 0;
+	((struct iommu_lu_device_ser *)slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 0))->hdr.index = 5;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 3);
+	HAS(out, "problems: 3\n");
+	HAS(out, "ABI version 9");
+	HAS(out, "hw_unit chain holds 1 entries, the root says 0");
+	HAS(out, "device entry in slot 0 says index 5");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* ---- tests: no state ----------------------------------------------------- */
+
+static int t_no_state(void)
+{
+	struct lt_snapshot s;
+	struct lt_state_rec st;
+	char *out;
+	int problems;
+
+	memset(&s, 0, sizeof(s));
+	memset(&st, 0, sizeof(st));
+	st.kind = LT_REC_STATE;
+	EQ(lt_snapshot_add(&s, &st, sizeof(st)), 0);
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "outgoing IOMMU live update state: no outgoing state");
+	EQ(count_lines(out), 1);
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	EXPECT(json_valid(out), "not valid JSON");
+	HAS(out, "\"direction\":\"outgoing\",\"state\":false,\"reason\":\"no outgoing state");
+	HASNT(out, "\"root\":");
+	HASNT(out, "\"devices\"");
+	free(out);
+
+	/* no state record at all */
+	s.have_state = false;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	HAS(out, "the dump program returned no state record");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_incoming_refused_whole(void)
+{
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	std_state(&s, true, IOMMU_LU_ENTRY_USED);
+	s.state.have_root = 0;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "incoming IOMMU live update state: the previous kernel's state was refused as a whole");
+	HASNT(out, "matching");
+	HASNT(out, "PCI 0000:00:03.0");
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EXPECT(json_valid(out), "not valid JSON");
+	HAS(out, "\"direction\":\"incoming\",\"state\":false,\"reason\":\"the previous kernel's state was refused as a whole");
+	HAS(out, "\"retrieve_status\":1,\"finished\":false");
+	free(out);
+
+	/* finished, and no state */
+	s.state.obj = 0;
+	s.state.finished = 1;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	HAS(out, "the incoming state was finished and released");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* ---- tests: incoming state and the matching table ---------------------- */
+
+/*
+ * The standard state as the next kernel sees it: the unit, the domain and
+ * 0000:00:03.0 restored, 0000:00:04.0 valid but gone, 0000:00:05.0 refused;
+ * PCI devices 0000:00:03.0 and 0000:00:05.0 (preserved), 0000:00:06.0 in an
+ * IOMMU group and 0000:00:1f.0 without one.
+ */
+static void incoming_state(struct lt_snapshot *s)
+{
+	const __u32 rf = IOMMU_LU_ENTRY_USED | IOMMU_LU_ENTRY_RESTORED;
+	struct lt_valid_rec v;
+	struct lt_pci_dev pci;
+	struct lt_block_rec *b;
+	struct iommu_lu_device_ser *d;
+
+	std_state(s, true, rf);
+	b = find_block(s, IOMMU_LU_CHAIN_DEVICE, 0);
+	d = slot_of(b, 1);
+	d->hdr.flags = IOMMU_LU_ENTRY_USED;
+	put_device(s, b, 2, 2, IOMMU_LU_ENTRY_USED, BDF(0, 5, 0), TOKEN2, 2);
+	s->state.nr_used[IOMMU_LU_CHAIN_HW_UNIT] = 1;
+	s->state.nr_used[IOMMU_LU_CHAIN_DOMAIN] = 1;
+	s->state.nr_used[IOMMU_LU_CHAIN_DEVICE] = 2;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = LT_REC_VALID;
+	v.chain = IOMMU_LU_CHAIN_HW_UNIT;
+	v.index = 0;
+	v.type = IOMMU_LU_HW_VTD;
+	v.key = VTD_TOKEN;
+	lt_snapshot_add(s, &v, sizeof(v));
+	v.chain = IOMMU_LU_CHAIN_DEVICE;
+	v.type = 0;
+	v.key = BDF(0, 3, 0);
+	lt_snapshot_add(s, &v, sizeof(v));
+	v.index = 1;
+	v.key = BDF(0, 4, 0);
+	lt_snapshot_add(s, &v, sizeof(v));
+
+	memset(&pci, 0, sizeof(pci));
+	pci.bdf = BDF(0, 3, 0);
+	pci.iommu = true;
+	strcpy(pci.driver, "vfio-pci");
+	lt_snapshot_add_pci(s, &pci);
+	pci.bdf = BDF(0, 5, 0);
+	lt_snapshot_add_pci(s, &pci);
+	pci.bdf = BDF(0, 6, 0);
+	strcpy(pci.driver, "e1000e");
+	lt_snapshot_add_pci(s, &pci);
+	pci.bdf = BDF(0, 0x1f, 0);
+	pci.iommu = false;
+	strcpy(pci.driver, "lpc_ich");
+	lt_snapshot_add_pci(s, &pci);
+}
+
+static int t_incoming_text(void)
+{
+	struct lt_snapshot s;
+	static char line[512];
+	char *out;
+	const char *m;
+	int problems;
+
+	incoming_state(&s);
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "incoming IOMMU live update state: root at 0x11f000");
+	HAS(out, "valid after the kernel's checks: 1 hw_unit, 1 domain, 2 device");
+	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 2, flags used,restored\n");
+	HAS(out, "domain 0 (block 0 slot 0): refcount 2, flags used,restored\n");
+	HAS(out, "device 0 (block 0 slot 0): refcount 1, flags used,restored\n");
+	HAS(out, "device 1 (block 0 slot 1): refcount 1, flags used\n");
+	HAS(out, "device 2 (block 0 slot 2): refcount 1, flags used, REFUSED by the kernel\n");
+	m = strstr(out, "matching:\n");
+	EXPECT(m, "no matching table");
+	EXPECT(line_with(m, "  0      0000:00:03.0", line, sizeof(line)), "no row for entry 0");
+	HAS(line, "0000:00:03.0  vfio-pci   restored     matched at probe");
+	EXPECT(line_with(m, "  1      0000:00:04.0", line, sizeof(line)), "no row for entry 1");
+	HAS(line, "0000:00:04.0  -             -          absent       no PCI device");
+	EXPECT(line_with(m, "  2      0000:00:05.0", line, sizeof(line)), "no row for entry 2");
+	HAS(line, "vfio-pci   refused      the entry failed validation");
+	EXPECT(line_with(m, "0000:00:06.0", line, sizeof(line)), "no row for 00:06.0");
+	HAS(line, "  -      -             0000:00:06.0  e1000e     not preserved");
+	HASNT(out, "0000:00:1f.0");
+	EQ(count_lines(m), 6);
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+static int t_incoming_json(void)
+{
+	struct lt_snapshot s;
+	char *out, *arr;
+	int problems;
+
+	incoming_state(&s);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	EXPECT(json_valid(out), "not valid JSON");
+	EQ(count_lines(out), 1);
+	HAS(out, "\"direction\":\"incoming\",\"state\":true,");
+	HAS(out, "\"valid\":{\"hw_unit\":1,\"domain\":1,\"device\":2}");
+	HAS(out, "\"flags\":\"used,restored\",\"valid\":true,\"type\":\"vtd\"");
+	HAS(out, "{\"index\":2,\"block\":0,\"slot\":2,\"refcount\":1,\"flags\":\"used\",\"valid\":false,\"pci\":\"0000:00:05.0\"");
+	arr = json_array(out, "matching");
+	EXPECT(arr, "no matching array");
+	t_ctx = arr;
+	EXPECT(json_valid(arr), "matching is not valid JSON");
+	EQ(count_of(arr, "\"status\":"), 4);
+	HAS(arr, "[{\"entry\":0,\"preserved\":\"0000:00:03.0\",\"domain\":0,\"pci\":\"0000:00:03.0\",\"driver\":\"vfio-pci\",\"status\":\"restored\",\"reason\":");
+	HAS(arr, "{\"entry\":1,\"preserved\":\"0000:00:04.0\",\"domain\":0,\"pci\":null,\"driver\":\"\",\"status\":\"absent\",\"reason\":");
+	HAS(arr, "{\"entry\":2,\"preserved\":\"0000:00:05.0\",\"domain\":0,\"pci\":\"0000:00:05.0\",\"driver\":\"vfio-pci\",\"status\":\"refused\",\"reason\":");
+	HAS(arr, "{\"entry\":null,\"pci\":\"0000:00:06.0\",\"driver\":\"e1000e\",\"status\":\"not preserved\",\"reason\":");
+	HASNT(arr, "0000:00:1f.0");
+	free(arr);
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* A chain the kernel refused as a whole: every device row is "refused" */
+static int t_incoming_chain_refused(void)
+{
+	struct lt_snapshot s;
+	char *out, *arr;
+	int problems;
+
+	incoming_state(&s);
+	s.state.refused[IOMMU_LU_CHAIN_DEVICE] = 1;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	HAS(out, "device entries: 3 (the whole chain was REFUSED by the kernel)");
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	arr = json_array(out, "matching");
+	EXPECT(arr, "no matching array");
+	EQ(count_of(arr, "\"status\":\"refused\""), 3);
+	free(arr);
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* ---- tests: ftrace lines ------------------------------------------------- */
+
+static int t_ftrace_domain(void)
+{
+	struct lt_event e;
+
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345678: iommu_lu_domain_preserve: index=0 refcount=0 format=1 levels=3 top=0x1234000 width=39 ret=0\n", &e), "not parsed");
+	EQ(e.type, LT_EV_DOMAIN_PRESERVE);
+	EQ(e.ts_ns, 12345678000ULL);
+	STREQ(e.comm, "lu-vfio");
+	EQ(e.pid, 97);
+	EQ(e.cpu, 0);
+	EQ(e.index, 0);
+	EQ(e.refcount, 0);
+	EQ(e.a, IOMMU_LU_PT_VTDSS);
+	EQ(e.b, 3);
+	EQ(e.x, 0x1234000);
+	EQ(e.c, 39);
+	EQ(e.ret, 0);
+	EXPECT(lt_event_parse_ftrace("  lu-vfio-97 [003] ..... 13.000001: iommu_lu_domain_restore: index=2 refcount=1 format=2 levels=4 top=0x5000 width=48 ret=-22", &e), "not parsed");
+	EQ(e.type, LT_EV_DOMAIN_RESTORE);
+	EQ(e.cpu, 3);
+	EQ(e.ts_ns, 13000001000ULL);
+	EQ(e.index, 2);
+	EQ(e.refcount, 1);
+	EQ(e.a, IOMMU_LU_PT_X86_64);
+	EQ(e.ret, -22);
+	return 0;
+}
+
+static int t_ftrace_match(void)
+{
+	struct lt_event e;
+
+	EXPECT(lt_event_parse_ftrace("swapper/0-1 [001] ..... 0.943210: iommu_lu_match_miss: 0000:00:04.0 (0000:00:04.0) was not preserved", &e), "miss not parsed");
+	EQ(e.type, LT_EV_MATCH_MISS);
+	STREQ(e.comm, "swapper/0");
+	EQ(e.pid, 1);
+	EQ(e.cpu, 1);
+	EQ(e.ts_ns, 943210000ULL);
+	STREQ(e.name, "0000:00:04.0");
+	EQ(e.a, 0);
+	EQ(e.b, BDF(0, 4, 0));
+
+	EXPECT(lt_event_parse_ftrace("swapper/0-1 [001] ..... 0.943211: iommu_lu_match_miss: 0001:3a:1f.7 (0001:3a:1f.7) was not preserved", &e), "miss not parsed");
+	EQ(e.a, 1);
+	EQ(e.b, BDF(0x3a, 0x1f, 7));
+
+	EXPECT(lt_event_parse_ftrace("       swapper/0-1       [002] .....     0.912345: iommu_lu_match_hit: 0000:00:03.0 matches device entry 0 (domain 0, token 0x1235)", &e), "hit not parsed");
+	EQ(e.type, LT_EV_MATCH_HIT);
+	EQ(e.cpu, 2);
+	EQ(e.ts_ns, 912345000ULL);
+	STREQ(e.name, "0000:00:03.0");
+	EQ(e.index, 0);
+	EQ(e.a, 0);
+	EQ(e.x, TOKEN0);
+	return 0;
+}
+
+static int t_ftrace_flb(void)
+{
+	struct lt_event e;
+
+	EXPECT(lt_event_parse_ftrace("    lu-preserve-120   [001] .....   25.100200: iommu_lu_flb_preserve: root=0x11f000 hw_units=1 domains=1 devices=1 ret=0", &e), "not parsed");
+	EQ(e.type, LT_EV_FLB_PRESERVE);
+	STREQ(e.comm, "lu-preserve");
+	EQ(e.pid, 120);
+	EQ(e.ts_ns, 25100200000ULL);
+	EQ(e.x, ROOT_PA);
+	EQ(e.a, 1);
+	EQ(e.b, 1);
+	EQ(e.c, 1);
+	EQ(e.ret, 0);
+	EXPECT(lt_event_parse_ftrace("   swapper/0-1   [000] .....   1.5: iommu_lu_flb_retrieve: root=0 hw_units=0 domains=0 devices=0 ret=-2", &e), "retrieve not parsed");
+	EQ(e.type, LT_EV_FLB_RETRIEVE);
+	EQ(e.x, 0);
+	EQ(e.ret, -2);
+	return 0;
+}
+
+static int t_ftrace_device(void)
+{
+	struct lt_event e;
+
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345700: iommu_lu_device_preserve: 0000:00:03.0 index=1 domain=2 hw_unit=3 token=0x1235 ret=0", &e), "not parsed");
+	EQ(e.type, LT_EV_DEVICE_PRESERVE);
+	STREQ(e.name, "0000:00:03.0");
+	EQ(e.index, 1);
+	EQ(e.a, 2);
+	EQ(e.b, 3);
+	EQ(e.x, TOKEN0);
+	EQ(e.ret, 0);
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345701: iommu_lu_device_unpreserve: 0000:00:03.0 index=1 domain=2 hw_unit=3 token=0x1235 ret=-16", &e), "not parsed");
+	EQ(e.type, LT_EV_DEVICE_UNPRESERVE);
+	EQ(e.ret, -16);
+	return 0;
+}
+
+static int t_ftrace_pt_hw_unit(void)
+{
+	struct lt_event e;
+
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345690: iommu_lu_pt_preserve: index=0 format=1 levels=3 top=0x1234000 tables=3 mapped=2097152 ret=0", &e), "pt not parsed");
+	EQ(e.type, LT_EV_PT_PRESERVE);
+	EQ(e.index, 0);
+	EQ(e.a, 1);
+	EQ(e.b, 3);
+	EQ(e.x, TOP_TABLE);
+	EQ(e.y, 3);
+	EQ(e.z, 2097152);
+	EQ(e.ret, 0);
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345680: iommu_lu_hw_unit_preserve: index=0 refcount=1 type=1 token=0xfed90000 ret=0", &e), "hw_unit not parsed");
+	EQ(e.type, LT_EV_HW_UNIT_PRESERVE);
+	EQ(e.index, 0);
+	EQ(e.refcount, 1);
+	EQ(e.a, IOMMU_LU_HW_VTD);
+	EQ(e.x, VTD_TOKEN);
+	EQ(e.ret, 0);
+	return 0;
+}
+
+static int t_ftrace_entry_block(void)
+{
+	struct lt_event e;
+
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345670: iommu_lu_entry_alloc: device index=4 refcount=0 flags=0x1", &e), "entry not parsed");
+	EQ(e.type, LT_EV_ENTRY_ALLOC);
+	STREQ(e.name, "device");
+	EQ(e.index, 4);
+	EQ(e.refcount, 0);
+	EQ(e.flags, IOMMU_LU_ENTRY_USED);
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345671: iommu_lu_entry_free: hw_unit index=0 refcount=0 flags=0x3", &e), "entry_free not parsed");
+	EQ(e.type, LT_EV_ENTRY_FREE);
+	STREQ(e.name, "hw_unit");
+	EQ(e.flags, 3);
+	EXPECT(lt_event_parse_ftrace("          lu-vfio-97      [000] .....    12.345660: iommu_lu_block_alloc: domain blocks=2", &e), "block not parsed");
+	EQ(e.type, LT_EV_BLOCK_ALLOC);
+	STREQ(e.name, "domain");
+	EQ(e.x, 2);
+	return 0;
+}
+
+static int t_ftrace_rejects(void)
+{
+	static const char *const bad[] = {
+		"# tracer: nop",
+		"#",
+		"#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION",
+		"",
+		"          <idle>-0       [000] d..2.    12.000000: sched_switch: prev_comm=swapper/0 prev_pid=0",
+		"          lu-vfio-97      [000] .....    12.345678: iommu_lu_bogus: index=0",
+		"          lu-vfio-97      [000] .....    12.345678: iommu_map: IOMMU: iova=0x0000000000001000",
+		/* the right event with a payload that is not its format */
+		"          lu-vfio-97      [000] .....    12.345678: iommu_lu_domain_preserve: something else",
+		"          lu-vfio-97      [000] .....    12.345678: iommu_lu_flb_finish: root=0x1000",
+	};
+	struct lt_event e;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		EXPECT(!lt_event_parse_ftrace(bad[i], &e), "accepted: %s", bad[i]);
+	return 0;
+}
+
+static int t_event_names(void)
+{
+	__u32 t;
+
+	EQ(lt_event_type("domain_preserve"), LT_EV_DOMAIN_PRESERVE);
+	EQ(lt_event_type("iommu_lu_match_miss"), LT_EV_MATCH_MISS);
+	EQ(lt_event_type("iommu_lu_"), 0);
+	EQ(lt_event_type("nothing"), 0);
+	EXPECT(!lt_event_desc(0) && !lt_event_desc(LT_EV_MAX), "desc of bad type");
+	for (t = 1; t < LT_EV_MAX; t++) {
+		const struct lt_event_desc *d = lt_event_desc(t);
+		char name[64];
+
+		EXPECT(d && d->name, "no desc for %u", t);
+		snprintf(name, sizeof(name), "%s_%s", d->object, d->op);
+		STREQ(d->name, name);
+		EQ(lt_event_type(d->name), t);
+	}
+	return 0;
+}
+
+/* ---- tests: filters and printing events ---------------------------------- */
+
+#define EVB(t)	(1ULL << (t))
+
+static int t_event_filter(void)
+{
+	const char *bad = NULL;
+
+	EQ(lt_event_filter("domain", &bad),
+	   EVB(LT_EV_DOMAIN_PRESERVE) | EVB(LT_EV_DOMAIN_UNPRESERVE) |
+	   EVB(LT_EV_DOMAIN_RESTORE));
+	EQ(lt_event_filter("preserve", &bad),
+	   EVB(LT_EV_HW_UNIT_PRESERVE) | EVB(LT_EV_DOMAIN_PRESERVE) |
+	   EVB(LT_EV_PT_PRESERVE) | EVB(LT_EV_DEVICE_PRESERVE) |
+	   EVB(LT_EV_FLB_PRESERVE));
+	EQ(lt_event_filter("match_hit", &bad), EVB(LT_EV_MATCH_HIT));
+	EQ(lt_event_filter("iommu_lu_match_hit", &bad), EVB(LT_EV_MATCH_HIT));
+	EQ(lt_event_filter("match", &bad), EVB(LT_EV_MATCH_HIT) | EVB(LT_EV_MATCH_MISS));
+	EQ(lt_event_filter("domain,match_hit", &bad),
+	   EVB(LT_EV_DOMAIN_PRESERVE) | EVB(LT_EV_DOMAIN_UNPRESERVE) |
+	   EVB(LT_EV_DOMAIN_RESTORE) | EVB(LT_EV_MATCH_HIT));
+	EQ(lt_event_filter("flb", &bad),
+	   EVB(LT_EV_FLB_PRESERVE) | EVB(LT_EV_FLB_UNPRESERVE) |
+	   EVB(LT_EV_FLB_RETRIEVE) | EVB(LT_EV_FLB_FINISH));
+	bad = NULL;
+	EQ(lt_event_filter("bogus", &bad), 0);
+	EXPECT(bad && !strcmp(bad, "bogus"), "bad = %s", bad ? bad : "(null)");
+	bad = NULL;
+	EQ(lt_event_filter("domain,nope", &bad), 0);
+	EXPECT(bad && !strcmp(bad, "nope"), "bad = %s", bad ? bad : "(null)");
+	return 0;
+}
+
+static __attribute__((noinline)) char *print_event(const struct lt_event *e, enum lt_format fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		abort();
+	lt_event_print(e, f, fmt);
+	fclose(f);
+	return buf;
+}
+
+static int t_event_print(void)
+{
+	struct lt_event e;
+	char *out;
+
+	memset(&e, 0, sizeof(e));
+	e.type = LT_EV_DEVICE_PRESERVE;
+	e.ts_ns = 12345678000ULL;
+	e.pid = 97;
+	e.cpu = 1;
+	e.index = 1;
+	e.a = 0;
+	e.b = 0;
+	e.x = TOKEN0;
+	strcpy(e.name, "0000:00:03.0");
+	strcpy(e.comm, "lu-vfio");
+	out = print_event(&e, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "    12.345678 lu-vfio          97      device_preserve    0000:00:03.0 index=1 domain=0 hw_unit=0 token=0x1235 ret=0\n");
+	EQ(count_lines(out), 1);
+	free(out);
+	out = print_event(&e, LT_FMT_JSON);
+	t_ctx = out;
+	EXPECT(json_valid(out), "not valid JSON");
+	EQ(count_lines(out), 1);
+	HAS(out, "{\"ts_ns\":12345678000,\"event\":\"device_preserve\",\"object\":\"device\",\"op\":\"preserve\",\"comm\":\"lu-vfio\",\"pid\":97,\"cpu\":1,\"dev\":\"0000:00:03.0\",\"index\":1,\"domain\":0,\"hw_unit\":0,\"token\":4661,\"ret\":0}\n");
+	free(out);
+
+	/* a parsed line prints back */
+	EXPECT(lt_event_parse_ftrace("  lu-vfio-97 [000] ..... 12.345678: iommu_lu_domain_preserve: index=0 refcount=0 format=1 levels=3 top=0x1234000 width=39 ret=0", &e), "not parsed");
+	out = print_event(&e, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "domain_preserve    index=0 refcount=0 format=vtdss levels=3 top=0x1234000 width=39 ret=0");
+	free(out);
+	out = print_event(&e, LT_FMT_PRETTY);
+	t_ctx = out;
+	EXPECT(json_valid(out), "not valid JSON");
+	HAS(out, "\"event\": \"domain_preserve\"");
+	HAS(out, "\"format\": \"vtdss\"");
+	HAS(out, "\"top_table\": 19087360");
+	HAS(out, "\"addr_width\": 39");
+	free(out);
+
+	EXPECT(lt_event_parse_ftrace("swapper/0-1 [001] ..... 0.943210: iommu_lu_match_miss: 0000:00:04.0 (0000:00:04.0) was not preserved", &e), "not parsed");
+	out = print_event(&e, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "match_miss         0000:00:04.0 pci=0000:00:04.0 (not preserved)");
+	free(out);
+	out = print_event(&e, LT_FMT_JSON);
+	t_ctx = out;
+	HAS(out, "\"event\":\"match_miss\",\"object\":\"match\",\"op\":\"miss\",\"comm\":\"swapper/0\",\"pid\":1,\"cpu\":1,\"dev\":\"0000:00:04.0\",\"pci\":\"0000:00:04.0\"}");
+	free(out);
+
+	/* an unknown type prints nothing */
+	e.type = LT_EV_MAX;
+	out = print_event(&e, LT_FMT_TEXT);
+	EQ(strlen(out), 0);
+	free(out);
+	return 0;
+}
+
+/* ---- tests: histograms ----------------------------------------------------- */
+
+static int t_hist_text(void)
+{
+	struct lt_hist h;
+	static char line[256];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	memset(&h, 0, sizeof(h));
+	h.slots[0] = 4;
+	h.slots[3] = 2;
+	h.count = 6;
+	h.total_ns = 6 * 3500;		/* average 3 us */
+	h.max_ns = 12000;
+	f = open_memstream(&buf, &len);
+	lt_hist_print_text(f, LT_OP_PRESERVE, LT_OBJ_DOMAIN, &h);
+	fclose(f);
+	t_ctx = buf;
+	HAS(buf, "\npreserve domain: 6 operations, average 3 us, max 12 us\n");
+	HAS(buf, "                   usecs : count    distribution\n");
+	EXPECT(line_with(buf, "0 -> 1 ", line, sizeof(line)), "no slot 0 row");
+	HAS(line, "         0 -> 1          : 4        |****************************************|");
+	EXPECT(line_with(buf, "8 -> 15", line, sizeof(line)), "no slot 3 row");
+	HAS(line, "         8 -> 15         : 2        |********************                    |");
+	/* the empty slots up to the last in use are shown */
+	HAS(buf, "         2 -> 3          : 0        |                                        |");
+	HAS(buf, "         4 -> 7          : 0        |");
+	HASNT(buf, "16 -> 31");
+	EQ(count_lines(buf), 7);
+	free(buf);
+
+	/* one operation: singular */
+	memset(&h, 0, sizeof(h));
+	h.slots[10] = 1;
+	h.count = 1;
+	h.total_ns = 1500000;
+	h.max_ns = 1500000;
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	lt_hist_print_text(f, LT_OP_RESTORE, LT_OBJ_FLB, &h);
+	fclose(f);
+	t_ctx = buf;
+	HAS(buf, "restore flb: 1 operation, average 1500 us, max 1500 us\n");
+	HAS(buf, "      1024 -> 2047       : 1        |****************************************|");
+	free(buf);
+	return 0;
+}
+
+static int t_hist_json(void)
+{
+	struct lt_hist h;
+	char *buf = NULL;
+	size_t len = 0;
+	struct jw w;
+	FILE *f;
+
+	memset(&h, 0, sizeof(h));
+	h.slots[0] = 4;
+	h.slots[3] = 2;
+	h.count = 6;
+	h.total_ns = 21000;
+	h.max_ns = 12000;
+	f = open_memstream(&buf, &len);
+	jw_init(&w, f, false);
+	jw_arr_begin(&w);
+	lt_hist_print_json(&w, LT_OP_UNPRESERVE, LT_OBJ_DEVICE, &h);
+	jw_arr_end(&w);
+	jw_end(&w);
+	fclose(f);
+	t_ctx = buf;
+	EXPECT(json_valid(buf), "not valid JSON");
+	HAS(buf, "[{\"op\":\"unpreserve\",\"object\":\"device\",\"count\":6,\"total_ns\":21000,\"max_ns\":12000,\"unit\":\"usecs\",\"slots\":[");
+	HAS(buf, "\"slots\":[{\"low\":0,\"high\":1,\"count\":4},{\"low\":2,\"high\":3,\"count\":0},{\"low\":4,\"high\":7,\"count\":0},{\"low\":8,\"high\":15,\"count\":2}]}]\n");
+	free(buf);
+	return 0;
+}
+
+static int t_hist_empty(void)
+{
+	struct lt_hist h;
+	char *buf = NULL;
+	size_t len = 0;
+	struct jw w;
+	FILE *f;
+
+	memset(&h, 0, sizeof(h));
+	f = open_memstream(&buf, &len);
+	lt_hist_print_text(f, LT_OP_PRESERVE, LT_OBJ_DOMAIN, &h);
+	fclose(f);
+	EQ(len, 0);
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	jw_init(&w, f, false);
+	lt_hist_print_json(&w, LT_OP_PRESERVE, LT_OBJ_HW_UNIT, &h);
+	jw_end(&w);
+	fclose(f);
+	t_ctx = buf;
+	EXPECT(json_valid(buf), "not valid JSON");
+	HAS(buf, "\"object\":\"hw_unit\",\"count\":0,");
+	HAS(buf, "\"slots\":[]}");
+	STREQ(lt_op_name(LT_NR_OPS), "unknown");
+	STREQ(lt_obj_name(LT_OBJ_VFIO), "vfio");
+	free(buf);
+	return 0;
+}
+
+/* ---- tests: the JSON writer -------------------------------------------- */
+
+static int t_json_writer(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct jw w;
+	FILE *f = open_memstream(&buf, &len);
+
+	jw_init(&w, f, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "s", "a\"b\\c\nd\te\x01");
+	jw_kint(&w, "neg", -5);
+	jw_ku64(&w, "big", UINT64_MAX);
+	jw_kbool(&w, "t", true);
+	jw_key(&w, "n");
+	jw_null(&w);
+	jw_key(&w, "e");
+	jw_arr_begin(&w);
+	jw_arr_end(&w);
+	jw_key(&w, "o");
+	jw_obj_begin(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	jw_end(&w);
+	/* a second document after jw_end starts afresh */
+	jw_arr_begin(&w);
+	jw_u64(&w, 1);
+	jw_str(&w, "x");
+	jw_arr_end(&w);
+	jw_end(&w);
+	fclose(f);
+	t_ctx = buf;
+	STREQ(buf, "{\"s\":\"a\\\"b\\\\c\\nd\\te\\u0001\",\"neg\":-5,\"big\":18446744073709551615,\"t\":true,\"n\":null,\"e\":[],\"o\":{}}\n[1,\"x\"]\n");
+	free(buf);
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "json_validator", t_json_validator },
+	{ "entries_per_block", t_entries_per_block },
+	{ "names", t_names },
+	{ "snapshot_add_rejects", t_snapshot_add_rejects },
+	{ "chain_entries", t_chain_entries },
+	{ "outgoing_text", t_outgoing_text },
+	{ "outgoing_json", t_outgoing_json },
+	{ "outgoing_pretty", t_outgoing_pretty },
+	{ "deleted_slot", t_deleted_slot },
+	{ "two_blocks", t_two_blocks },
+	{ "bad_unaligned", t_bad_unaligned },
+	{ "bad_count", t_bad_count },
+	{ "bad_not_full", t_bad_not_full },
+	{ "bad_loop", t_bad_loop },
+	{ "bad_nr_entries", t_bad_nr_entries },
+	{ "bad_index", t_bad_index },
+	{ "bad_flags", t_bad_flags },
+	{ "bad_magic", t_bad_magic },
+	{ "bad_version", t_bad_version },
+	{ "bad_hw_unit_ref", t_bad_hw_unit_ref },
+	{ "bad_pt_features", t_bad_pt_features },
+	{ "bad_lost", t_bad_lost },
+	{ "bad_several", t_bad_several },
+	{ "no_state", t_no_state },
+	{ "incoming_refused_whole", t_incoming_refused_whole },
+	{ "incoming_text", t_incoming_text },
+	{ "incoming_json", t_incoming_json },
+	{ "incoming_chain_refused", t_incoming_chain_refused },
+	{ "ftrace_domain", t_ftrace_domain },
+	{ "ftrace_match", t_ftrace_match },
+	{ "ftrace_flb", t_ftrace_flb },
+	{ "ftrace_device", t_ftrace_device },
+	{ "ftrace_pt_hw_unit", t_ftrace_pt_hw_unit },
+	{ "ftrace_entry_block", t_ftrace_entry_block },
+	{ "ftrace_rejects", t_ftrace_rejects },
+	{ "event_names", t_event_names },
+	{ "event_filter", t_event_filter },
+	{ "event_print", t_event_print },
+	{ "hist_text", t_hist_text },
+	{ "hist_json", t_hist_json },
+	{ "hist_empty", t_hist_empty },
+	{ "json_writer", t_json_writer },
+};
+
+int main(void)
+{
+	int passed = 0, failed = 0;
+	size_t i;
+
+	printf("KTAP version 1\n1..%zu\n", ARRAY_SIZE(tests));
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		t_msg[0] = 0;
+		t_ctx = NULL;
+		if (tests[i].fn() == 0) {
+			printf("ok %zu %s\n", i + 1, tests[i].name);
+			passed++;
+			continue;
+		}
+		failed++;
+		printf("not ok %zu %s: %s\n", i + 1, tests[i].name, t_msg);
+		if (t_ctx) {
+			const char *p = t_ctx;
+
+			while (*p) {
+				const char *e = strchr(p, '\n');
+				int n = e ? (int)(e - p) : (int)strlen(p);
+
+				printf("#   %.*s\n", n, p);
+				p += n + (e ? 1 : 0);
+			}
+		}
+	}
+	printf("# lutrace unit: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lutrace: decoding and printing the IOMMU live update state, see decode.h.
+ * The rules checked here are the ABI's (docs/abi.md); a dump reports every
+ * rule a chain breaks as a problem, and decodes what it can anyway.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "decode.h"
+
+static const size_t lt_entry_size[LT_NR_CHAINS] = {
+	[IOMMU_LU_CHAIN_HW_UNIT] = sizeof(struct iommu_lu_hw_unit_ser),
+	[IOMMU_LU_CHAIN_DOMAIN] = sizeof(struct iommu_lu_domain_ser),
+	[IOMMU_LU_CHAIN_DEVICE] = sizeof(struct iommu_lu_device_ser),
+};
+
+static const char *const lt_chain_names[LT_NR_CHAINS] = {
+	[IOMMU_LU_CHAIN_HW_UNIT] = "hw_unit",
+	[IOMMU_LU_CHAIN_DOMAIN] = "domain",
+	[IOMMU_LU_CHAIN_DEVICE] = "device",
+};
+
+/* JSON array names of the entries of each chain */
+static const char *const lt_chain_plural[LT_NR_CHAINS] = {
+	[IOMMU_LU_CHAIN_HW_UNIT] = "hw_units",
+	[IOMMU_LU_CHAIN_DOMAIN] = "domains",
+	[IOMMU_LU_CHAIN_DEVICE] = "devices",
+};
+
+int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len)
+{
+	__u32 kind;
+	void *p;
+
+	if (len < sizeof(kind))
+		return -EINVAL;
+	memcpy(&kind, rec, sizeof(kind));
+	switch (kind) {
+	case LT_REC_STATE:
+		if (len < sizeof(s->state))
+			return -EINVAL;
+		memcpy(&s->state, rec, sizeof(s->state));
+		s->have_state = true;
+		return 0;
+	case LT_REC_BLOCK: {
+		const struct lt_block_rec *b = rec;
+
+		if (len < sizeof(*b) || b->chain >= LT_NR_CHAINS)
+			return -EINVAL;
+		p = realloc(s->blocks, (s->nr_blocks + 1) * sizeof(*b));
+		if (!p)
+			return -ENOMEM;
+		s->blocks = p;
+		s->blocks[s->nr_blocks++] = *b;
+		return 0;
+	}
+	case LT_REC_VALID: {
+		const struct lt_valid_rec *v = rec;
+
+		if (len < sizeof(*v) || v->chain >= LT_NR_CHAINS)
+			return -EINVAL;
+		p = realloc(s->valid, (s->nr_valid + 1) * sizeof(*v));
+		if (!p)
+			return -ENOMEM;
+		s->valid = p;
+		s->valid[s->nr_valid++] = *v;
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+int lt_snapshot_add_pci(struct lt_snapshot *s, const struct lt_pci_dev *dev)
+{
+	void *p = realloc(s->pci, (s->nr_pci + 1) * sizeof(*dev));
+
+	if (!p)
+		return -ENOMEM;
+	s->pci = p;
+	s->pci[s->nr_pci++] = *dev;
+	return 0;
+}
+
+void lt_snapshot_free(struct lt_snapshot *s)
+{
+	free(s->blocks);
+	free(s->valid);
+	free(s->pci);
+	memset(s, 0, sizeof(*s));
+}
+
+__u32 lt_entries_per_block(__u32 chain)
+{
+	if (chain >= LT_NR_CHAINS)
+		return 0;
+	return (KHO_BLOCK_SIZE - sizeof(struct kho_block_header_ser)) /
+	       lt_entry_size[chain];
+}
+
+const char *lt_chain_name(__u32 chain)
+{
+	return chain < LT_NR_CHAINS ? lt_chain_names[chain] : "unknown";
+}
+
+/* The blocks of @chain, in chain order */
+static size_t lt_chain_blocks(const struct lt_snapshot *s, __u32 chain,
+			      const struct lt_block_rec **out, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nr_blocks; i++) {
+		if (s->blocks[i].chain != chain)
+			continue;
+		if (n < max)
+			out[n] = &s->blocks[i];
+		n++;
+	}
+	return n;
+}
+
+static const struct kho_block_header_ser *
+lt_block_hdr(const struct lt_block_rec *b)
+{
+	return (const struct kho_block_header_ser *)b->data;
+}
+
+size_t lt_chain_entries(const struct lt_snapshot *s, __u32 chain,
+			struct lt_entry *out, size_t max)
+{
+	__u32 per = lt_entries_per_block(chain);
+	size_t i, nb, n = 0;
+	const struct lt_block_rec **blocks;
+
+	nb = lt_chain_blocks(s, chain, NULL, 0);
+	blocks = calloc(nb ? nb : 1, sizeof(*blocks));
+	if (!blocks)
+		return 0;
+	lt_chain_blocks(s, chain, blocks, nb);
+	for (i = 0; i < nb; i++) {
+		const struct lt_block_rec *b = blocks[i];
+		__u64 count = lt_block_hdr(b)->count;
+		__u32 slot;
+
+		if (b->err)
+			continue;
+		if (count > per)
+			count = per;
+		for (slot = 0; slot < count; slot++) {
+			const void *raw = b->data +
+				sizeof(struct kho_block_header_ser) +
+				slot * lt_entry_size[chain];
+			const struct iommu_lu_entry_hdr *hdr = raw;
+
+			if (!(hdr->flags & IOMMU_LU_ENTRY_USED) ||
+			    (hdr->flags & IOMMU_LU_ENTRY_DELETED))
+				continue;
+			if (n < max) {
+				out[n].chain = chain;
+				out[n].block = b->seq;
+				out[n].slot = slot;
+				out[n].pos = b->seq * per + slot;
+				out[n].raw = raw;
+			}
+			n++;
+		}
+	}
+	free(blocks);
+	return n;
+}
+
+bool lt_entry_valid(const struct lt_snapshot *s, __u32 chain, __u32 index)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_valid; i++)
+		if (s->valid[i].chain == chain && s->valid[i].index == index)
+			return true;
+	return false;
+}
+
+const char *lt_hw_type_name(__u32 type)
+{
+	switch (type) {
+	case IOMMU_LU_HW_VTD:
+		return "vtd";
+	case IOMMU_LU_HW_AMDVI:
+		return "amdvi";
+	}
+	return "unknown";
+}
+
+const char *lt_pt_format_name(__u32 format)
+{
+	switch (format) {
+	case IOMMU_LU_PT_VTDSS:
+		return "vtdss";
+	case IOMMU_LU_PT_X86_64:
+		return "x86_64";
+	case IOMMU_LU_PT_AMDV1:
+		return "amdv1";
+	case IOMMU_LU_PT_MOCK:
+		return "mock";
+	}
+	return "unknown";
+}
+
+static const struct {
+	__u64 bit;
+	const char *name;
+} lt_ptf_names[] = {
+	{ IOMMU_LU_PTF_DMA_INCOHERENT, "dma_incoherent" },
+	{ IOMMU_LU_PTF_FULL_VA, "full_va" },
+	{ IOMMU_LU_PTF_DYNAMIC_TOP, "dynamic_top" },
+	{ IOMMU_LU_PTF_SIGN_EXTEND, "sign_extend" },
+	{ IOMMU_LU_PTF_FLUSH_RANGE, "flush_range" },
+	{ IOMMU_LU_PTF_FLUSH_RANGE_NO_GAPS, "flush_range_no_gaps" },
+	{ IOMMU_LU_PTF_DETAILED_GATHER, "detailed_gather" },
+	{ IOMMU_LU_PTF_ENCRYPT_TABLES, "encrypt_tables" },
+	{ IOMMU_LU_PTF_FORCE_COHERENCE, "force_coherence" },
+	{ IOMMU_LU_PTF_FORCE_WRITEABLE, "force_writeable" },
+};
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+const char *lt_entry_flags_str(__u32 flags, char *buf, size_t len)
+{
+	static const char *const names[] = { "used", "deleted", "restored" };
+	size_t i, off = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (flags & (1U << i))
+			off += snprintf(buf + off, off < len ? len - off : 0,
+					"%s%s", off ? "," : "", names[i]);
+	if (flags & ~IOMMU_LU_ENTRY_FLAGS_MASK)
+		off += snprintf(buf + off, off < len ? len - off : 0,
+				"%sunknown(%#x)", off ? "," : "",
+				flags & ~IOMMU_LU_ENTRY_FLAGS_MASK);
+	if (!off)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+const char *lt_pci_name(__u32 segment, __u16 bdf, char *buf, size_t len)
+{
+	snprintf(buf, len, "%04x:%02x:%02x.%u", segment & 0xffff, bdf >> 8,
+		 (bdf >> 3) & 0x1f, bdf & 7);
+	return buf;
+}
+
+/* Printing context: the output, the format, and the problems found */
+struct lt_printer {
+	FILE *out;
+	enum lt_format fmt;
+	struct jw jw;
+	const struct lt_snapshot *s;
+	char problems[64][200];
+	int nr_problems;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+lt_problem(struct lt_printer *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->nr_problems < (int)ARRAY_SIZE(p->problems)) {
+		va_start(ap, fmt);
+		vsnprintf(p->problems[p->nr_problems],
+			  sizeof(p->problems[0]), fmt, ap);
+		va_end(ap);
+	}
+	p->nr_problems++;
+}
+
+static bool lt_json(const struct lt_printer *p)
+{
+	return p->fmt != LT_FMT_TEXT;
+}
+
+static const struct iommu_lu_root_ser *lt_root(const struct lt_snapshot *s)
+{
+	return (const struct iommu_lu_root_ser *)s->state.root;
+}
+
+/* Checks and prints the blocks of every chain */
+static void lt_print_blocks(struct lt_printer *p)
+{
+	const struct lt_snapshot *s = p->s;
+	__u32 chain;
+
+	if (lt_json(p)) {
+		jw_key(&p->jw, "blocks");
+		jw_arr_begin(&p->jw);
+	}
+	for (chain = 0; chain < LT_NR_CHAINS; chain++) {
+		const struct lt_block_rec *blocks[LT_MAX_BLOCKS];
+		__u32 per = lt_entries_per_block(chain);
+		size_t i, j, nb;
+
+		nb = lt_chain_blocks(s, chain, blocks, LT_MAX_BLOCKS);
+		if (nb > LT_MAX_BLOCKS)
+			nb = LT_MAX_BLOCKS;
+		if (nb >= LT_MAX_BLOCKS)
+			lt_problem(p, "%s chain: more than %d blocks: it loops or is corrupt",
+				   lt_chain_name(chain), LT_MAX_BLOCKS - 1);
+		for (i = 0; i < nb; i++) {
+			const struct lt_block_rec *b = blocks[i];
+			__u64 next = b->err ? 0 : lt_block_hdr(b)->next;
+			__u64 count = b->err ? 0 : lt_block_hdr(b)->count;
+
+			if (b->err)
+				lt_problem(p, "%s chain: block %zu at %#llx cannot be read (error %d)",
+					   lt_chain_name(chain), i,
+					   (unsigned long long)b->pa, b->err);
+			if (b->pa & (KHO_BLOCK_SIZE - 1))
+				lt_problem(p, "%s chain: block %zu at %#llx is not page aligned",
+					   lt_chain_name(chain), i,
+					   (unsigned long long)b->pa);
+			if (count > per)
+				lt_problem(p, "%s chain: block %zu has %llu entries, the limit is %u",
+					   lt_chain_name(chain), i,
+					   (unsigned long long)count, per);
+			if (!b->err && next && count < per)
+				lt_problem(p, "%s chain: block %zu is not full but is not the last",
+					   lt_chain_name(chain), i);
+			for (j = 0; j < i; j++)
+				if (blocks[j]->pa == b->pa)
+					lt_problem(p, "%s chain: block %zu at %#llx is block %zu again (loop)",
+						   lt_chain_name(chain), i,
+						   (unsigned long long)b->pa, j);
+			if (lt_json(p)) {
+				jw_obj_begin(&p->jw);
+				jw_kstr(&p->jw, "chain", lt_chain_name(chain));
+				jw_ku64(&p->jw, "seq", b->seq);
+				jw_ku64(&p->jw, "pa", b->pa);
+				jw_ku64(&p->jw, "count", count);
+				jw_ku64(&p->jw, "next", next);
+				jw_kint(&p->jw, "error", b->err);
+				jw_obj_end(&p->jw);
+			} else {
+				fprintf(p->out, "  %s block %u at %#llx: %llu entr%s, next %#llx%s\n",
+					lt_chain_name(chain), b->seq,
+					(unsigned long long)b->pa,
+					(unsigned long long)count,
+					count == 1 ? "y" : "ies",
+					(unsigned long long)next,
+					b->err ? " (unreadable)" : "");
+			}
+		}
+	}
+	if (lt_json(p))
+		jw_arr_end(&p->jw);
+}
+
+/* The hardware unit entry with @index, or NULL */
+static const struct iommu_lu_hw_unit_ser *
+lt_find_hw_unit(const struct lt_snapshot *s, __u32 index)
+{
+	struct lt_entry e[256];
+	size_t i, n;
+
+	n = lt_chain_entries(s, IOMMU_LU_CHAIN_HW_UNIT, e, ARRAY_SIZE(e));
+	for (i = 0; i < n && i < ARRAY_SIZE(e); i++) {
+		const struct iommu_lu_hw_unit_ser *hw = e[i].raw;
+
+		if (hw->hdr.index == index)
+			return hw;
+	}
+	return NULL;
+}
+
+static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
+{
+	const struct iommu_lu_entry_hdr *hdr = e->raw;
+	char flags[64];
+
+	lt_entry_flags_str(hdr->flags, flags, sizeof(flags));
+	if (hdr->index != e->pos)
+		lt_problem(p, "%s entry in slot %u says index %u",
+			   lt_chain_name(e->chain), e->pos, hdr->index);
+	if (hdr->flags & ~IOMMU_LU_ENTRY_FLAGS_MASK)
+		lt_problem(p, "%s entry %u has unknown flags %#x",
+			   lt_chain_name(e->chain), hdr->index, hdr->flags);
+	if (lt_json(p)) {
+		jw_ku64(&p->jw, "index", hdr->index);
+		jw_ku64(&p->jw, "block", e->block);
+		jw_ku64(&p->jw, "slot", e->slot);
+		jw_ku64(&p->jw, "refcount", hdr->refcount);
+		jw_kstr(&p->jw, "flags", flags);
+		if (p->s->incoming && e->chain != IOMMU_LU_CHAIN_DOMAIN)
+			jw_kbool(&p->jw, "valid",
+				 lt_entry_valid(p->s, e->chain, hdr->index));
+	} else {
+		fprintf(p->out, "    %s %u (block %u slot %u): refcount %u, flags %s",
+			lt_chain_name(e->chain), hdr->index, e->block, e->slot,
+			hdr->refcount, flags);
+		if (p->s->incoming && e->chain != IOMMU_LU_CHAIN_DOMAIN &&
+		    !lt_entry_valid(p->s, e->chain, hdr->index))
+			fprintf(p->out, ", REFUSED by the kernel");
+		fputc('\n', p->out);
+	}
+}
+
+static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
+{
+	const struct iommu_lu_hw_unit_ser *hw = e->raw;
+	bool vtd = hw->type == IOMMU_LU_HW_VTD;
+
+	if (lt_json(p)) {
+		jw_kstr(&p->jw, "type", lt_hw_type_name(hw->type));
+		jw_ku64(&p->jw, "type_id", hw->type);
+		jw_ku64(&p->jw, "token", hw->token);
+		if (vtd) {
+			jw_key(&p->jw, "vtd");
+			jw_obj_begin(&p->jw);
+			jw_ku64(&p->jw, "root_table",
+				hw->data[IOMMU_LU_VTD_UNIT_ROOT]);
+			jw_ku64(&p->jw, "cap", hw->data[IOMMU_LU_VTD_UNIT_CAP]);
+			jw_ku64(&p->jw, "ecap", hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
+			jw_obj_end(&p->jw);
+		}
+		return;
+	}
+	fprintf(p->out, "        %s unit, token %#llx", lt_hw_type_name(hw->type),
+		(unsigned long long)hw->token);
+	if (vtd)
+		fprintf(p->out, ", root table %#llx, cap %#llx, ecap %#llx",
+			(unsigned long long)hw->data[IOMMU_LU_VTD_UNIT_ROOT],
+			(unsigned long long)hw->data[IOMMU_LU_VTD_UNIT_CAP],
+			(unsigned long long)hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
+	fputc('\n', p->out);
+}
+
+static void lt_print_domain(struct lt_printer *p, const struct lt_entry *e)
+{
+	const struct iommu_lu_domain_ser *d = e->raw;
+	__u64 feat = d->data[IOMMU_LU_PT_DATA_FEATURES];
+	__u64 known = 0;
+	size_t i;
+
+	if (lt_json(p)) {
+		jw_kstr(&p->jw, "format", lt_pt_format_name(d->format));
+		jw_ku64(&p->jw, "format_id", d->format);
+		jw_ku64(&p->jw, "levels", d->levels);
+		jw_ku64(&p->jw, "top_table", d->top_table);
+		jw_ku64(&p->jw, "addr_width", d->addr_width);
+		jw_ku64(&p->jw, "oa_width", d->data[IOMMU_LU_PT_DATA_OA_WIDTH]);
+		jw_ku64(&p->jw, "nr_tables", d->data[IOMMU_LU_PT_DATA_NR_TABLES]);
+		jw_key(&p->jw, "features");
+		jw_arr_begin(&p->jw);
+	} else {
+		fprintf(p->out, "        %s page table, %u levels, top %#llx, IOVA width %u, OA width %llu, %llu table pages, features",
+			lt_pt_format_name(d->format), d->levels,
+			(unsigned long long)d->top_table, d->addr_width,
+			(unsigned long long)d->data[IOMMU_LU_PT_DATA_OA_WIDTH],
+			(unsigned long long)d->data[IOMMU_LU_PT_DATA_NR_TABLES]);
+	}
+	for (i = 0; i < ARRAY_SIZE(lt_ptf_names); i++) {
+		if (!(feat & lt_ptf_names[i].bit))
+			continue;
+		known |= lt_ptf_names[i].bit;
+		if (lt_json(p))
+			jw_str(&p->jw, lt_ptf_names[i].name);
+		else
+			fprintf(p->out, " %s", lt_ptf_names[i].name);
+	}
+	if (lt_json(p)) {
+		jw_arr_end(&p->jw);
+	} else {
+		if (!feat)
+			fprintf(p->out, " none");
+		fputc('\n', p->out);
+	}
+	if (feat & ~known)
+		lt_problem(p, "domain entry %u has unknown page table features %#llx",
+			   d->hdr.index, (unsigned long long)(feat & ~known));
+}
+
+static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
+{
+	const struct iommu_lu_device_ser *dev = e->raw;
+	const struct iommu_lu_hw_unit_ser *hw;
+	bool vtd;
+	char name[16];
+
+	hw = lt_find_hw_unit(p->s, dev->hw_unit);
+	vtd = hw && hw->type == IOMMU_LU_HW_VTD;
+	lt_pci_name(dev->segment, dev->bdf, name, sizeof(name));
+	if (!hw)
+		lt_problem(p, "device entry %u names hw_unit %u, which is not in the state",
+			   dev->hdr.index, dev->hw_unit);
+	if (lt_json(p)) {
+		jw_kstr(&p->jw, "pci", name);
+		jw_ku64(&p->jw, "segment", dev->segment);
+		jw_ku64(&p->jw, "bus", dev->bdf >> 8);
+		jw_ku64(&p->jw, "dev", (dev->bdf >> 3) & 0x1f);
+		jw_ku64(&p->jw, "fn", dev->bdf & 7);
+		jw_ku64(&p->jw, "token", dev->token);
+		jw_ku64(&p->jw, "domain", dev->domain);
+		jw_ku64(&p->jw, "hw_unit", dev->hw_unit);
+		if (vtd) {
+			jw_key(&p->jw, "vtd");
+			jw_obj_begin(&p->jw);
+			jw_ku64(&p->jw, "domain_id", dev->data[IOMMU_LU_VTD_DEV_DID]);
+			jw_ku64(&p->jw, "context_entry",
+				dev->data[IOMMU_LU_VTD_DEV_CONTEXT]);
+			jw_ku64(&p->jw, "context_lo",
+				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_LO]);
+			jw_ku64(&p->jw, "context_hi",
+				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_HI]);
+			jw_obj_end(&p->jw);
+		}
+		return;
+	}
+	fprintf(p->out, "        PCI %s, token %#llx, domain %u, hw_unit %u",
+		name, (unsigned long long)dev->token, dev->domain, dev->hw_unit);
+	if (vtd)
+		fprintf(p->out, ", VT-d domain id %llu, context entry at %#llx = %#llx:%#llx",
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_DID],
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT],
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT_HI],
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT_LO]);
+	fputc('\n', p->out);
+}
+
+static void lt_print_entries(struct lt_printer *p, __u32 chain)
+{
+	const struct lt_snapshot *s = p->s;
+	const struct iommu_lu_root_ser *root = lt_root(s);
+	size_t i, n;
+	struct lt_entry *e;
+
+	n = lt_chain_entries(s, chain, NULL, 0);
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!e) {
+		lt_problem(p, "out of memory");
+		return;
+	}
+	lt_chain_entries(s, chain, e, n);
+	if (s->state.have_root && root->nr_entries[chain] != n)
+		lt_problem(p, "%s chain holds %zu entries, the root says %llu",
+			   lt_chain_name(chain), n,
+			   (unsigned long long)root->nr_entries[chain]);
+	if (lt_json(p)) {
+		jw_key(&p->jw, lt_chain_plural[chain]);
+		jw_arr_begin(&p->jw);
+	} else {
+		fprintf(p->out, "  %s entries: %zu%s\n", lt_chain_name(chain), n,
+			s->incoming && s->state.refused[chain] ?
+			" (the whole chain was REFUSED by the kernel)" : "");
+	}
+	for (i = 0; i < n; i++) {
+		if (lt_json(p))
+			jw_obj_begin(&p->jw);
+		lt_print_hdr(p, &e[i]);
+		if (chain == IOMMU_LU_CHAIN_HW_UNIT)
+			lt_print_hw_unit(p, &e[i]);
+		else if (chain == IOMMU_LU_CHAIN_DOMAIN)
+			lt_print_domain(p, &e[i]);
+		else
+			lt_print_device(p, &e[i]);
+		if (lt_json(p))
+			jw_obj_end(&p->jw);
+	}
+	if (lt_json(p))
+		jw_arr_end(&p->jw);
+	free(e);
+}
+
+/* One row of the matching table */
+struct lt_match_row {
+	int entry;			/* device entry index, -1: none */
+	char preserved[16];		/* the entry's PCI address */
+	const struct lt_pci_dev *pci;	/* the device present, or NULL */
+	__u32 domain;
+	const char *status;
+	const char *reason;
+};
+
+static const struct lt_pci_dev *lt_find_pci(const struct lt_snapshot *s,
+					    __u32 segment, __u16 bdf)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_pci; i++)
+		if (s->pci[i].segment == segment && s->pci[i].bdf == bdf)
+			return &s->pci[i];
+	return NULL;
+}
+
+static void lt_match_device(const struct lt_snapshot *s,
+			    const struct iommu_lu_device_ser *dev,
+			    struct lt_match_row *r)
+{
+	r->entry = dev->hdr.index;
+	r->domain = dev->domain;
+	lt_pci_name(dev->segment, dev->bdf, r->preserved, sizeof(r->preserved));
+	r->pci = lt_find_pci(s, dev->segment, dev->bdf);
+	if (s->state.refused[IOMMU_LU_CHAIN_DEVICE] ||
+	    !lt_entry_valid(s, IOMMU_LU_CHAIN_DEVICE, dev->hdr.index)) {
+		r->status = "refused";
+		r->reason = "the entry failed validation: see 'iommu-lu: refusing incoming device' in the kernel log";
+	} else if (dev->hdr.flags & IOMMU_LU_ENTRY_RESTORED) {
+		r->status = "restored";
+		r->reason = r->pci ? "matched at probe, its domain restored" :
+			    "restored, but the PCI device is gone now";
+	} else if (!r->pci) {
+		r->status = "absent";
+		r->reason = "no PCI device at this address in this kernel";
+	} else if (!r->pci->iommu) {
+		r->status = "not restored";
+		r->reason = "the PCI device has no IOMMU group: no IOMMU driver probed it";
+	} else {
+		r->status = "not restored";
+		r->reason = "matched at probe but its domain was not restored: see 'iommu-lu: cannot restore its preserved domain' in the kernel log";
+	}
+}
+
+static void lt_print_match_row(struct lt_printer *p,
+			       const struct lt_match_row *r)
+{
+	char pci[16];
+
+	if (r->pci)
+		lt_pci_name(r->pci->segment, r->pci->bdf, pci, sizeof(pci));
+	if (lt_json(p)) {
+		jw_obj_begin(&p->jw);
+		if (r->entry >= 0) {
+			jw_kint(&p->jw, "entry", r->entry);
+			jw_kstr(&p->jw, "preserved", r->preserved);
+			jw_kint(&p->jw, "domain", r->domain);
+		} else {
+			jw_key(&p->jw, "entry");
+			jw_null(&p->jw);
+		}
+		jw_key(&p->jw, "pci");
+		if (r->pci)
+			jw_str(&p->jw, pci);
+		else
+			jw_null(&p->jw);
+		jw_kstr(&p->jw, "driver", r->pci ? r->pci->driver : "");
+		jw_kstr(&p->jw, "status", r->status);
+		jw_kstr(&p->jw, "reason", r->reason);
+		jw_obj_end(&p->jw);
+		return;
+	}
+	if (r->entry >= 0)
+		fprintf(p->out, "  %-6d %-13s", r->entry, r->preserved);
+	else
+		fprintf(p->out, "  %-6s %-13s", "-", "-");
+	fprintf(p->out, " %-13s %-10s %-12s %s\n", r->pci ? pci : "-",
+		r->pci && r->pci->driver[0] ? r->pci->driver : "-", r->status,
+		r->reason);
+}
+
+/* Incoming: each preserved device and what became of it */
+static void lt_print_matching(struct lt_printer *p)
+{
+	const struct lt_snapshot *s = p->s;
+	struct lt_match_row r;
+	struct lt_entry *e;
+	size_t i, j, n;
+
+	n = lt_chain_entries(s, IOMMU_LU_CHAIN_DEVICE, NULL, 0);
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!e) {
+		lt_problem(p, "out of memory");
+		return;
+	}
+	lt_chain_entries(s, IOMMU_LU_CHAIN_DEVICE, e, n);
+	if (lt_json(p)) {
+		jw_key(&p->jw, "matching");
+		jw_arr_begin(&p->jw);
+	} else {
+		fprintf(p->out, "matching:\n  %-6s %-13s %-13s %-10s %-12s %s\n",
+			"entry", "preserved", "PCI device", "driver", "status",
+			"why");
+	}
+	for (i = 0; i < n; i++) {
+		lt_match_device(s, e[i].raw, &r);
+		lt_print_match_row(p, &r);
+	}
+	/* The devices that were not preserved */
+	for (i = 0; i < s->nr_pci; i++) {
+		const struct lt_pci_dev *d = &s->pci[i];
+		bool found = false;
+
+		if (!d->iommu)
+			continue;
+		for (j = 0; j < n && !found; j++) {
+			const struct iommu_lu_device_ser *dev = e[j].raw;
+
+			found = dev->segment == d->segment && dev->bdf == d->bdf;
+		}
+		if (found)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.entry = -1;
+		r.pci = d;
+		r.status = "not preserved";
+		r.reason = "no entry: probed as on a normal boot";
+		lt_print_match_row(p, &r);
+	}
+	if (lt_json(p))
+		jw_arr_end(&p->jw);
+	free(e);
+}
+
+/* Why there is no state to show, or NULL when there is one */
+static const char *lt_no_state_reason(const struct lt_snapshot *s)
+{
+	const struct lt_state_rec *st = &s->state;
+
+	if (!s->incoming)
+		return st->obj ? NULL :
+		       "no outgoing state: nothing is preserved in this kernel";
+	if (st->obj)
+		return st->have_root ? NULL :
+		       "the previous kernel's state was refused as a whole (see 'iommu-lu: refusing incoming state' in the kernel log): nothing was restored";
+	if (st->finished)
+		return "the incoming state was finished and released";
+	if (st->retrieve_status < 0)
+		return "retrieving the incoming state failed";
+	return "no incoming state: the previous kernel handed no IOMMU state over";
+}
+
+int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
+{
+	struct lt_printer *p;
+	const struct iommu_lu_root_ser *root = lt_root(s);
+	const char *why;
+	__u32 chain;
+	int i, nr;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->out = out;
+	p->fmt = fmt;
+	p->s = s;
+	jw_init(&p->jw, out, fmt == LT_FMT_PRETTY);
+	why = s->have_state ? lt_no_state_reason(s) :
+	      "the dump program returned no state record";
+	if (s->lost)
+		lt_problem(p, "%u records did not fit in the ring buffer: the dump is incomplete",
+			   s->lost);
+	if (s->have_state && s->state.have_root) {
+		if (root->magic != IOMMU_LU_ROOT_MAGIC)
+			lt_problem(p, "root record: bad magic %#llx",
+				   (unsigned long long)root->magic);
+		if (root->version != IOMMU_LU_ABI_VERSION)
+			lt_problem(p, "root record: ABI version %u, lutrace reads %u",
+				   root->version, IOMMU_LU_ABI_VERSION);
+	}
+
+	if (lt_json(p)) {
+		jw_obj_begin(&p->jw);
+		jw_kstr(&p->jw, "direction", s->incoming ? "incoming" : "outgoing");
+		jw_kbool(&p->jw, "state", !why);
+		if (why)
+			jw_kstr(&p->jw, "reason", why);
+		if (s->have_state) {
+			jw_key(&p->jw, "flb");
+			jw_obj_begin(&p->jw);
+			jw_ku64(&p->jw, "root_pa", s->state.root_pa);
+			jw_kint(&p->jw, "users", s->state.count);
+			if (s->incoming) {
+				jw_kint(&p->jw, "retrieve_status",
+					s->state.retrieve_status);
+				jw_kbool(&p->jw, "finished", s->state.finished);
+			}
+			jw_obj_end(&p->jw);
+		}
+	} else {
+		fprintf(out, "%s IOMMU live update state", s->incoming ? "incoming" : "outgoing");
+		if (why) {
+			fprintf(out, ": %s\n", why);
+		} else {
+			fprintf(out, ": root at %#llx, %d preserved file%s depend%s on it\n",
+				(unsigned long long)s->state.root_pa,
+				s->state.count, s->state.count == 1 ? "" : "s",
+				s->state.count == 1 ? "s" : "");
+		}
+	}
+
+	if (!why) {
+		if (lt_json(p)) {
+			jw_key(&p->jw, "root");
+			jw_obj_begin(&p->jw);
+			jw_ku64(&p->jw, "magic", root->magic);
+			jw_ku64(&p->jw, "version", root->version);
+			jw_key(&p->jw, "nr_entries");
+			jw_obj_begin(&p->jw);
+			for (chain = 0; chain < LT_NR_CHAINS; chain++)
+				jw_ku64(&p->jw, lt_chain_name(chain),
+					root->nr_entries[chain]);
+			jw_obj_end(&p->jw);
+			if (s->incoming) {
+				jw_key(&p->jw, "valid");
+				jw_obj_begin(&p->jw);
+				for (chain = 0; chain < LT_NR_CHAINS; chain++)
+					jw_ku64(&p->jw, lt_chain_name(chain),
+						s->state.nr_used[chain]);
+				jw_obj_end(&p->jw);
+			}
+			jw_obj_end(&p->jw);
+		} else {
+			fprintf(out, "  root: magic %#llx, ABI version %u, entries: %llu hw_unit, %llu domain, %llu device\n",
+				(unsigned long long)root->magic, root->version,
+				(unsigned long long)root->nr_entries[0],
+				(unsigned long long)root->nr_entries[1],
+				(unsigned long long)root->nr_entries[2]);
+			if (s->incoming)
+				fprintf(out, "  valid after the kernel's checks: %u hw_unit, %u domain, %u device\n",
+					s->state.nr_used[0], s->state.nr_used[1],
+					s->state.nr_used[2]);
+		}
+		lt_print_blocks(p);
+		for (chain = 0; chain < LT_NR_CHAINS; chain++)
+			lt_print_entries(p, chain);
+		if (s->incoming)
+			lt_print_matching(p);
+	}
+
+	nr = p->nr_problems < (int)ARRAY_SIZE(p->problems) ?
+	     p->nr_problems : (int)ARRAY_SIZE(p->problems);
+	if (lt_json(p)) {
+		jw_key(&p->jw, "problems");
+		jw_arr_begin(&p->jw);
+		for (i = 0; i < nr; i++)
+			jw_str(&p->jw, p->problems[i]);
+		jw_arr_end(&p->jw);
+		jw_obj_end(&p->jw);
+		jw_end(&p->jw);
+	} else if (p->nr_problems) {
+		fprintf(out, "problems: %d\n", p->nr_problems);
+		for (i = 0; i < nr; i++)
+			fprintf(out, "  %s\n", p->problems[i]);
+	}
+	nr = p->nr_problems;
+	free(p);
+	return nr;
+}

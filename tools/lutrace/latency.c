@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lutrace latency: attach the kprobe pairs of latency.bpf.c by name, skip
+ * the functions this kernel does not have, and print the histograms.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "hist.h"
+#include "lutrace.h"
+#include "latency.skel.h"
+
+static int lt_silent(enum libbpf_print_level level, const char *fmt,
+		     va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static void lt_latency_usage(FILE *out)
+{
+	fprintf(out, "Usage: lutrace [-j|-p] latency [INTERVAL [COUNT]]\n");
+}
+
+static int lt_parse_uint(const char *s, const char *what, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || *v == 0) {
+		lt_err("latency: %s '%s' is not a positive whole number", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Prints (and with @clear, zeroes) every histogram; returns how many were non-empty */
+static int lt_print_hists(const struct lt_opts *o, int fd, bool clear)
+{
+	struct lt_hist h, zero = {};
+	struct jw w;
+	unsigned int op, obj;
+	time_t now = time(NULL);
+	char ts[32];
+	int n = 0;
+
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+	if (o->fmt == LT_FMT_TEXT) {
+		printf("\n%s\n", ts);
+	} else {
+		jw_init(&w, stdout, o->fmt == LT_FMT_PRETTY);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "time", ts);
+		jw_key(&w, "histograms");
+		jw_arr_begin(&w);
+	}
+	for (op = 0; op < LT_NR_OPS; op++) {
+		for (obj = 0; obj < LT_NR_OBJS; obj++) {
+			__u32 key = op * LT_NR_OBJS + obj;
+
+			if (bpf_map_lookup_elem(fd, &key, &h) || !h.count)
+				continue;
+			n++;
+			if (o->fmt == LT_FMT_TEXT)
+				lt_hist_print_text(stdout, op, obj, &h);
+			else
+				lt_hist_print_json(&w, op, obj, &h);
+			if (clear)
+				bpf_map_update_elem(fd, &key, &zero, BPF_ANY);
+		}
+	}
+	if (o->fmt == LT_FMT_TEXT) {
+		if (!n)
+			printf("no preserve, unpreserve or restore operation\n");
+	} else {
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	}
+	fflush(stdout);
+	return n;
+}
+
+int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
+{
+	unsigned long interval = 0, count = 0;
+	struct bpf_link **links = NULL;
+	struct latency_bpf *skel;
+	libbpf_print_fn_t old_print = NULL;
+	struct bpf_program *prog;
+	int i, nr_links = 0, nr_missing = 0, ret = LT_EXIT_ERROR;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			lt_latency_usage(stdout);
+			return LT_EXIT_OK;
+		}
+	}
+	if (argc > 3) {
+		lt_err("latency: too many arguments");
+		lt_latency_usage(stderr);
+		return LT_EXIT_USAGE;
+	}
+	if (argc > 1 && lt_parse_uint(argv[1], "interval", &interval))
+		return LT_EXIT_USAGE;
+	if (argc > 2 && lt_parse_uint(argv[2], "count", &count))
+		return LT_EXIT_USAGE;
+	if (!lt_preflight())
+		return LT_EXIT_ERROR;
+
+	skel = latency_bpf__open_and_load();
+	if (!skel) {
+		lt_err("latency: cannot load the BPF programs: %s (run with -v for libbpf's messages)",
+		       strerror(errno));
+		return LT_EXIT_ERROR;
+	}
+	bpf_object__for_each_program(prog, skel->obj)
+		nr_links++;
+	links = calloc(nr_links, sizeof(*links));
+	if (!links) {
+		lt_err("latency: out of memory");
+		goto out;
+	}
+	nr_links = 0;
+	/*
+	 * Each kprobe/kretprobe is attached by the function its section
+	 * names; libbpf's warning for an absent one is noise unless -v.
+	 */
+	if (!o->verbose)
+		old_print = libbpf_set_print(lt_silent);
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_link *l = bpf_program__attach(prog);
+
+		if (!l) {
+			nr_missing++;
+			if (o->verbose)
+				fprintf(stderr, "lutrace: latency: %s: not in this kernel, skipped\n",
+					bpf_program__section_name(prog));
+			continue;
+		}
+		links[nr_links++] = l;
+	}
+	if (!o->verbose)
+		libbpf_set_print(old_print);
+	if (!nr_links) {
+		lt_err("latency: none of the live update functions can be probed in this kernel (needs CONFIG_KPROBES)");
+		goto out;
+	}
+	lt_handle_signals();
+	fprintf(stderr, "Tracing IOMMU live update latency (%d probes, %d functions absent)... Hit Ctrl-C to end.\n",
+		nr_links, nr_missing / 2);
+	if (!interval) {
+		while (!lt_exiting)
+			pause();
+		lt_print_hists(o, bpf_map__fd(skel->maps.hists), false);
+	} else {
+		for (;;) {
+			unsigned long left = interval;
+
+			while (left && !lt_exiting)
+				left = sleep(left);
+			lt_print_hists(o, bpf_map__fd(skel->maps.hists), true);
+			if (lt_exiting || (count && !--count))
+				break;
+		}
+	}
+	ret = LT_EXIT_OK;
+out:
+	for (i = 0; i < nr_links; i++)
+		bpf_link__destroy(links[i]);
+	free(links);
+	latency_bpf__destroy(skel);
+	return ret;
+}
