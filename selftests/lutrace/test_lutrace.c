@@ -836,7 +836,7 @@ static int t_bad_loop(void)
 	/* the dump program reads it again */
 	b = add_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 1, HW_BLOCK_PA);
 	memcpy(b->data, find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0)->data, LT_BLOCK_SIZE);
-	if (check_problem(&s, "hw_unit chain: block 1 at 0x120000 is block 0 again (loop)"))
+	if (check_problem(&s, "hw_unit chain: block 0 links back to 0x120000, an earlier block: the chain loops"))
 		return -1;
 	lt_snapshot_free(&s);
 	return 0;
@@ -964,6 +964,79 @@ static int t_bad_several(void)
 	HAS(out, "ABI version 9");
 	HAS(out, "hw_unit chain holds 1 entries, the root says 0");
 	HAS(out, "device entry in slot 0 says index 5");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/*
+ * A chain whose last block names itself, read by the dump program until its
+ * limit (LT_MAX_BLOCKS blocks at one address): the loop is a problem, but
+ * one, and the entries of the looping block are shown once, not once per
+ * time the block was read again.
+ */
+static int t_bad_loop_at_limit(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b;
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE), i;
+	char *out;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	b = find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0);
+	for (i = 2; i < per; i++)
+		put_device(&s, b, i, i, IOMMU_LU_ENTRY_USED, BDF(1, i & 31, i >> 5), 0x2000 + i, 1);
+	bhdr(b)->next = DEV_BLOCK_PA;
+	for (i = 1; i < LT_MAX_BLOCKS; i++) {
+		b = add_block(&s, IOMMU_LU_CHAIN_DEVICE, i, DEV_BLOCK_PA);
+		memcpy(b->data, find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0)->data,
+		       LT_BLOCK_SIZE);
+	}
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = NULL;
+	EXPECT(problems > 0, "no problem reported");
+	EXPECT(strstr(out, "device chain: block 0 links back to 0x122000, an earlier block: the chain loops"),
+	       "loop not reported");
+	EXPECT(problems < 64,
+	       "%d problems for one looping block (%d \"the chain loops\" lines listed, %d \"PCI 0000:00:03.0\" lines, %zu bytes of output)",
+	       problems, count_of(out, "the chain loops"),
+	       count_of(out, "PCI 0000:00:03.0,"), strlen(out));
+	EQ(count_of(out, "PCI 0000:00:03.0,"), 1);
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/*
+ * The dump program could not read the root record (root_err set, have_root
+ * 0): that is a problem to report with its error, not a state with a zero
+ * root (outgoing) nor a state the kernel refused (incoming).
+ */
+static int t_root_unreadable(void)
+{
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	s.state.have_root = 0;
+	s.state.root_err = -14;
+	memset(s.state.root, 0, sizeof(s.state.root));
+	s.nr_blocks = 0;	/* without a root, no chain is read */
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EXPECT(problems > 0, "an unreadable root record is not reported");
+	HAS(out, "-14");
+	HASNT(out, "magic 0,");
+	free(out);
+
+	s.incoming = true;
+	s.state.incoming = 1;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	HASNT(out, "refused as a whole");
+	HAS(out, "-14");
 	free(out);
 	lt_snapshot_free(&s);
 	return 0;
@@ -1657,6 +1730,8 @@ static const struct {
 	{ "bad_pt_features", t_bad_pt_features },
 	{ "bad_lost", t_bad_lost },
 	{ "bad_several", t_bad_several },
+	{ "bad_loop_at_limit", t_bad_loop_at_limit },
+	{ "root_unreadable", t_root_unreadable },
 	{ "no_state", t_no_state },
 	{ "incoming_refused_whole", t_incoming_refused_whole },
 	{ "incoming_text", t_incoming_text },

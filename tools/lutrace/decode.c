@@ -105,17 +105,37 @@ const char *lt_chain_name(__u32 chain)
 	return chain < LT_NR_CHAINS ? lt_chain_names[chain] : "unknown";
 }
 
-/* The blocks of @chain, in chain order */
+/*
+ * The blocks of @chain, in chain order, up to the first one that comes back
+ * (a loop: the dump program follows it until its block limit). @loop, if
+ * not NULL, is set to the position of that repeat, or -1.
+ */
 static size_t lt_chain_blocks(const struct lt_snapshot *s, __u32 chain,
-			      const struct lt_block_rec **out, size_t max)
+			      const struct lt_block_rec **out, size_t max,
+			      long *loop)
 {
-	size_t i, n = 0;
+	size_t i, j, n = 0, seen = 0;
 
+	if (loop)
+		*loop = -1;
 	for (i = 0; i < s->nr_blocks; i++) {
-		if (s->blocks[i].chain != chain)
+		const struct lt_block_rec *b = &s->blocks[i];
+		bool again = false;
+
+		if (b->chain != chain)
 			continue;
+		/* A repeat is the same address as an earlier block of the chain */
+		for (j = 0; j < i && !again; j++)
+			again = s->blocks[j].chain == chain &&
+				s->blocks[j].pa == b->pa;
+		if (again) {
+			if (loop)
+				*loop = seen;
+			break;
+		}
+		seen++;
 		if (n < max)
-			out[n] = &s->blocks[i];
+			out[n] = b;
 		n++;
 	}
 	return n;
@@ -134,11 +154,11 @@ size_t lt_chain_entries(const struct lt_snapshot *s, __u32 chain,
 	size_t i, nb, n = 0;
 	const struct lt_block_rec **blocks;
 
-	nb = lt_chain_blocks(s, chain, NULL, 0);
+	nb = lt_chain_blocks(s, chain, NULL, 0, NULL);
 	blocks = calloc(nb ? nb : 1, sizeof(*blocks));
 	if (!blocks)
 		return 0;
-	lt_chain_blocks(s, chain, blocks, nb);
+	lt_chain_blocks(s, chain, blocks, nb, NULL);
 	for (i = 0; i < nb; i++) {
 		const struct lt_block_rec *b = blocks[i];
 		__u64 count = lt_block_hdr(b)->count;
@@ -298,18 +318,39 @@ static void lt_print_blocks(struct lt_printer *p)
 	for (chain = 0; chain < LT_NR_CHAINS; chain++) {
 		const struct lt_block_rec *blocks[LT_MAX_BLOCKS];
 		__u32 per = lt_entries_per_block(chain);
-		size_t i, j, nb;
+		const struct iommu_lu_root_ser *root = lt_root(s);
+		size_t i, nb;
+		long loop;
 
-		nb = lt_chain_blocks(s, chain, blocks, LT_MAX_BLOCKS);
+		nb = lt_chain_blocks(s, chain, blocks, LT_MAX_BLOCKS, &loop);
 		if (nb > LT_MAX_BLOCKS)
 			nb = LT_MAX_BLOCKS;
-		if (nb >= LT_MAX_BLOCKS)
-			lt_problem(p, "%s chain: more than %d blocks: it loops or is corrupt",
+		if (loop >= 0)
+			lt_problem(p, "%s chain: block %zu links back to %#llx, an earlier block: the chain loops",
+				   lt_chain_name(chain), nb - 1,
+				   (unsigned long long)lt_block_hdr(blocks[nb - 1])->next);
+		else if (nb >= LT_MAX_BLOCKS)
+			lt_problem(p, "%s chain: more than %d blocks: it is corrupt",
 				   lt_chain_name(chain), LT_MAX_BLOCKS - 1);
+		if (s->state.have_root &&
+		    root->chain[chain] != (nb ? blocks[0]->pa : 0))
+			lt_problem(p, "%s chain: the root names block %#llx, the dump read %#llx",
+				   lt_chain_name(chain),
+				   (unsigned long long)root->chain[chain],
+				   (unsigned long long)(nb ? blocks[0]->pa : 0));
 		for (i = 0; i < nb; i++) {
 			const struct lt_block_rec *b = blocks[i];
 			__u64 next = b->err ? 0 : lt_block_hdr(b)->next;
 			__u64 count = b->err ? 0 : lt_block_hdr(b)->count;
+
+			if (!b->err && i + 1 < nb && next != blocks[i + 1]->pa)
+				lt_problem(p, "%s chain: block %zu links to %#llx, the dump read %#llx next",
+					   lt_chain_name(chain), i,
+					   (unsigned long long)next,
+					   (unsigned long long)blocks[i + 1]->pa);
+			if (!b->err && count == 0)
+				lt_problem(p, "%s chain: block %zu holds no entry",
+					   lt_chain_name(chain), i);
 
 			if (b->err)
 				lt_problem(p, "%s chain: block %zu at %#llx cannot be read (error %d)",
@@ -326,11 +367,6 @@ static void lt_print_blocks(struct lt_printer *p)
 			if (!b->err && next && count < per)
 				lt_problem(p, "%s chain: block %zu is not full but is not the last",
 					   lt_chain_name(chain), i);
-			for (j = 0; j < i; j++)
-				if (blocks[j]->pa == b->pa)
-					lt_problem(p, "%s chain: block %zu at %#llx is block %zu again (loop)",
-						   lt_chain_name(chain), i,
-						   (unsigned long long)b->pa, j);
 			if (lt_json(p)) {
 				jw_obj_begin(&p->jw);
 				jw_kstr(&p->jw, "chain", lt_chain_name(chain));
@@ -714,6 +750,8 @@ static const char *lt_no_state_reason(const struct lt_snapshot *s)
 {
 	const struct lt_state_rec *st = &s->state;
 
+	if (st->obj && st->root_err)
+		return "the root record cannot be read";
 	if (!s->incoming)
 		return st->obj ? NULL :
 		       "no outgoing state: nothing is preserved in this kernel";
@@ -744,6 +782,10 @@ int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
 	jw_init(&p->jw, out, fmt == LT_FMT_PRETTY);
 	why = s->have_state ? lt_no_state_reason(s) :
 	      "the dump program returned no state record";
+	if (s->have_state && s->state.obj && s->state.root_err)
+		lt_problem(p, "root record of the state at %#llx cannot be read (error %d)",
+			   (unsigned long long)s->state.root_pa,
+			   s->state.root_err);
 	if (s->lost)
 		lt_problem(p, "%u records did not fit in the ring buffer: the dump is incomplete",
 			   s->lost);
