@@ -9,7 +9,7 @@ import sys
 
 from harness import qemu
 
-SHOW = re.compile(r"(===|LU-|DMAR: \[DMA|KHO: found|Linux version|"
+SHOW = re.compile(r"(===|LU-|lutrace|DMAR: \[DMA|KHO: found|Linux version|"
                   r"iommu-lu:|iommufd:|vfio:|live update:|edu-dma:|lu-vfio:|"
                   r"lu-kexec:)")
 
@@ -27,7 +27,10 @@ def main():
         if SHOW.search(line):
             print("  | " + line.rstrip())
 
-    run = qemu.run(machine, "demo", edu=2, on_line=show, name="demo")
+    # The kernel records its iommu_lu events from boot on, for lutrace
+    # trace --boot in stage 2.
+    run = qemu.run(machine, "demo", edu=2, on_line=show, name="demo",
+                   append=("trace_event=iommu_lu:*",))
     print()
     ok = run.done and run.rc == 0 and not run.failed_checks() and not run.splats()
     for st in sorted(run.stages.values(), key=lambda s: s.number):

@@ -137,7 +137,11 @@ lt_stop() {
 	done
 	for cmd in trace latency; do
 		pid=$(cat "/run/lt-$1-$cmd.pid")
-		while kill -0 "$pid" 2>/dev/null; do
+		# Not "wait": the caller may not be their parent (lt-hook.sh),
+		# and an exited child stays a zombie until its parent reaps it.
+		for i in $(seq 300); do
+			state=$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)
+			[ -z "$state" ] || [ "$state" = Z ] && break
 			sleep 0.1
 		done
 		lu_blob "$1-$cmd" "/run/lt-$1-$cmd.json"
