@@ -81,9 +81,9 @@ int lt_cmd_dump(const struct lt_opts *o, int argc, char **argv)
 		{}
 	};
 	struct lt_dump_args args = {};
+	/* A syscall program writes its results back into ctx_in */
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args,
-		    .ctx_out = &args, .ctx_size_in = sizeof(args),
-		    .ctx_size_out = sizeof(args));
+		    .ctx_size_in = sizeof(args));
 	struct lt_snapshot s = {};
 	struct ring_buffer *rb = NULL;
 	struct dump_bpf *skel;

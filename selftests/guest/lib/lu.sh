@@ -108,7 +108,7 @@ lu_vfio_preserve_kexec() {
 lu_blob() {
 	name=$1 file=$2
 	lu_say "LU-BLOB $LU_STAGE $name"
-	base64 "$file" | tr -d '\n' | fold -w 600 | while IFS= read -r chunk; do
+	base64 "$file" | tr -d "\n" | fold -w 600 | while IFS= read -r chunk || [ -n "$chunk" ]; do
 		lu_say "LU-BLOB $LU_STAGE $name $chunk"
 	done
 }
