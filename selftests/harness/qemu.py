@@ -144,6 +144,10 @@ def _parse(lines):
         parts = tag.split(None, 3)
         if not parts:
             continue
+        # A program run outside lu_run prints its lines without the stage
+        if parts[0] in ("LU-RESULT", "LU-CHECK", "LU-BLOB") and \
+                (len(parts) < 2 or not parts[1].isdigit()):
+            continue
         if parts[0] == "LU-RESULT" and len(parts) >= 3:
             n = int(parts[1])
             st = stages.setdefault(n, Stage(n))

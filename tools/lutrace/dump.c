@@ -26,7 +26,16 @@ static int lt_on_record(void *ctx, void *data, size_t len)
 	return lt_snapshot_add(s, data, len);
 }
 
-/* The PCI devices present, from sysfs */
+static int lt_pci_cmp(const void *a, const void *b)
+{
+	const struct lt_pci_dev *x = a, *y = b;
+
+	if (x->segment != y->segment)
+		return x->segment < y->segment ? -1 : 1;
+	return (int)x->bdf - (int)y->bdf;
+}
+
+/* The PCI devices present, from sysfs, in address order */
 static int lt_read_pci(struct lt_snapshot *s)
 {
 	const char *base = "/sys/bus/pci/devices";
@@ -64,6 +73,7 @@ static int lt_read_pci(struct lt_snapshot *s)
 		}
 	}
 	closedir(dir);
+	qsort(s->pci, s->nr_pci, sizeof(*s->pci), lt_pci_cmp);
 	return 0;
 }
 
