@@ -70,18 +70,6 @@ static int ev_entry(__u32 type, const char *chain,
 	return 0;
 }
 
-SEC("tp_btf/iommu_lu_entry_alloc")
-int BPF_PROG(entry_alloc, const char *chain, const struct iommu_lu_entry_hdr *hdr)
-{
-	return ev_entry(LT_EV_ENTRY_ALLOC, chain, hdr);
-}
-
-SEC("tp_btf/iommu_lu_entry_free")
-int BPF_PROG(entry_free, const char *chain, const struct iommu_lu_entry_hdr *hdr)
-{
-	return ev_entry(LT_EV_ENTRY_FREE, chain, hdr);
-}
-
 static int ev_block(__u32 type, const char *chain, long nblocks)
 {
 	struct lt_event *e = ev_new(type);
@@ -92,18 +80,6 @@ static int ev_block(__u32 type, const char *chain, long nblocks)
 	e->x = nblocks;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
-}
-
-SEC("tp_btf/iommu_lu_block_alloc")
-int BPF_PROG(block_alloc, const char *chain, long nblocks)
-{
-	return ev_block(LT_EV_BLOCK_ALLOC, chain, nblocks);
-}
-
-SEC("tp_btf/iommu_lu_block_free")
-int BPF_PROG(block_free, const char *chain, long nblocks)
-{
-	return ev_block(LT_EV_BLOCK_FREE, chain, nblocks);
 }
 
 static int ev_hw_unit(__u32 type, const struct iommu_lu_hw_unit_ser *ser,
@@ -123,24 +99,6 @@ static int ev_hw_unit(__u32 type, const struct iommu_lu_hw_unit_ser *ser,
 	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
-}
-
-SEC("tp_btf/iommu_lu_hw_unit_preserve")
-int BPF_PROG(hw_unit_preserve, const struct iommu_lu_hw_unit_ser *ser, int ret)
-{
-	return ev_hw_unit(LT_EV_HW_UNIT_PRESERVE, ser, ret);
-}
-
-SEC("tp_btf/iommu_lu_hw_unit_unpreserve")
-int BPF_PROG(hw_unit_unpreserve, const struct iommu_lu_hw_unit_ser *ser, int ret)
-{
-	return ev_hw_unit(LT_EV_HW_UNIT_UNPRESERVE, ser, ret);
-}
-
-SEC("tp_btf/iommu_lu_hw_unit_restore")
-int BPF_PROG(hw_unit_restore, const struct iommu_lu_hw_unit_ser *ser, int ret)
-{
-	return ev_hw_unit(LT_EV_HW_UNIT_RESTORE, ser, ret);
 }
 
 static void ev_domain_fields(struct lt_event *e,
@@ -168,24 +126,6 @@ static int ev_domain(__u32 type, const struct iommu_lu_domain_ser *ser, int ret)
 	return 0;
 }
 
-SEC("tp_btf/iommu_lu_domain_preserve")
-int BPF_PROG(domain_preserve, const struct iommu_lu_domain_ser *ser, int ret)
-{
-	return ev_domain(LT_EV_DOMAIN_PRESERVE, ser, ret);
-}
-
-SEC("tp_btf/iommu_lu_domain_unpreserve")
-int BPF_PROG(domain_unpreserve, const struct iommu_lu_domain_ser *ser, int ret)
-{
-	return ev_domain(LT_EV_DOMAIN_UNPRESERVE, ser, ret);
-}
-
-SEC("tp_btf/iommu_lu_domain_restore")
-int BPF_PROG(domain_restore, const struct iommu_lu_domain_ser *ser, int ret)
-{
-	return ev_domain(LT_EV_DOMAIN_RESTORE, ser, ret);
-}
-
 static int ev_pt(__u32 type, const struct iommu_lu_domain_ser *ser,
 		 __u64 nr_tables, __u64 mapped, int ret)
 {
@@ -200,27 +140,6 @@ static int ev_pt(__u32 type, const struct iommu_lu_domain_ser *ser,
 	e->z = mapped;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
-}
-
-SEC("tp_btf/iommu_lu_pt_preserve")
-int BPF_PROG(pt_preserve, const struct iommu_lu_domain_ser *ser, __u64 nr_tables,
-	     __u64 mapped, int ret)
-{
-	return ev_pt(LT_EV_PT_PRESERVE, ser, nr_tables, mapped, ret);
-}
-
-SEC("tp_btf/iommu_lu_pt_unpreserve")
-int BPF_PROG(pt_unpreserve, const struct iommu_lu_domain_ser *ser,
-	     __u64 nr_tables, __u64 mapped, int ret)
-{
-	return ev_pt(LT_EV_PT_UNPRESERVE, ser, nr_tables, mapped, ret);
-}
-
-SEC("tp_btf/iommu_lu_pt_restore")
-int BPF_PROG(pt_restore, const struct iommu_lu_domain_ser *ser, __u64 nr_tables,
-	     __u64 mapped, int ret)
-{
-	return ev_pt(LT_EV_PT_RESTORE, ser, nr_tables, mapped, ret);
 }
 
 static int ev_device(__u32 type, struct device *dev,
@@ -242,27 +161,6 @@ static int ev_device(__u32 type, struct device *dev,
 	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
-}
-
-SEC("tp_btf/iommu_lu_device_preserve")
-int BPF_PROG(device_preserve, struct device *dev,
-	     const struct iommu_lu_device_ser *ser, int ret)
-{
-	return ev_device(LT_EV_DEVICE_PRESERVE, dev, ser, ret);
-}
-
-SEC("tp_btf/iommu_lu_device_unpreserve")
-int BPF_PROG(device_unpreserve, struct device *dev,
-	     const struct iommu_lu_device_ser *ser, int ret)
-{
-	return ev_device(LT_EV_DEVICE_UNPRESERVE, dev, ser, ret);
-}
-
-SEC("tp_btf/iommu_lu_device_restore")
-int BPF_PROG(device_restore, struct device *dev,
-	     const struct iommu_lu_device_ser *ser, int ret)
-{
-	return ev_device(LT_EV_DEVICE_RESTORE, dev, ser, ret);
 }
 
 SEC("tp_btf/iommu_lu_match_hit")
@@ -313,26 +211,52 @@ static int ev_flb(__u32 type, const struct iommu_lu_root_ser *root, int ret)
 	return 0;
 }
 
-SEC("tp_btf/iommu_lu_flb_preserve")
-int BPF_PROG(flb_preserve, const struct iommu_lu_root_ser *root, int ret)
-{
-	return ev_flb(LT_EV_FLB_PRESERVE, root, ret);
+/*
+ * One program per event: the events of a class share a prototype and a
+ * handler above.
+ */
+#define LT_EVENT(event, TYPE, handler, proto, ...)	\
+SEC("tp_btf/iommu_lu_" #event)				\
+int BPF_PROG(event, proto)				\
+{							\
+	return handler(TYPE, __VA_ARGS__);		\
 }
 
-SEC("tp_btf/iommu_lu_flb_unpreserve")
-int BPF_PROG(flb_unpreserve, const struct iommu_lu_root_ser *root, int ret)
-{
-	return ev_flb(LT_EV_FLB_UNPRESERVE, root, ret);
-}
+#define LT_ARGS(...) __VA_ARGS__
 
-SEC("tp_btf/iommu_lu_flb_retrieve")
-int BPF_PROG(flb_retrieve, const struct iommu_lu_root_ser *root, int ret)
-{
-	return ev_flb(LT_EV_FLB_RETRIEVE, root, ret);
-}
+LT_EVENT(entry_alloc, LT_EV_ENTRY_ALLOC, ev_entry,
+	 LT_ARGS(const char *chain, const struct iommu_lu_entry_hdr *hdr), chain, hdr)
+LT_EVENT(entry_free, LT_EV_ENTRY_FREE, ev_entry,
+	 LT_ARGS(const char *chain, const struct iommu_lu_entry_hdr *hdr), chain, hdr)
+LT_EVENT(block_alloc, LT_EV_BLOCK_ALLOC, ev_block,
+	 LT_ARGS(const char *chain, long nblocks), chain, nblocks)
+LT_EVENT(block_free, LT_EV_BLOCK_FREE, ev_block,
+	 LT_ARGS(const char *chain, long nblocks), chain, nblocks)
 
-SEC("tp_btf/iommu_lu_flb_finish")
-int BPF_PROG(flb_finish, const struct iommu_lu_root_ser *root, int ret)
-{
-	return ev_flb(LT_EV_FLB_FINISH, root, ret);
-}
+#define LT_HW_UNIT_ARGS	LT_ARGS(const struct iommu_lu_hw_unit_ser *ser, int ret)
+LT_EVENT(hw_unit_preserve, LT_EV_HW_UNIT_PRESERVE, ev_hw_unit, LT_HW_UNIT_ARGS, ser, ret)
+LT_EVENT(hw_unit_unpreserve, LT_EV_HW_UNIT_UNPRESERVE, ev_hw_unit, LT_HW_UNIT_ARGS, ser, ret)
+LT_EVENT(hw_unit_restore, LT_EV_HW_UNIT_RESTORE, ev_hw_unit, LT_HW_UNIT_ARGS, ser, ret)
+
+#define LT_DOMAIN_ARGS	LT_ARGS(const struct iommu_lu_domain_ser *ser, int ret)
+LT_EVENT(domain_preserve, LT_EV_DOMAIN_PRESERVE, ev_domain, LT_DOMAIN_ARGS, ser, ret)
+LT_EVENT(domain_unpreserve, LT_EV_DOMAIN_UNPRESERVE, ev_domain, LT_DOMAIN_ARGS, ser, ret)
+LT_EVENT(domain_restore, LT_EV_DOMAIN_RESTORE, ev_domain, LT_DOMAIN_ARGS, ser, ret)
+
+#define LT_PT_ARGS	LT_ARGS(const struct iommu_lu_domain_ser *ser, __u64 nr_tables, \
+				__u64 mapped, int ret)
+LT_EVENT(pt_preserve, LT_EV_PT_PRESERVE, ev_pt, LT_PT_ARGS, ser, nr_tables, mapped, ret)
+LT_EVENT(pt_unpreserve, LT_EV_PT_UNPRESERVE, ev_pt, LT_PT_ARGS, ser, nr_tables, mapped, ret)
+LT_EVENT(pt_restore, LT_EV_PT_RESTORE, ev_pt, LT_PT_ARGS, ser, nr_tables, mapped, ret)
+
+#define LT_DEVICE_ARGS	LT_ARGS(struct device *dev, const struct iommu_lu_device_ser *ser, \
+				int ret)
+LT_EVENT(device_preserve, LT_EV_DEVICE_PRESERVE, ev_device, LT_DEVICE_ARGS, dev, ser, ret)
+LT_EVENT(device_unpreserve, LT_EV_DEVICE_UNPRESERVE, ev_device, LT_DEVICE_ARGS, dev, ser, ret)
+LT_EVENT(device_restore, LT_EV_DEVICE_RESTORE, ev_device, LT_DEVICE_ARGS, dev, ser, ret)
+
+#define LT_FLB_ARGS	LT_ARGS(const struct iommu_lu_root_ser *root, int ret)
+LT_EVENT(flb_preserve, LT_EV_FLB_PRESERVE, ev_flb, LT_FLB_ARGS, root, ret)
+LT_EVENT(flb_unpreserve, LT_EV_FLB_UNPRESERVE, ev_flb, LT_FLB_ARGS, root, ret)
+LT_EVENT(flb_retrieve, LT_EV_FLB_RETRIEVE, ev_flb, LT_FLB_ARGS, root, ret)
+LT_EVENT(flb_finish, LT_EV_FLB_FINISH, ev_flb, LT_FLB_ARGS, root, ret)

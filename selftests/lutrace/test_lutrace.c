@@ -854,6 +854,59 @@ static int t_bad_nr_entries(void)
 	return 0;
 }
 
+/* The root names another first block than the one the dump read */
+static int t_bad_root_link(void)
+{
+	struct lt_snapshot s;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	root_of(&s)->chain[IOMMU_LU_CHAIN_DOMAIN] = 0x777000;
+	if (check_problem(&s, "domain chain: the root names block 0x777000, the dump read 0x121000"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* A block links to another block than the one read after it */
+static int t_bad_next_link(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b;
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), i;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	b = find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0);
+	for (i = 1; i < per; i++)
+		put_hw_unit(&s, b, i, i, 0, IOMMU_LU_ENTRY_USED);
+	bhdr(b)->next = 0x555000;
+	b = add_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 1, 0x556000);
+	bhdr(b)->count = 0;
+	if (check_problem(&s, "hw_unit chain: block 0 links to 0x555000, the dump read 0x556000 next"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* A trailing block without an entry breaks the ABI */
+static int t_bad_empty_block(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b;
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), i;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	b = find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0);
+	for (i = 1; i < per; i++)
+		put_hw_unit(&s, b, i, i, 0, IOMMU_LU_ENTRY_USED);
+	bhdr(b)->next = 0x556000;
+	b = add_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 1, 0x556000);
+	bhdr(b)->count = 0;
+	if (check_problem(&s, "hw_unit chain: block 1 holds no entry"))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
 static int t_bad_index(void)
 {
 	struct lt_snapshot s;
@@ -1722,6 +1775,9 @@ static const struct {
 	{ "bad_not_full", t_bad_not_full },
 	{ "bad_loop", t_bad_loop },
 	{ "bad_nr_entries", t_bad_nr_entries },
+	{ "bad_root_link", t_bad_root_link },
+	{ "bad_next_link", t_bad_next_link },
+	{ "bad_empty_block", t_bad_empty_block },
 	{ "bad_index", t_bad_index },
 	{ "bad_flags", t_bad_flags },
 	{ "bad_magic", t_bad_magic },
