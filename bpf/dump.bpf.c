@@ -21,10 +21,16 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define ENOENT 2
+#define EAGAIN 11
+#define ERANGE 34
 
+/*
+ * Room for the worst case: every chain at its block limit (3 * 1025 blocks
+ * of 4 KiB) and the hashes; a dump that still does not fit says so.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
+	__uint(max_entries, 16 * 1024 * 1024);
 } records SEC(".maps");
 
 /*
@@ -34,9 +40,32 @@ struct {
  */
 extern const void iommu_lu_flb __ksym __weak;
 extern const void page_offset_base __ksym __weak;
+extern const void max_pfn __ksym __weak;
+
+/*
+ * Only what the direct map holds is read: physical addresses below max_pfn,
+ * kernel pointers into the direct map. A corrupt chain can name any
+ * address; reading device memory through it could have side effects.
+ */
+struct ram {
+	__u64 base;		/* start of the direct map */
+	__u64 size;		/* bytes of it that are RAM: max_pfn pages */
+};
+
+static bool ram_pa(const struct ram *ram, __u64 pa, __u64 len)
+{
+	return !(pa & (LT_BLOCK_SIZE - 1)) && pa < ram->size &&
+	       len <= ram->size - pa;
+}
+
+static bool ram_ptr(const struct ram *ram, __u64 va, __u64 len)
+{
+	return va >= ram->base && va - ram->base < ram->size &&
+	       len <= ram->size - (va - ram->base);
+}
 
 struct chain_ctx {
-	__u64 base;		/* start of the direct map */
+	struct ram ram;
 	__u64 pa;		/* next block to read, 0 at the end */
 	__u32 chain;
 	__u32 nr;
@@ -61,8 +90,13 @@ static long read_block(__u32 i, void *data)
 	r->chain = c->chain;
 	r->seq = i;
 	r->pa = c->pa;
-	r->err = bpf_probe_read_kernel(r->data, sizeof(r->data),
-				       (const void *)(c->base + c->pa));
+	if (!ram_pa(&c->ram, c->pa, LT_BLOCK_SIZE)) {
+		/* Not a page of RAM: recorded, not read, the walk stops */
+		r->err = -ERANGE;
+	} else {
+		r->err = bpf_probe_read_kernel(r->data, sizeof(r->data),
+					       (const void *)(c->ram.base + c->pa));
+	}
 	if (!r->err)
 		next = ((struct kho_block_header_ser *)r->data)->next;
 	bpf_ringbuf_submit(r, 0);
@@ -72,6 +106,7 @@ static long read_block(__u32 i, void *data)
 }
 
 struct hash_ctx {
+	struct ram ram;
 	__u64 heads;		/* address of the first hlist_head */
 	__u32 chain;
 	__u32 nr;
@@ -95,6 +130,8 @@ static long read_bucket(__u32 i, void *data)
 		struct lt_valid_rec *r;
 
 		m = (void *)node - bpf_core_field_offset(struct iommu_lu_match, node);
+		if (!ram_ptr(&h->ram, (__u64)m, bpf_core_type_size(struct iommu_lu_match)))
+			return 1;
 		r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
 		if (!r) {
 			h->lost++;
@@ -112,12 +149,12 @@ static long read_bucket(__u32 i, void *data)
 	return 0;
 }
 
-static void read_chain(struct lt_dump_args *args, __u64 base, __u64 pa,
-		       __u32 chain)
+static void read_chain(struct lt_dump_args *args, const struct ram *ram,
+		       __u64 pa, __u32 chain)
 {
 	struct chain_ctx c = {};
 
-	c.base = base;
+	c.ram = *ram;
 	c.pa = pa;
 	c.chain = chain;
 	bpf_loop(LT_MAX_BLOCKS, read_block, &c, 0);
@@ -125,11 +162,12 @@ static void read_chain(struct lt_dump_args *args, __u64 base, __u64 pa,
 	args->lost += c.lost;
 }
 
-static void read_hash(struct lt_dump_args *args, __u64 heads, __u32 n,
-		      __u32 chain)
+static void read_hash(struct lt_dump_args *args, const struct ram *ram,
+		      __u64 heads, __u32 n, __u32 chain)
 {
 	struct hash_ctx h = {};
 
+	h.ram = *ram;
 	h.heads = heads;
 	h.chain = chain;
 	bpf_loop(n, read_bucket, &h, 0);
@@ -145,18 +183,25 @@ int dump(struct lt_dump_args *args)
 	struct iommu_lu_root_ser *root;
 	struct iommu_lu_state *st;
 	struct lt_state_rec *r;
-	__u64 base = 0, chains[LT_NR_CHAINS] = {};
-	__u64 st_addr;
+	__u64 chains[LT_NR_CHAINS] = {};
+	__u64 pages = 0, st_addr, root_pa;
+	struct ram ram = {};
 	int i;
 
 	args->nr_records = 0;
 	args->lost = 0;
-	if (!flb || !&page_offset_base) {
+	if (!flb) {
 		args->err = -ENOENT;
 		return 0;
 	}
+	if (!&page_offset_base || !&max_pfn) {
+		args->err = -ERANGE;
+		return 0;
+	}
 	args->err = 0;
-	bpf_probe_read_kernel(&base, sizeof(base), &page_offset_base);
+	bpf_probe_read_kernel(&ram.base, sizeof(ram.base), &page_offset_base);
+	bpf_probe_read_kernel(&pages, sizeof(pages), &max_pfn);
+	ram.size = pages * LT_BLOCK_SIZE;
 
 	if (args->incoming)
 		ps = &flb->private.incoming;
@@ -179,7 +224,9 @@ int dump(struct lt_dump_args *args)
 	r->finished = BPF_CORE_READ(ps, finished);
 	if (st) {
 		root = BPF_CORE_READ(st, root);
-		if (root) {
+		if (root && !ram_ptr(&ram, (__u64)root, LT_ROOT_SIZE)) {
+			r->root_err = -ERANGE;
+		} else if (root) {
 			r->root_err = bpf_probe_read_kernel(r->root,
 							    sizeof(r->root),
 							    root);
@@ -195,24 +242,33 @@ int dump(struct lt_dump_args *args)
 			for (i = 0; i < LT_NR_CHAINS; i++)
 				chains[i] = ((struct iommu_lu_root_ser *)r->root)->chain[i];
 	}
+	root_pa = r->root_pa;
 	bpf_ringbuf_submit(r, 0);
 	args->nr_records++;
 	if (!st)
 		return 0;
 
-	for (i = 0; i < LT_NR_CHAINS; i++)
-		read_chain(args, base, chains[i], i);
-
+	/* The hashes first: small, and what the validity verdicts rest on */
 	if (args->incoming) {
 		st_addr = (__u64)st;
-		read_hash(args, st_addr +
+		read_hash(args, &ram, st_addr +
 			  bpf_core_field_offset(struct iommu_lu_state, dev_hash),
 			  bpf_core_field_size(struct iommu_lu_state, dev_hash) /
 			  sizeof(struct hlist_head), LT_CHAIN_DEVICE);
-		read_hash(args, st_addr +
+		read_hash(args, &ram, st_addr +
 			  bpf_core_field_offset(struct iommu_lu_state, hw_hash),
 			  bpf_core_field_size(struct iommu_lu_state, hw_hash) /
 			  sizeof(struct hlist_head), LT_CHAIN_HW_UNIT);
 	}
+	for (i = 0; i < LT_NR_CHAINS; i++)
+		read_chain(args, &ram, chains[i], i);
+
+	/*
+	 * The kernel frees a state before it forgets it: if the state
+	 * changed hands meanwhile, what was read may be freed memory. The
+	 * tool runs the dump again.
+	 */
+	if (BPF_CORE_READ(ps, obj) != st || BPF_CORE_READ(ps, data) != root_pa)
+		args->err = -EAGAIN;
 	return 0;
 }

@@ -74,6 +74,7 @@ static int lat_end(__u32 op, __u32 obj)
 	struct lt_hist *h;
 	__u64 *tsp, delta;
 	__u32 slot;
+	int i;
 
 	tsp = bpf_map_lookup_elem(&start, &k);
 	if (!tsp)
@@ -89,8 +90,13 @@ static int lat_end(__u32 op, __u32 obj)
 	__sync_fetch_and_add(&h->slots[slot], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->total_ns, delta);
-	if (delta > h->max_ns)
-		h->max_ns = delta;
+	for (i = 0; i < 8; i++) {
+		__u64 max = h->max_ns;
+
+		if (delta <= max ||
+		    __sync_val_compare_and_swap(&h->max_ns, max, delta) == max)
+			break;
+	}
 	return 0;
 }
 

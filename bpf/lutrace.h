@@ -57,7 +57,8 @@ struct lt_block_rec {
 	__u32 kind;		/* LT_REC_BLOCK */
 	__u32 chain;		/* IOMMU_LU_CHAIN_* */
 	__u32 seq;		/* position in the chain, 0 first */
-	__s32 err;		/* error reading the block (data is then zero) */
+	__s32 err;		/* error reading the block; @data is then undefined:
+				 * -ERANGE: not a page of RAM, not read */
 	__u64 pa;		/* physical address */
 	__u8 data[LT_BLOCK_SIZE];
 };
@@ -106,7 +107,7 @@ struct lt_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u32 type;		/* LT_EV_* */
 	__u32 cpu;
-	__u32 pid;
+	__u32 pid;		/* thread id */
 	__s32 ret;
 	__u32 index;
 	__u32 refcount;

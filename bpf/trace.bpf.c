@@ -43,7 +43,8 @@ static struct lt_event *ev_new(__u32 type)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
 	e->cpu = bpf_get_smp_processor_id();
-	e->pid = bpf_get_current_pid_tgid() >> 32;
+	/* The thread, as the kernel's own trace shows it */
+	e->pid = (__u32)bpf_get_current_pid_tgid();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	return e;
 }

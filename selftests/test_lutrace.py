@@ -114,7 +114,7 @@ def test_dump_outgoing_agrees_with_kernel(lu_e2e):
     assert dev["index"] == int(kdev["index"])
     assert dev["domain"] == int(kdev["domain"]) == dom["index"]
     assert dev["hw_unit"] == int(kdev["hw_unit"]) == hw["index"]
-    assert dev["token"] == int(kdev["token"], 16)
+    assert int(dev["token"], 16) == int(kdev["token"], 16)
     assert dom["index"] == int(kdom["index"])
     assert dom["format"] == "vtdss" and int(kdom["format"]) == 1
     assert dom["levels"] == int(kdom["levels"])
@@ -123,7 +123,7 @@ def test_dump_outgoing_agrees_with_kernel(lu_e2e):
     assert dom["nr_tables"] == int(kpt["tables"])
     assert hw["index"] == int(khw["index"])
     assert hw["type"] == "vtd" and int(khw["type"]) == 1
-    assert hw["token"] == int(khw["token"], 16)
+    assert int(hw["token"], 16) == int(khw["token"], 16)
     # Reference counts: one device behind the unit and on the domain
     assert (dev["refcount"], dom["refcount"], hw["refcount"]) == (1, 1, 1)
     # The device that was not preserved never appears
@@ -293,8 +293,15 @@ def test_usage_errors():
     assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr
     r = _lutrace("trace", "--filter", "bogus")
     assert r.returncode == 2 and "'bogus' is no event" in r.stderr, r.stderr
-    r = _lutrace("latency", "0")
-    assert r.returncode == 2 and "not a positive whole number" in r.stderr
+    for bad in ("0", "-1", "4294967296", "1x"):
+        r = _lutrace("latency", bad)
+        assert r.returncode == 2 and "is not a whole number from 1 to" in r.stderr, \
+            (bad, r.stderr)
+    r = _lutrace("trace", "--filter", "")
+    assert r.returncode == 2 and "--filter" in r.stderr, r.stderr
+    for bad in ("nan", "-3", "0", "x"):
+        r = _lutrace("trace", "--duration", bad)
+        assert r.returncode == 2 and "not a positive number" in r.stderr, (bad, r.stderr)
     r = _lutrace("dump", "--sideways")
     assert r.returncode == 2
 

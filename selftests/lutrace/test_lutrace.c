@@ -599,11 +599,11 @@ static int t_outgoing_json(void)
 	HAS(out, "\"flb\":{\"root_pa\":1175552,\"users\":1}");
 	HAS(out, "\"nr_entries\":{\"hw_unit\":1,\"domain\":1,\"device\":2}");
 	HAS(out, "{\"chain\":\"device\",\"seq\":0,\"pa\":1187840,\"count\":2,\"next\":0,\"error\":0}");
-	HAS(out, "\"hw_units\":[{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":2,\"flags\":\"used\",\"type\":\"vtd\",\"type_id\":1,\"token\":4275634176,\"vtd\":{\"root_table\":1191936,");
+	HAS(out, "\"hw_units\":[{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":2,\"flags\":\"used\",\"type\":\"vtd\",\"type_id\":1,\"token\":\"0xfed90000\",\"vtd\":{\"root_table\":1191936,");
 	HAS(out, "\"domains\":[{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":2,\"flags\":\"used\",\"format\":\"vtdss\",\"format_id\":1,\"levels\":3,\"top_table\":19087360,\"addr_width\":39,\"oa_width\":39,\"nr_tables\":3,\"features\":[\"dynamic_top\",\"force_coherence\"]}]");
 	HAS(out, "\"devices\":[");
-	HAS(out, "{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:03.0\",\"segment\":0,\"bus\":0,\"dev\":3,\"fn\":0,\"token\":4661,\"domain\":0,\"hw_unit\":0,\"vtd\":{\"domain_id\":1,");
-	HAS(out, "{\"index\":1,\"block\":0,\"slot\":1,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:04.0\",\"segment\":0,\"bus\":0,\"dev\":4,\"fn\":0,\"token\":4662,");
+	HAS(out, "{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:03.0\",\"segment\":0,\"bus\":0,\"dev\":3,\"fn\":0,\"token\":\"0x1235\",\"domain\":0,\"hw_unit\":0,\"vtd\":{\"domain_id\":1,");
+	HAS(out, "{\"index\":1,\"block\":0,\"slot\":1,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:04.0\",\"segment\":0,\"bus\":0,\"dev\":4,\"fn\":0,\"token\":\"0x1236\",");
 	HAS(out, "\"problems\":[]}\n");
 	HASNT(out, "\"valid\"");
 	HASNT(out, "\"matching\"");
@@ -1570,7 +1570,7 @@ static int t_event_print(void)
 	t_ctx = out;
 	EXPECT(json_valid(out), "not valid JSON");
 	EQ(count_lines(out), 1);
-	HAS(out, "{\"ts_ns\":12345678000,\"event\":\"device_preserve\",\"object\":\"device\",\"op\":\"preserve\",\"comm\":\"lu-vfio\",\"pid\":97,\"cpu\":1,\"dev\":\"0000:00:03.0\",\"index\":1,\"domain\":0,\"hw_unit\":0,\"token\":4661,\"ret\":0}\n");
+	HAS(out, "{\"ts_ns\":12345678000,\"event\":\"device_preserve\",\"object\":\"device\",\"op\":\"preserve\",\"comm\":\"lu-vfio\",\"pid\":97,\"cpu\":1,\"dev\":\"0000:00:03.0\",\"index\":1,\"domain\":0,\"hw_unit\":0,\"token\":\"0x1235\",\"ret\":0}\n");
 	free(out);
 
 	/* a parsed line prints back */
@@ -1754,6 +1754,51 @@ static int t_json_writer(void)
 	return 0;
 }
 
+/* Bytes that are not UTF-8 (a comm can hold any) become U+FFFD; UTF-8 stays */
+static int t_json_utf8(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct jw w;
+	FILE *f = open_memstream(&buf, &len);
+
+	jw_init(&w, f, false);
+	jw_arr_begin(&w);
+	jw_str(&w, "a\xff\xfe");
+	jw_str(&w, "caf\xc3\xa9");
+	jw_str(&w, "\xc3");
+	jw_str(&w, "\xe0\x80\x80");
+	jw_arr_end(&w);
+	jw_end(&w);
+	fclose(f);
+	t_ctx = buf;
+	STREQ(buf, "[\"a\\ufffd\\ufffd\",\"caf\xc3\xa9\",\"\\ufffd\",\"\\ufffd\\ufffd\\ufffd\"]\n");
+	free(buf);
+	return 0;
+}
+
+/* Records were lost: no entry is called refused, the verdict is unknown */
+static int t_incoming_lost(void)
+{
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	incoming_state(&s);
+	s.lost = 3;
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EXPECT(problems > 0, "lost records not reported");
+	HAS(out, "3 records did not fit in the ring buffer");
+	HASNT(out, "\"status\":\"refused\"");
+	HASNT(out, "\"valid\":false");
+	HAS(out, "\"status\":\"unknown\"");
+	HAS(out, "\"valid\":null");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static const struct {
@@ -1775,6 +1820,8 @@ static const struct {
 	{ "bad_not_full", t_bad_not_full },
 	{ "bad_loop", t_bad_loop },
 	{ "bad_nr_entries", t_bad_nr_entries },
+	{ "json_utf8", t_json_utf8 },
+	{ "incoming_lost", t_incoming_lost },
 	{ "bad_root_link", t_bad_root_link },
 	{ "bad_next_link", t_bad_next_link },
 	{ "bad_empty_block", t_bad_empty_block },

@@ -426,15 +426,20 @@ static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
 		jw_ku64(&p->jw, "slot", e->slot);
 		jw_ku64(&p->jw, "refcount", hdr->refcount);
 		jw_kstr(&p->jw, "flags", flags);
-		if (p->s->incoming && e->chain != IOMMU_LU_CHAIN_DOMAIN)
-			jw_kbool(&p->jw, "valid",
-				 lt_entry_valid(p->s, e->chain, hdr->index));
+		if (p->s->incoming && e->chain != IOMMU_LU_CHAIN_DOMAIN) {
+			jw_key(&p->jw, "valid");
+			if (p->s->lost)
+				jw_null(&p->jw);
+			else
+				jw_bool(&p->jw, lt_entry_valid(p->s, e->chain,
+							      e->pos));
+		}
 	} else {
 		fprintf(p->out, "    %s %u (block %u slot %u): refcount %u, flags %s",
 			lt_chain_name(e->chain), hdr->index, e->block, e->slot,
 			hdr->refcount, flags);
 		if (p->s->incoming && e->chain != IOMMU_LU_CHAIN_DOMAIN &&
-		    !lt_entry_valid(p->s, e->chain, hdr->index))
+		    !p->s->lost && !lt_entry_valid(p->s, e->chain, e->pos))
 			fprintf(p->out, ", REFUSED by the kernel");
 		fputc('\n', p->out);
 	}
@@ -448,14 +453,14 @@ static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 	if (lt_json(p)) {
 		jw_kstr(&p->jw, "type", lt_hw_type_name(hw->type));
 		jw_ku64(&p->jw, "type_id", hw->type);
-		jw_ku64(&p->jw, "token", hw->token);
+		jw_khex(&p->jw, "token", hw->token);
 		if (vtd) {
 			jw_key(&p->jw, "vtd");
 			jw_obj_begin(&p->jw);
 			jw_ku64(&p->jw, "root_table",
 				hw->data[IOMMU_LU_VTD_UNIT_ROOT]);
-			jw_ku64(&p->jw, "cap", hw->data[IOMMU_LU_VTD_UNIT_CAP]);
-			jw_ku64(&p->jw, "ecap", hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
+			jw_khex(&p->jw, "cap", hw->data[IOMMU_LU_VTD_UNIT_CAP]);
+			jw_khex(&p->jw, "ecap", hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
 			jw_obj_end(&p->jw);
 		}
 		return;
@@ -534,7 +539,7 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 		jw_ku64(&p->jw, "bus", dev->bdf >> 8);
 		jw_ku64(&p->jw, "dev", (dev->bdf >> 3) & 0x1f);
 		jw_ku64(&p->jw, "fn", dev->bdf & 7);
-		jw_ku64(&p->jw, "token", dev->token);
+		jw_khex(&p->jw, "token", dev->token);
 		jw_ku64(&p->jw, "domain", dev->domain);
 		jw_ku64(&p->jw, "hw_unit", dev->hw_unit);
 		if (vtd) {
@@ -543,9 +548,9 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 			jw_ku64(&p->jw, "domain_id", dev->data[IOMMU_LU_VTD_DEV_DID]);
 			jw_ku64(&p->jw, "context_entry",
 				dev->data[IOMMU_LU_VTD_DEV_CONTEXT]);
-			jw_ku64(&p->jw, "context_lo",
+			jw_khex(&p->jw, "context_lo",
 				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_LO]);
-			jw_ku64(&p->jw, "context_hi",
+			jw_khex(&p->jw, "context_hi",
 				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_HI]);
 			jw_obj_end(&p->jw);
 		}
@@ -628,15 +633,20 @@ static const struct lt_pci_dev *lt_find_pci(const struct lt_snapshot *s,
 }
 
 static void lt_match_device(const struct lt_snapshot *s,
-			    const struct iommu_lu_device_ser *dev,
-			    struct lt_match_row *r)
+			    const struct lt_entry *e, struct lt_match_row *r)
 {
+	const struct iommu_lu_device_ser *dev = e->raw;
+
 	r->entry = dev->hdr.index;
 	r->domain = dev->domain;
 	lt_pci_name(dev->segment, dev->bdf, r->preserved, sizeof(r->preserved));
 	r->pci = lt_find_pci(s, dev->segment, dev->bdf);
-	if (s->state.refused[IOMMU_LU_CHAIN_DEVICE] ||
-	    !lt_entry_valid(s, IOMMU_LU_CHAIN_DEVICE, dev->hdr.index)) {
+	if (s->lost) {
+		/* The records that were lost may be the lookup hash */
+		r->status = "unknown";
+		r->reason = "the dump is incomplete: the kernel's verdict was not read";
+	} else if (s->state.refused[IOMMU_LU_CHAIN_DEVICE] ||
+		   !lt_entry_valid(s, IOMMU_LU_CHAIN_DEVICE, e->pos)) {
 		r->status = "refused";
 		r->reason = "the entry failed validation: see 'iommu-lu: refusing incoming device' in the kernel log";
 	} else if (dev->hdr.flags & IOMMU_LU_ENTRY_RESTORED) {
@@ -716,7 +726,7 @@ static void lt_print_matching(struct lt_printer *p)
 			"why");
 	}
 	for (i = 0; i < n; i++) {
-		lt_match_device(s, e[i].raw, &r);
+		lt_match_device(s, &e[i], &r);
 		lt_print_match_row(p, &r);
 	}
 	/* The devices that were not preserved */
@@ -762,7 +772,7 @@ static const char *lt_no_state_reason(const struct lt_snapshot *s)
 		return "the incoming state was finished and released";
 	if (st->retrieve_status < 0)
 		return "retrieving the incoming state failed";
-	return "no incoming state: the previous kernel handed no IOMMU state over";
+	return "no incoming state: the previous kernel handed no IOMMU state over, or no IOMMU driver has asked for it (it is retrieved when the first IOMMU probes a device)";
 }
 
 int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
@@ -832,7 +842,7 @@ int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
 		if (lt_json(p)) {
 			jw_key(&p->jw, "root");
 			jw_obj_begin(&p->jw);
-			jw_ku64(&p->jw, "magic", root->magic);
+			jw_khex(&p->jw, "magic", root->magic);
 			jw_ku64(&p->jw, "version", root->version);
 			jw_key(&p->jw, "nr_entries");
 			jw_obj_begin(&p->jw);

@@ -18,6 +18,8 @@
 
 /* The kernel's ENOTSUPP (not a user space errno) */
 #define ENOTSUPP_KERNEL	524
+/* Reads of a state that changes meanwhile before giving up */
+#define LT_DUMP_ATTEMPTS	5
 
 static int lt_on_record(void *ctx, void *data, size_t len)
 {
@@ -97,7 +99,7 @@ int lt_cmd_dump(const struct lt_opts *o, int argc, char **argv)
 	struct lt_snapshot s = {};
 	struct ring_buffer *rb = NULL;
 	struct dump_bpf *skel;
-	int c, err, ret = LT_EXIT_ERROR;
+	int c, err, attempt, ret = LT_EXIT_ERROR;
 
 	while ((c = getopt_long(argc, argv, "oih", opts, NULL)) != -1) {
 		switch (c) {
@@ -120,7 +122,7 @@ int lt_cmd_dump(const struct lt_opts *o, int argc, char **argv)
 		lt_dump_usage(stderr);
 		return LT_EXIT_USAGE;
 	}
-	if (!lt_preflight())
+	if (!lt_preflight(true))
 		return LT_EXIT_ERROR;
 
 	skel = dump_bpf__open_and_load();
@@ -135,24 +137,44 @@ int lt_cmd_dump(const struct lt_opts *o, int argc, char **argv)
 		lt_err("dump: cannot set up the ring buffer: %s", strerror(errno));
 		goto out;
 	}
-	s.incoming = args.incoming;
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.dump), &topts);
-	if (err == -ENOTSUPP_KERNEL) {
-		lt_err("dump: this kernel cannot run BPF syscall programs (BPF_PROG_TEST_RUN of a syscall program needs CONFIG_NET=y)");
-		goto out;
-	}
-	if (err) {
-		lt_err("dump: running the BPF program failed: %s", strerror(-err));
-		goto out;
-	}
-	if (args.err == -ENOENT) {
-		lt_err("dump: the IOMMU live update state (iommu_lu_flb) is not in this kernel");
-		goto out;
-	}
-	err = ring_buffer__consume(rb);
-	if (err < 0) {
-		lt_err("dump: reading the records failed: %s", strerror(-err));
-		goto out;
+	/*
+	 * A state that changed hands while it was read (preserved files
+	 * closed, the session finished) is read again.
+	 */
+	for (attempt = 0; ; attempt++) {
+		lt_snapshot_free(&s);
+		s.incoming = args.incoming;
+		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.dump),
+					     &topts);
+		if (err == -ENOTSUPP_KERNEL) {
+			lt_err("dump: this kernel cannot run BPF syscall programs (BPF_PROG_TEST_RUN of a syscall program needs CONFIG_NET=y)");
+			goto out;
+		}
+		if (err) {
+			lt_err("dump: running the BPF program failed: %s",
+			       strerror(-err));
+			goto out;
+		}
+		if (args.err == -ENOENT) {
+			lt_err("dump: the IOMMU live update state (iommu_lu_flb) is not in this kernel");
+			goto out;
+		}
+		if (args.err == -ERANGE) {
+			lt_err("dump: page_offset_base or max_pfn is not in /proc/kallsyms: lutrace cannot tell RAM from other addresses");
+			goto out;
+		}
+		err = ring_buffer__consume(rb);
+		if (err < 0) {
+			lt_err("dump: reading the records failed: %s", strerror(-err));
+			goto out;
+		}
+		if (args.err != -EAGAIN)
+			break;
+		if (attempt == LT_DUMP_ATTEMPTS - 1) {
+			lt_err("dump: the state kept changing while it was read (%d attempts); try again when the session is quiet",
+			       LT_DUMP_ATTEMPTS);
+			goto out;
+		}
 	}
 	s.err = args.err;
 	s.lost = args.lost;

@@ -168,7 +168,7 @@ static void lt_event_json(const struct lt_event *e, FILE *out, bool pretty)
 		jw_ku64(&w, "index", e->index);
 		jw_ku64(&w, "refcount", e->refcount);
 		jw_kstr(&w, "type", lt_hw_type_name(e->a));
-		jw_ku64(&w, "token", e->x);
+		jw_khex(&w, "token", e->x);
 		jw_kint(&w, "ret", e->ret);
 		break;
 	case LT_CL_DOMAIN:
@@ -192,14 +192,14 @@ static void lt_event_json(const struct lt_event *e, FILE *out, bool pretty)
 		jw_ku64(&w, "index", e->index);
 		jw_ku64(&w, "domain", e->a);
 		jw_ku64(&w, "hw_unit", e->b);
-		jw_ku64(&w, "token", e->x);
+		jw_khex(&w, "token", e->x);
 		jw_kint(&w, "ret", e->ret);
 		break;
 	case LT_CL_MATCH_HIT:
 		jw_kstr(&w, "dev", e->name);
 		jw_ku64(&w, "index", e->index);
 		jw_ku64(&w, "domain", e->a);
-		jw_ku64(&w, "token", e->x);
+		jw_khex(&w, "token", e->x);
 		break;
 	case LT_CL_MATCH_MISS:
 		jw_kstr(&w, "dev", e->name);

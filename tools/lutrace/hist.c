@@ -39,7 +39,10 @@ static int lt_hist_top(const struct lt_hist *h)
 	return -1;
 }
 
-/* Slot i holds [2^i, 2^(i+1)) microseconds; slot 0 also holds 0 */
+/*
+ * Slot i holds [2^i, 2^(i+1)) microseconds; slot 0 also holds 0, the last
+ * slot everything from its low bound up.
+ */
 static uint64_t lt_slot_low(int i)
 {
 	return i ? 1ULL << i : 0;
@@ -68,8 +71,12 @@ void lt_hist_print_text(FILE *out, unsigned int op, unsigned int obj,
 	fprintf(out, "%24s : %-8s %s\n", "usecs", "count", "distribution");
 	for (i = 0; i <= top; i++) {
 		stars = max ? (int)(h->slots[i] * 40 / max) : 0;
-		fprintf(out, "%10" PRIu64 " -> %-10" PRIu64 " : %-8llu |",
-			lt_slot_low(i), lt_slot_high(i), h->slots[i]);
+		if (i == LT_HIST_SLOTS - 1)
+			fprintf(out, "%10" PRIu64 " -> %-10s : %-8llu |",
+				lt_slot_low(i), "inf", h->slots[i]);
+		else
+			fprintf(out, "%10" PRIu64 " -> %-10" PRIu64 " : %-8llu |",
+				lt_slot_low(i), lt_slot_high(i), h->slots[i]);
 		for (j = 0; j < 40; j++)
 			fputc(j < stars ? '*' : ' ', out);
 		fputs("|\n", out);
@@ -93,7 +100,12 @@ void lt_hist_print_json(struct jw *w, unsigned int op, unsigned int obj,
 	for (i = 0; i <= top; i++) {
 		jw_obj_begin(w);
 		jw_ku64(w, "low", lt_slot_low(i));
-		jw_ku64(w, "high", lt_slot_high(i));
+		/* The last slot holds everything above its low bound */
+		jw_key(w, "high");
+		if (i == LT_HIST_SLOTS - 1)
+			jw_null(w);
+		else
+			jw_u64(w, lt_slot_high(i));
 		jw_ku64(w, "count", h->slots[i]);
 		jw_obj_end(w);
 	}

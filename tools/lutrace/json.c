@@ -77,12 +77,39 @@ void jw_arr_end(struct jw *w)
 	jw_close(w, ']');
 }
 
+/* Length of the valid UTF-8 sequence at @p, 0 if it is not one */
+static int jw_utf8_len(const unsigned char *p)
+{
+	int len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong three- and four-byte forms, surrogates, above U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/* A JSON string; bytes that are not UTF-8 (a task's comm can hold any) become U+FFFD */
 static void jw_quoted(struct jw *w, const char *s)
 {
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)s;
+	int len;
 
 	fputc('"', w->out);
-	for (p = (const unsigned char *)s; *p; p++) {
+	while (*p) {
 		switch (*p) {
 		case '"':
 			fputs("\\\"", w->out);
@@ -97,11 +124,20 @@ static void jw_quoted(struct jw *w, const char *s)
 			fputs("\\t", w->out);
 			break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20) {
 				fprintf(w->out, "\\u%04x", *p);
-			else
-				fputc(*p, w->out);
+				break;
+			}
+			len = jw_utf8_len(p);
+			if (!len) {
+				fputs("\\ufffd", w->out);
+				break;
+			}
+			fwrite(p, 1, len, w->out);
+			p += len;
+			continue;
 		}
+		p++;
 	}
 	fputc('"', w->out);
 }
@@ -174,4 +210,12 @@ void jw_kbool(struct jw *w, const char *key, bool v)
 {
 	jw_key(w, key);
 	jw_bool(w, v);
+}
+
+void jw_khex(struct jw *w, const char *key, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%#" PRIx64, v);
+	jw_kstr(w, key, buf);
 }

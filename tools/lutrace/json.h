@@ -40,5 +40,10 @@ void jw_kstr(struct jw *w, const char *key, const char *s);
 void jw_ku64(struct jw *w, const char *key, uint64_t v);
 void jw_kint(struct jw *w, const char *key, int64_t v);
 void jw_kbool(struct jw *w, const char *key, bool v);
+/*
+ * A 64-bit value that may not fit a double (tokens, magics, register
+ * values) as a "0x..." string, so that no JSON reader rounds it.
+ */
+void jw_khex(struct jw *w, const char *key, uint64_t v);
 
 #endif /* LUTRACE_JSON_H */

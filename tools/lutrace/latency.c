@@ -4,6 +4,7 @@
  * the functions this kernel does not have, and print the histograms.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,25 +31,37 @@ static void lt_latency_usage(FILE *out)
 	fprintf(out, "Usage: lutrace [-j|-p] latency [INTERVAL [COUNT]]\n");
 }
 
-static int lt_parse_uint(const char *s, const char *what, unsigned long *v)
+/* Longest interval accepted: a day */
+#define LT_MAX_INTERVAL		86400
+#define LT_MAX_COUNT		1000000
+
+static int lt_parse_uint(const char *s, const char *what, unsigned long max,
+			 unsigned long *v)
 {
 	char *end;
 
 	errno = 0;
 	*v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || *v == 0) {
-		lt_err("latency: %s '%s' is not a positive whole number", what, s);
+	if (errno || *end || !*s || *s == '-' || *s == '+' || *v == 0 ||
+	    *v > max) {
+		lt_err("latency: %s '%s' is not a whole number from 1 to %lu",
+		       what, s, max);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* Prints (and with @clear, zeroes) every histogram; returns how many were non-empty */
-static int lt_print_hists(const struct lt_opts *o, int fd, bool clear)
+/*
+ * The histograms only grow in the kernel: each interval prints the
+ * difference to the previous one (@prev), so that nothing counted while
+ * printing is lost. Returns how many were non-empty.
+ */
+static int lt_print_hists(const struct lt_opts *o, int fd,
+			  struct lt_hist *prev)
 {
-	struct lt_hist h, zero = {};
+	struct lt_hist h;
 	struct jw w;
-	unsigned int op, obj;
+	unsigned int op, obj, i;
 	time_t now = time(NULL);
 	char ts[32];
 	int n = 0;
@@ -66,16 +79,24 @@ static int lt_print_hists(const struct lt_opts *o, int fd, bool clear)
 	for (op = 0; op < LT_NR_OPS; op++) {
 		for (obj = 0; obj < LT_NR_OBJS; obj++) {
 			__u32 key = op * LT_NR_OBJS + obj;
+			struct lt_hist *p = &prev[key], d;
 
-			if (bpf_map_lookup_elem(fd, &key, &h) || !h.count)
+			if (bpf_map_lookup_elem(fd, &key, &h))
+				continue;
+			d = h;
+			for (i = 0; i < LT_HIST_SLOTS; i++)
+				d.slots[i] -= p->slots[i];
+			d.count -= p->count;
+			d.total_ns -= p->total_ns;
+			/* max_ns stays the largest since the start */
+			*p = h;
+			if (!d.count)
 				continue;
 			n++;
 			if (o->fmt == LT_FMT_TEXT)
-				lt_hist_print_text(stdout, op, obj, &h);
+				lt_hist_print_text(stdout, op, obj, &d);
 			else
-				lt_hist_print_json(&w, op, obj, &h);
-			if (clear)
-				bpf_map_update_elem(fd, &key, &zero, BPF_ANY);
+				lt_hist_print_json(&w, op, obj, &d);
 		}
 	}
 	if (o->fmt == LT_FMT_TEXT) {
@@ -96,8 +117,10 @@ int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
 	struct bpf_link **links = NULL;
 	struct latency_bpf *skel;
 	libbpf_print_fn_t old_print = NULL;
+	struct lt_hist prev[LT_NR_OPS * LT_NR_OBJS] = {};
 	struct bpf_program *prog;
-	int i, nr_links = 0, nr_missing = 0, ret = LT_EXIT_ERROR;
+	sigset_t sigs;
+	int i, fd, nr_links = 0, nr_missing = 0, ret = LT_EXIT_ERROR;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -110,11 +133,12 @@ int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
 		lt_latency_usage(stderr);
 		return LT_EXIT_USAGE;
 	}
-	if (argc > 1 && lt_parse_uint(argv[1], "interval", &interval))
+	if (argc > 1 && lt_parse_uint(argv[1], "interval", LT_MAX_INTERVAL,
+				      &interval))
 		return LT_EXIT_USAGE;
-	if (argc > 2 && lt_parse_uint(argv[2], "count", &count))
+	if (argc > 2 && lt_parse_uint(argv[2], "count", LT_MAX_COUNT, &count))
 		return LT_EXIT_USAGE;
-	if (!lt_preflight())
+	if (!lt_preflight(false))
 		return LT_EXIT_ERROR;
 
 	skel = latency_bpf__open_and_load();
@@ -155,21 +179,32 @@ int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
 		lt_err("latency: none of the live update functions can be probed in this kernel (needs CONFIG_KPROBES)");
 		goto out;
 	}
-	lt_handle_signals();
+	/*
+	 * Ctrl-C is waited for, not caught: blocked, then taken with
+	 * sigtimedwait(), so that one arriving just before the wait is not
+	 * lost.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	fprintf(stderr, "Tracing IOMMU live update latency (%d probes, %d functions absent)... Hit Ctrl-C to end.\n",
 		nr_links, nr_missing / 2);
+	fd = bpf_map__fd(skel->maps.hists);
 	if (!interval) {
-		while (!lt_exiting)
-			pause();
-		lt_print_hists(o, bpf_map__fd(skel->maps.hists), false);
+		while (sigwaitinfo(&sigs, NULL) < 0 && errno == EINTR)
+			;
+		lt_print_hists(o, fd, prev);
 	} else {
 		for (;;) {
-			unsigned long left = interval;
+			struct timespec left = { .tv_sec = interval };
+			int sig;
 
-			while (left && !lt_exiting)
-				left = sleep(left);
-			lt_print_hists(o, bpf_map__fd(skel->maps.hists), true);
-			if (lt_exiting || (count && !--count))
+			do
+				sig = sigtimedwait(&sigs, NULL, &left);
+			while (sig < 0 && errno == EINTR);
+			lt_print_hists(o, fd, prev);
+			if (sig > 0 || (count && !--count))
 				break;
 		}
 	}

@@ -25,10 +25,10 @@ void lt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Checks that lutrace can run on this kernel: root, BTF, the IOMMU live
- * update feature, live update enabled. Says what is missing and returns
- * false.
+ * update feature, with @need_state the state's address in /proc/kallsyms,
+ * live update enabled. Says what is missing and returns false.
  */
-bool lt_preflight(void);
+bool lt_preflight(bool need_state);
 
 /* Sets up libbpf logging (warnings, or everything with -v) */
 void lt_libbpf_init(const struct lt_opts *o);

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "lutrace.h"
@@ -65,33 +67,51 @@ void lt_libbpf_init(const struct lt_opts *o)
 	libbpf_set_print(lt_libbpf_print);
 }
 
-/* Whether /proc/kallsyms names @sym (with its address visible) */
-static bool lt_kallsyms_has(const char *sym)
+/*
+ * Looks @sym up in /proc/kallsyms: 1 found with its address, 0 not there,
+ * -EPERM there but with its address hidden (kptr_restrict, lockdown).
+ */
+static int lt_kallsyms_find(const char *sym)
 {
 	char line[512], name[256];
 	unsigned long long addr;
-	bool found = false;
+	int found = 0;
 	char type;
 	FILE *f;
 
 	f = fopen("/proc/kallsyms", "r");
 	if (!f)
-		return false;
+		return 0;
 	while (!found && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%llx %c %255s", &addr, &type, name) == 3 &&
-		    !strcmp(name, sym) && addr)
-			found = true;
+		    !strcmp(name, sym))
+			found = addr ? 1 : -EPERM;
 	fclose(f);
 	return found;
 }
 
-bool lt_preflight(void)
+/* Whether the process has the effective capability @cap */
+static bool lt_capable(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1U << (cap % 32));
+}
+
+bool lt_preflight(bool need_state)
 {
 	struct btf *btf;
 	bool feature;
+	int found;
 
-	if (geteuid() != 0) {
-		lt_err("must run as root: loading BPF programs and reading kernel memory needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
+	/* CAP_BPF and CAP_PERFMON are 39 and 38 (linux/capability.h >= 5.8) */
+	if (!lt_capable(CAP_SYS_ADMIN) && !(lt_capable(39) && lt_capable(38))) {
+		lt_err("must run as root: loading BPF programs and reading kernel memory needs CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON");
 		return false;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -113,9 +133,16 @@ bool lt_preflight(void)
 		lt_err("this kernel has no IOMMU live update support (no iommu_lu types in its BTF); it needs the IOMMU live update series and CONFIG_IOMMU_LIVEUPDATE=y");
 		return false;
 	}
-	if (!lt_kallsyms_has("iommu_lu_flb")) {
-		lt_err("iommu_lu_flb is not in /proc/kallsyms: lutrace needs CONFIG_KALLSYMS_ALL=y to find the IOMMU live update state");
-		return false;
+	if (need_state) {
+		found = lt_kallsyms_find("iommu_lu_flb");
+		if (found == -EPERM) {
+			lt_err("/proc/kallsyms hides kernel addresses (kernel.kptr_restrict, or lockdown): lutrace cannot find the IOMMU live update state");
+			return false;
+		}
+		if (!found) {
+			lt_err("iommu_lu_flb is not in /proc/kallsyms: lutrace needs CONFIG_KALLSYMS_ALL=y to find the IOMMU live update state");
+			return false;
+		}
 	}
 	if (access("/sys/class/misc/liveupdate", F_OK)) {
 		lt_err("live update is disabled in this kernel (no /dev/liveupdate: booted with liveupdate=off or without KHO): nothing is preserved or restored");
@@ -171,7 +198,7 @@ int main(int argc, char **argv)
 	};
 	struct lt_opts o = { .fmt = LT_FMT_TEXT };
 	const char *cmd;
-	int c;
+	int c, ret;
 
 	/* Options before the command only; the command parses the rest */
 	while ((c = getopt_long(argc, argv, "+jpvhV", opts, NULL)) != -1) {
@@ -220,8 +247,15 @@ int main(int argc, char **argv)
 	}
 	lt_libbpf_init(&o);
 	if (!strcmp(cmd, "dump"))
-		return lt_cmd_dump(&o, argc, argv);
-	if (!strcmp(cmd, "trace"))
-		return lt_cmd_trace(&o, argc, argv);
-	return lt_cmd_latency(&o, argc, argv);
+		ret = lt_cmd_dump(&o, argc, argv);
+	else if (!strcmp(cmd, "trace"))
+		ret = lt_cmd_trace(&o, argc, argv);
+	else
+		ret = lt_cmd_latency(&o, argc, argv);
+	/* Output that did not reach its file is a failure: say so */
+	if (fflush(stdout) || ferror(stdout)) {
+		lt_err("writing the output failed: %s", strerror(errno));
+		return LT_EXIT_ERROR;
+	}
+	return ret;
 }

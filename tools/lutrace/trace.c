@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,16 +104,18 @@ int lt_cmd_trace(const struct lt_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:d:bh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
+			bad = NULL;
 			t.mask = lt_event_filter(optarg, &bad);
 			if (!t.mask) {
 				lt_err("trace: --filter: '%s' is no event, object or operation (see lutrace -h)",
-				       bad);
+				       bad ? bad : optarg);
 				return LT_EXIT_USAGE;
 			}
 			break;
 		case 'd':
 			duration = strtod(optarg, &endp);
-			if (*endp || duration <= 0) {
+			if (endp == optarg || *endp || !isfinite(duration) ||
+			    duration <= 0) {
 				lt_err("trace: --duration: '%s' is not a positive number of seconds",
 				       optarg);
 				return LT_EXIT_USAGE;
@@ -134,7 +137,7 @@ int lt_cmd_trace(const struct lt_opts *o, int argc, char **argv)
 		lt_trace_usage(stderr);
 		return LT_EXIT_USAGE;
 	}
-	if (!lt_preflight())
+	if (!lt_preflight(false))
 		return LT_EXIT_ERROR;
 	if (boot)
 		return lt_trace_boot(&t);
@@ -159,7 +162,7 @@ int lt_cmd_trace(const struct lt_opts *o, int argc, char **argv)
 	}
 	lt_handle_signals();
 	if (o->fmt == LT_FMT_TEXT)
-		printf("%13s %-16s %-7s %-18s %s\n", "TIME(s)", "COMM", "PID",
+		printf("%13s %-16s %-7s %-18s %s\n", "TIME(s)", "COMM", "TID",
 		       "EVENT", "DETAILS");
 	fflush(stdout);
 	fprintf(stderr, "Tracing iommu_lu events... Hit Ctrl-C to end.\n");
