@@ -249,6 +249,10 @@ def test_latency_histograms(lu_e2e):
     h2 = hists(s2, "s2-latency")
     for obj in ("iommufd", "vfio"):
         assert h2.get(("restore", obj), {}).get("count", 0) >= 1, sorted(h2)
+    # "latency 1 2": two reports, a second apart, then it exits by itself
+    assert s2.results.get("latency-interval-rc") == "0", s2.blob("latency-interval-err")
+    docs = blob_jsonl(s2, "latency-interval")
+    assert len(docs) == 2 and all("histograms" in d for d in docs), docs
 
 
 @pytestmark_qemu

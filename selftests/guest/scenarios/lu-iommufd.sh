@@ -31,6 +31,7 @@ case "$1" in
 	lt_stop s2
 	lu_blob ftrace /sys/kernel/tracing/trace
 	lt_run dump-finished -j dump --incoming
+	lt_run latency-interval -j latency 1 2
 	lu_run edu-dma
 	lu_run edu-dma --bdf "$(lu_edu_bdf 2)" ;;
 *)
