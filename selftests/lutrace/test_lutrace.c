@@ -775,17 +775,10 @@ static int check_problem(struct lt_snapshot *s, const char *msg)
 	return 0;
 }
 
-static int t_bad_unaligned(void)
+static void c_bad_unaligned(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
-
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0)->pa = DEV_BLOCK_PA + 0x40;
-	root_of(&s)->chain[IOMMU_LU_CHAIN_DEVICE] = DEV_BLOCK_PA + 0x40;
-	if (check_problem(&s, "device chain: block 0 at 0x122040 is not page aligned"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	find_block(s, IOMMU_LU_CHAIN_DEVICE, 0)->pa = DEV_BLOCK_PA + 0x40;
+	root_of(s)->chain[IOMMU_LU_CHAIN_DEVICE] = DEV_BLOCK_PA + 0x40;
 }
 
 static int t_bad_count(void)
@@ -804,199 +797,114 @@ static int t_bad_count(void)
 	return 0;
 }
 
-static int t_bad_not_full(void)
+static void c_bad_not_full(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
 	struct lt_block_rec *b;
 
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
 	/* a second device block after a first one with 2 of 56 slots used */
-	b = add_block(&s, IOMMU_LU_CHAIN_DEVICE, 1, DEV_BLOCK2_PA);
-	put_device(&s, b, 0, lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE),
+	b = add_block(s, IOMMU_LU_CHAIN_DEVICE, 1, DEV_BLOCK2_PA);
+	put_device(s, b, 0, lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE),
 		   IOMMU_LU_ENTRY_USED, BDF(0, 6, 0), TOKEN2, 1);
-	bhdr(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0))->next = DEV_BLOCK2_PA;
-	if (check_problem(&s, "device chain: block 0 is not full but is not the last"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	bhdr(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0))->next = DEV_BLOCK2_PA;
 }
 
-static int t_bad_loop(void)
+/*
+ * Fill the hw unit chain's first block, and make it link to @next, where the
+ * dump read a block at @pa with @count entries (a copy of the first block
+ * if @pa is the first's).
+ */
+static void link_hw_blocks(struct lt_snapshot *s, __u64 next, __u64 pa,
+			   __u64 count)
 {
-	struct lt_snapshot s;
-	struct lt_block_rec *b;
 	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), i;
+	struct lt_block_rec *b, *first;
 
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	/* a full hw unit block that names itself as the next */
-	b = find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0);
+	first = find_block(s, IOMMU_LU_CHAIN_HW_UNIT, 0);
 	for (i = 1; i < per; i++)
-		put_hw_unit(&s, b, i, i, 0, IOMMU_LU_ENTRY_USED);
-	bhdr(b)->next = HW_BLOCK_PA;
-	/* the dump program reads it again */
-	b = add_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 1, HW_BLOCK_PA);
-	memcpy(b->data, find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0)->data, LT_BLOCK_SIZE);
-	if (check_problem(&s, "hw_unit chain: block 0 links back to 0x120000, an earlier block: the chain loops"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+		put_hw_unit(s, first, i, i, 0, IOMMU_LU_ENTRY_USED);
+	bhdr(first)->next = next;
+	b = add_block(s, IOMMU_LU_CHAIN_HW_UNIT, 1, pa);
+	first = find_block(s, IOMMU_LU_CHAIN_HW_UNIT, 0);
+	if (pa == first->pa)
+		memcpy(b->data, first->data, LT_BLOCK_SIZE);
+	else
+		bhdr(b)->count = count;
 }
 
-static int t_bad_nr_entries(void)
+/* A full block that names itself as the next: the dump reads it again */
+static void c_bad_loop(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
+	link_hw_blocks(s, HW_BLOCK_PA, HW_BLOCK_PA, 0);
+}
 
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	root_of(&s)->nr_entries[IOMMU_LU_CHAIN_DEVICE] = 3;
-	if (check_problem(&s, "device chain holds 2 entries, the root says 3"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+static void c_bad_nr_entries(struct lt_snapshot *s)
+{
+	root_of(s)->nr_entries[IOMMU_LU_CHAIN_DEVICE] = 3;
 }
 
 /* The root names another first block than the one the dump read */
-static int t_bad_root_link(void)
+static void c_bad_root_link(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
-
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	root_of(&s)->chain[IOMMU_LU_CHAIN_DOMAIN] = 0x777000;
-	if (check_problem(&s, "domain chain: the root names block 0x777000, the dump read 0x121000"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	root_of(s)->chain[IOMMU_LU_CHAIN_DOMAIN] = 0x777000;
 }
 
 /* A block links to another block than the one read after it */
-static int t_bad_next_link(void)
+static void c_bad_next_link(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
-	struct lt_block_rec *b;
-	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), i;
-
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	b = find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0);
-	for (i = 1; i < per; i++)
-		put_hw_unit(&s, b, i, i, 0, IOMMU_LU_ENTRY_USED);
-	bhdr(b)->next = 0x555000;
-	b = add_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 1, 0x556000);
-	bhdr(b)->count = 0;
-	if (check_problem(&s, "hw_unit chain: block 0 links to 0x555000, the dump read 0x556000 next"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	link_hw_blocks(s, 0x555000, 0x556000, 1);
 }
 
 /* A trailing block without an entry breaks the ABI */
-static int t_bad_empty_block(void)
+static void c_bad_empty_block(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
-	struct lt_block_rec *b;
-	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), i;
-
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	b = find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0);
-	for (i = 1; i < per; i++)
-		put_hw_unit(&s, b, i, i, 0, IOMMU_LU_ENTRY_USED);
-	bhdr(b)->next = 0x556000;
-	b = add_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 1, 0x556000);
-	bhdr(b)->count = 0;
-	if (check_problem(&s, "hw_unit chain: block 1 holds no entry"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	link_hw_blocks(s, 0x556000, 0x556000, 0);
 }
 
-static int t_bad_index(void)
+static void c_bad_index(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
 	struct iommu_lu_device_ser *d;
 
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d = slot_of(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
 	d->hdr.index = 7;
-	if (check_problem(&s, "device entry in slot 1 says index 7"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
 }
 
-static int t_bad_flags(void)
+static void c_bad_flags(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
 	struct iommu_lu_domain_ser *d;
 
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DOMAIN, 0), 0);
+	d = slot_of(find_block(s, IOMMU_LU_CHAIN_DOMAIN, 0), 0);
 	d->hdr.flags |= 0x100;
-	if (check_problem(&s, "domain entry 0 has unknown flags 0x101"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
 }
 
-static int t_bad_magic(void)
+static void c_bad_magic(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
-
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	root_of(&s)->magic = 0x1234;
-	if (check_problem(&s, "root record: bad magic 0x1234"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	root_of(s)->magic = 0x1234;
 }
 
-static int t_bad_version(void)
+static void c_bad_version(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
-
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	root_of(&s)->version = 2;
-	if (check_problem(&s, "root record: ABI version 2, lutrace reads 1"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	root_of(s)->version = 2;
 }
 
-static int t_bad_hw_unit_ref(void)
+static void c_bad_hw_unit_ref(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
 	struct iommu_lu_device_ser *d;
 
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d = slot_of(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
 	d->hw_unit = 3;
-	if (check_problem(&s, "device entry 1 names hw_unit 3, which is not in the state"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
 }
 
-static int t_bad_pt_features(void)
+static void c_bad_pt_features(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
 	struct iommu_lu_domain_ser *d;
 
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DOMAIN, 0), 0);
+	d = slot_of(find_block(s, IOMMU_LU_CHAIN_DOMAIN, 0), 0);
 	d->data[IOMMU_LU_PT_DATA_FEATURES] |= 1ULL << 40;
-	if (check_problem(&s, "domain entry 0 has unknown page table features 0x10000000000"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
 }
 
-static int t_bad_lost(void)
+static void c_bad_lost(struct lt_snapshot *s)
 {
-	struct lt_snapshot s;
-
-	std_state(&s, false, IOMMU_LU_ENTRY_USED);
-	s.lost = 2;
-	if (check_problem(&s, "2 records did not fit in the ring buffer"))
-		return -1;
-	lt_snapshot_free(&s);
-	return 0;
+	s->lost = 2;
 }
 
 /* Several problems at once are all counted and listed */
@@ -1799,6 +1707,57 @@ static int t_incoming_lost(void)
 	return 0;
 }
 
+/*
+ * Corruptions of the standard state: each must be reported as a problem,
+ * in text and JSON, with every entry still decoded (check_problem()).
+ */
+static const struct {
+	const char *name;
+	void (*corrupt)(struct lt_snapshot *s);
+	const char *msg;
+} corruptions[] = {
+	{ "bad_unaligned", c_bad_unaligned,
+	  "device chain: block 0 at 0x122040 is not page aligned" },
+	{ "bad_not_full", c_bad_not_full,
+	  "device chain: block 0 is not full but is not the last" },
+	{ "bad_loop", c_bad_loop,
+	  "hw_unit chain: block 0 links back to 0x120000, an earlier block: the chain loops" },
+	{ "bad_nr_entries", c_bad_nr_entries,
+	  "device chain holds 2 entries, the root says 3" },
+	{ "bad_root_link", c_bad_root_link,
+	  "domain chain: the root names block 0x777000, the dump read 0x121000" },
+	{ "bad_next_link", c_bad_next_link,
+	  "hw_unit chain: block 0 links to 0x555000, the dump read 0x556000 next" },
+	{ "bad_empty_block", c_bad_empty_block,
+	  "hw_unit chain: block 1 holds no entry" },
+	{ "bad_index", c_bad_index,
+	  "device entry in slot 1 says index 7" },
+	{ "bad_flags", c_bad_flags,
+	  "domain entry 0 has unknown flags 0x101" },
+	{ "bad_magic", c_bad_magic,
+	  "root record: bad magic 0x1234" },
+	{ "bad_version", c_bad_version,
+	  "root record: ABI version 2, lutrace reads 1" },
+	{ "bad_hw_unit_ref", c_bad_hw_unit_ref,
+	  "device entry 1 names hw_unit 3, which is not in the state" },
+	{ "bad_pt_features", c_bad_pt_features,
+	  "domain entry 0 has unknown page table features 0x10000000000" },
+	{ "bad_lost", c_bad_lost,
+	  "2 records did not fit in the ring buffer" },
+};
+
+static int run_corruption(size_t i)
+{
+	struct lt_snapshot s;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	corruptions[i].corrupt(&s);
+	if (check_problem(&s, corruptions[i].msg))
+		return -1;
+	lt_snapshot_free(&s);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static const struct {
@@ -1815,23 +1774,9 @@ static const struct {
 	{ "outgoing_pretty", t_outgoing_pretty },
 	{ "deleted_slot", t_deleted_slot },
 	{ "two_blocks", t_two_blocks },
-	{ "bad_unaligned", t_bad_unaligned },
 	{ "bad_count", t_bad_count },
-	{ "bad_not_full", t_bad_not_full },
-	{ "bad_loop", t_bad_loop },
-	{ "bad_nr_entries", t_bad_nr_entries },
 	{ "json_utf8", t_json_utf8 },
 	{ "incoming_lost", t_incoming_lost },
-	{ "bad_root_link", t_bad_root_link },
-	{ "bad_next_link", t_bad_next_link },
-	{ "bad_empty_block", t_bad_empty_block },
-	{ "bad_index", t_bad_index },
-	{ "bad_flags", t_bad_flags },
-	{ "bad_magic", t_bad_magic },
-	{ "bad_version", t_bad_version },
-	{ "bad_hw_unit_ref", t_bad_hw_unit_ref },
-	{ "bad_pt_features", t_bad_pt_features },
-	{ "bad_lost", t_bad_lost },
 	{ "bad_several", t_bad_several },
 	{ "bad_loop_at_limit", t_bad_loop_at_limit },
 	{ "root_unreadable", t_root_unreadable },
@@ -1856,33 +1801,44 @@ static const struct {
 	{ "json_writer", t_json_writer },
 };
 
+/* One KTAP line per test, with the failing output after it */
+static void report(size_t n, const char *name, int rc, int *passed,
+		   int *failed)
+{
+	const char *p;
+
+	if (rc == 0) {
+		printf("ok %zu %s\n", n, name);
+		(*passed)++;
+		return;
+	}
+	(*failed)++;
+	printf("not ok %zu %s: %s\n", n, name, t_msg);
+	for (p = t_ctx; p && *p;) {
+		const char *e = strchr(p, '\n');
+		int len = e ? (int)(e - p) : (int)strlen(p);
+
+		printf("#   %.*s\n", len, p);
+		p += len + (e ? 1 : 0);
+	}
+}
+
 int main(void)
 {
+	size_t i, n = ARRAY_SIZE(tests) + ARRAY_SIZE(corruptions);
 	int passed = 0, failed = 0;
-	size_t i;
 
-	printf("KTAP version 1\n1..%zu\n", ARRAY_SIZE(tests));
+	printf("KTAP version 1\n1..%zu\n", n);
 	for (i = 0; i < ARRAY_SIZE(tests); i++) {
 		t_msg[0] = 0;
 		t_ctx = NULL;
-		if (tests[i].fn() == 0) {
-			printf("ok %zu %s\n", i + 1, tests[i].name);
-			passed++;
-			continue;
-		}
-		failed++;
-		printf("not ok %zu %s: %s\n", i + 1, tests[i].name, t_msg);
-		if (t_ctx) {
-			const char *p = t_ctx;
-
-			while (*p) {
-				const char *e = strchr(p, '\n');
-				int n = e ? (int)(e - p) : (int)strlen(p);
-
-				printf("#   %.*s\n", n, p);
-				p += n + (e ? 1 : 0);
-			}
-		}
+		report(i + 1, tests[i].name, tests[i].fn(), &passed, &failed);
+	}
+	for (i = 0; i < ARRAY_SIZE(corruptions); i++) {
+		t_msg[0] = 0;
+		t_ctx = NULL;
+		report(ARRAY_SIZE(tests) + i + 1, corruptions[i].name,
+		       run_corruption(i), &passed, &failed);
 	}
 	printf("# lutrace unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
