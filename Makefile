@@ -18,16 +18,19 @@ ifeq ($(KASAN),1)
 CONFIG_FRAGMENTS += selftests/config/kasan.config
 KOUT := $(BUILD)/kbuild-kasan
 GUEST := $(BUILD)/guest-kasan
+LT := $(BUILD)/lutrace-kasan
 # KHO sizes its default scratch areas from the early memblock reservations,
 # which KASAN's shadow inflates until the reservation fails and KHO is off.
 export LU_APPEND := kho_scratch=128M,512M,128M
 else
 KOUT := $(BUILD)/kbuild
 GUEST := $(BUILD)/guest
+LT := $(BUILD)/lutrace
 endif
 # The scripts and the test harness find the build through these.
 export KOUT
 export LU_GUEST := $(GUEST)
+export LU_LUTRACE := $(LT)
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 VMLINUX := $(KOUT)/vmlinux
 KHDR := $(KOUT)/hdr/include
@@ -81,7 +84,6 @@ guest: kernel
 # lutrace (docs/lutrace.md): BPF objects built against the built kernel's
 # BTF, libbpf skeletons, a host binary (system libbpf, dynamic) and a static
 # one for the guest. Debian's bpftool and libbpf, see docs/lutrace.md.
-LT := $(BUILD)/lutrace
 LT_BPF := dump trace latency
 LT_SKELS := $(patsubst %,$(LT)/%.skel.h,$(LT_BPF))
 LT_CORE_SRCS := $(addprefix tools/lutrace/,decode.c events.c json.c hist.c)

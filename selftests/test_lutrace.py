@@ -12,9 +12,10 @@ import subprocess
 
 import pytest
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LUTRACE = os.path.join(TOP, "build", "lutrace", "lutrace")
-LUTRACE_STATIC = os.path.join(TOP, "build", "guest", "bin", "lutrace")
+from harness import qemu
+
+LUTRACE = os.path.join(qemu.LUTRACE_BUILD, "lutrace")
+LUTRACE_STATIC = os.path.join(qemu.GUEST, "bin", "lutrace")
 
 # One line of the kernel's trace buffer holding an iommu_lu event
 _FTRACE = re.compile(r"^\s*(?P<comm>.+?)-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+"

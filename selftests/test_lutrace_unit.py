@@ -9,7 +9,7 @@ import subprocess
 
 from harness import qemu
 
-BINARY = os.path.join(qemu.BUILD, "lutrace", "test-lutrace")
+BINARY = os.path.join(qemu.LUTRACE_BUILD, "test-lutrace")
 MIN_PASSED = 20
 
 

@@ -35,7 +35,10 @@ BUILD = os.path.join(TOP, "build")
 # (make KASAN=1 uses other directories).
 KBUILD = os.environ.get("KOUT", os.path.join(BUILD, "kbuild"))
 BZIMAGE = os.path.join(KBUILD, "arch", "x86", "boot", "bzImage")
-INITRAMFS = os.path.join(os.environ.get("LU_GUEST", os.path.join(BUILD, "guest")),
+GUEST = os.environ.get("LU_GUEST", os.path.join(BUILD, "guest"))
+# lutrace's build (vmlinux.h, skeletons, host binary, unit tests)
+LUTRACE_BUILD = os.environ.get("LU_LUTRACE", os.path.join(BUILD, "lutrace"))
+INITRAMFS = os.path.join(GUEST,
                          "initramfs.cpio")
 LOGDIR = os.path.join(BUILD, "test-logs")
 
