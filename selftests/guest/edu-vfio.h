@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Finding QEMU's edu device and opening it through VFIO: sysfs, driver
- * binding, the VFIO cdev, config space and BAR 0. Shared by the guest
+ * binding, the VFIO cdev, config space and BAR 0; DMA through BAR 0 and
+ * the byte patterns that check it; memfd buffers. Shared by the guest
  * programs; each is a single static binary.
  */
 #ifndef EDU_VFIO_H
 #define EDU_VFIO_H
 
 #include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -269,6 +273,113 @@ static volatile void *vfio_map_bar0(int devfd, size_t *size)
 	if (p == MAP_FAILED)
 		lu_die("mmap BAR0");
 	*size = bar.size;
+	return p;
+}
+
+/* ----------------------------------------------------------------------- */
+/* DMA and buffer contents                                                 */
+
+/* Byte patterns: pattern(seed, i) differs from any other seed at every i */
+#define SEED_P			0x11
+#define SEED_Q			0x5a
+#define SEED_R			0xa3
+#define SEED_S			0xc6
+
+static volatile void *edu_bar;
+
+/* One transfer between @iova and the start of the edu buffer. */
+static int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
+{
+	int ret = edu_dma(edu_bar, dir, iova, 0, len, EDU_DMA_TIMEOUT_MS);
+	const char *what = dir == EDU_DMA_TO_DEVICE ? "to device from" :
+						      "from device to";
+
+	if (ret == -ETIMEDOUT)
+		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: timed out after "
+		       "%d ms (command 0x%" PRIx64 ")", what, iova, len,
+		       EDU_DMA_TIMEOUT_MS,
+		       edu_read64(edu_bar, EDU_REG_DMA_CMD));
+	else if (ret)
+		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: %s", what, iova, len,
+		       strerror(-ret));
+	return ret;
+}
+
+static uint8_t pattern_byte(uint8_t seed, size_t i)
+{
+	return (uint8_t)(i * 13 + seed);
+}
+
+static void pattern_fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pattern_byte(seed, i);
+}
+
+/* Number of bytes of @buf that hold pattern @seed. */
+static size_t pattern_count(const uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += buf[i] == pattern_byte(seed, i);
+	return n;
+}
+
+static int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != val)
+			return 0;
+	return 1;
+}
+
+/* Short description of what @buf holds, for check details. */
+static const char *describe(const uint8_t *buf, size_t len)
+{
+	static const struct {
+		uint8_t seed;
+		const char *name;
+	} pats[] = {
+		{ SEED_P, "pattern P" }, { SEED_Q, "pattern Q" },
+		{ SEED_R, "pattern R" }, { SEED_S, "pattern S" },
+	};
+	static char other[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (pattern_count(buf, len, pats[i].seed) == len)
+			return pats[i].name;
+	if (all_bytes(buf, len, 0x00))
+		return "all 0x00";
+	if (all_bytes(buf, len, 0xff))
+		return "all 0xff";
+	snprintf(other, sizeof(other),
+		 "other data (%02x %02x %02x %02x ...)", buf[0], buf[1],
+		 buf[2], buf[3]);
+	return other;
+}
+
+/* Shared mapping of a fresh, zeroed memfd of @len bytes. */
+static uint8_t *memfd_buf(size_t len, int *fdp)
+{
+	void *p;
+	int fd;
+
+	fd = memfd_create("edu-buf", MFD_CLOEXEC);
+	if (fd < 0)
+		lu_die("memfd_create");
+	if (ftruncate(fd, len))
+		lu_die("ftruncate memfd to %zu", len);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		lu_die("mmap memfd");
+	memset(p, 0, len);
+	*fdp = fd;
 	return p;
 }
 

@@ -67,12 +67,6 @@
 #define TOKEN_UNUSED		0x5a5aULL	/* for marks that must fail */
 #define UNUSED_ID		0x7fffffffU	/* no object has this id */
 
-/* Byte patterns: pattern(seed, i) differs from any other seed at every i */
-#define SEED_P			0x11
-#define SEED_Q			0x5a
-#define SEED_R			0xa3
-#define SEED_S			0xc6
-
 #define ERR_STR_LEN		32
 
 /* A VFIO device fd bound to an iommufd */
@@ -83,7 +77,6 @@ struct session {
 };
 
 static int nr_failed;
-static volatile void *edu_bar;
 
 /* ----------------------------------------------------------------------- */
 /* Errors and checks                                                       */
@@ -328,25 +321,6 @@ static int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
 /* ----------------------------------------------------------------------- */
 /* Memory                                                                  */
 
-/* Shared mapping of a fresh, zeroed memfd of @len bytes. */
-static uint8_t *memfd_buf(size_t len, int *fdp)
-{
-	void *p;
-	int fd;
-
-	fd = memfd_create("lu-vfio", MFD_CLOEXEC);
-	if (fd < 0)
-		lu_die("memfd_create");
-	if (ftruncate(fd, len))
-		lu_die("ftruncate memfd to %zu", len);
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		lu_die("mmap memfd");
-	memset(p, 0, len);
-	*fdp = fd;
-	return p;
-}
-
 /* A populated page of anonymous memory. */
 static uint8_t *anon_page(void)
 {
@@ -358,86 +332,6 @@ static uint8_t *anon_page(void)
 		lu_die("mmap anonymous page");
 	memset(p, 0, PAGE);
 	return p;
-}
-
-/* ----------------------------------------------------------------------- */
-/* DMA and buffer contents                                                 */
-
-/* One transfer between @iova and the start of the edu buffer. */
-static int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
-{
-	int ret = edu_dma(edu_bar, dir, iova, 0, len, EDU_DMA_TIMEOUT_MS);
-	const char *what = dir == EDU_DMA_TO_DEVICE ? "to device from" :
-						      "from device to";
-
-	if (ret == -ETIMEDOUT)
-		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: timed out after "
-		       "%d ms (command 0x%" PRIx64 ")", what, iova, len,
-		       EDU_DMA_TIMEOUT_MS,
-		       edu_read64(edu_bar, EDU_REG_DMA_CMD));
-	else if (ret)
-		lu_msg("DMA %s iova 0x%" PRIx64 " len %u: %s", what, iova, len,
-		       strerror(-ret));
-	return ret;
-}
-
-static uint8_t pattern_byte(uint8_t seed, size_t i)
-{
-	return (uint8_t)(i * 13 + seed);
-}
-
-static void pattern_fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = pattern_byte(seed, i);
-}
-
-/* Number of bytes of @buf that hold pattern @seed. */
-static size_t pattern_count(const uint8_t *buf, size_t len, uint8_t seed)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++)
-		n += buf[i] == pattern_byte(seed, i);
-	return n;
-}
-
-static int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != val)
-			return 0;
-	return 1;
-}
-
-/* Short description of what @buf holds, for check details. */
-static const char *describe(const uint8_t *buf, size_t len)
-{
-	static const struct {
-		uint8_t seed;
-		const char *name;
-	} pats[] = {
-		{ SEED_P, "pattern P" }, { SEED_Q, "pattern Q" },
-		{ SEED_R, "pattern R" }, { SEED_S, "pattern S" },
-	};
-	static char other[64];
-	size_t i;
-
-	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
-		if (pattern_count(buf, len, pats[i].seed) == len)
-			return pats[i].name;
-	if (all_bytes(buf, len, 0x00))
-		return "all 0x00";
-	if (all_bytes(buf, len, 0xff))
-		return "all 0xff";
-	snprintf(other, sizeof(other),
-		 "other data (%02x %02x %02x %02x ...)", buf[0], buf[1],
-		 buf[2], buf[3]);
-	return other;
 }
 
 /*
@@ -699,6 +593,65 @@ static int luo_preserve(int session_fd, int fd, uint64_t token)
 	return ioctl_err(session_fd, LIVEUPDATE_SESSION_PRESERVE_FD, &preserve);
 }
 
+static int luo_open(void)
+{
+	int fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		lu_die("open %s", LUO_DEV);
+	return fd;
+}
+
+static int luo_session_retrieve(int luo_fd, const char *name)
+{
+	struct liveupdate_ioctl_retrieve_session retrieve = {
+		.size = sizeof(retrieve),
+	};
+
+	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", name);
+	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
+		lu_die("retrieve session '%s'", name);
+	return retrieve.fd;
+}
+
+/* The file preserved with @token, or a negative errno */
+static int luo_retrieve(int session_fd, uint64_t token)
+{
+	struct liveupdate_session_retrieve_fd rfd = {
+		.size = sizeof(rfd),
+		.token = token,
+	};
+	int err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+
+	return err ? -err : rfd.fd;
+}
+
+static int luo_finish(int session_fd)
+{
+	struct liveupdate_session_finish finish = {
+		.size = sizeof(finish),
+	};
+
+	return ioctl_err(session_fd, LIVEUPDATE_SESSION_FINISH, &finish);
+}
+
+/* The preserved memfd of session @session_fd (pages A and B), mapped */
+static uint8_t *luo_retrieve_mem(int session_fd, int *memfdp)
+{
+	int fd = luo_retrieve(session_fd, LU_TOKEN_MEMFD);
+	void *mem;
+
+	if (fd < 0) {
+		errno = -fd;
+		lu_die("retrieve the memfd");
+	}
+	mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		lu_die("mmap the retrieved memfd");
+	*memfdp = fd;
+	return mem;
+}
+
 /* Monotonic time in microseconds */
 static unsigned long long now_us(void)
 {
@@ -814,9 +767,7 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 	     "mark HWPT %u with token 0x%llx", hwpt, TOKEN_1);
 	dev2_fd = second_device(&s, memfd);
 
-	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
-	if (luo_fd < 0)
-		lu_die("open %s", LUO_DEV);
+	luo_fd = luo_open();
 
 	/*
 	 * Cancel: everything preserved in a session closed before kexec is
@@ -981,38 +932,32 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 				  const char *bdf, struct session *keep,
 				  uint32_t *hwpt_out)
 {
-	struct liveupdate_session_retrieve_fd rfd = {
-		.size = sizeof(rfd),
-	};
 	struct iommu_hwpt_lu_get_id get = {
 		.size = sizeof(get),
 	};
 	struct vfio_device_bind_iommufd bind = {
 		.argsz = sizeof(bind),
 	};
-	int err, err2, fd2, ret_to, ret_from;
+	int fd, fd2, err, ret_to, ret_from;
 	struct session s;
 	size_t bar_size, match;
 
 	vfio_bind_pci(bdf);
 
-	rfd.token = 0x5a5a;
-	err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
-	check_err("retrieve_unknown_token_refused", err, ENOENT,
+	fd = luo_retrieve(session_fd, 0x5a5a);
+	check_err("retrieve_unknown_token_refused", fd < 0 ? -fd : 0, ENOENT,
 		  "retrieve token 0x5a5a, never preserved");
 
-	rfd.token = LU_TOKEN_IOMMUFD;
-	err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
-	check_err("iommufd_retrieved", err, 0, "retrieve the iommufd");
-	if (err)
+	s.fd = luo_retrieve(session_fd, LU_TOKEN_IOMMUFD);
+	check_err("iommufd_retrieved", s.fd < 0 ? -s.fd : 0, 0,
+		  "retrieve the iommufd");
+	if (s.fd < 0)
 		return;
-	s.fd = rfd.fd;
 	/* LUO hands out the same file again */
-	err2 = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
-	fd2 = rfd.fd;
-	check_err("iommufd_second_retrieve_same", err2, 0,
+	fd2 = luo_retrieve(session_fd, LU_TOKEN_IOMMUFD);
+	check_err("iommufd_second_retrieve_same", fd2 < 0 ? -fd2 : 0, 0,
 		  "retrieve the iommufd again");
-	if (!err2)
+	if (fd2 >= 0)
 		close(fd2);
 
 	get.hwpt_token = 0x5a5a;
@@ -1027,12 +972,11 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 		return;
 	lu_result("restored_hwpt", "%u", get.out_hwpt_id);
 
-	rfd.token = LU_TOKEN_DEVICE;
-	err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
-	check_err("device_retrieved", err, 0, "retrieve the device");
-	if (err)
+	s.devfd = luo_retrieve(session_fd, LU_TOKEN_DEVICE);
+	check_err("device_retrieved", s.devfd < 0 ? -s.devfd : 0, 0,
+		  "retrieve the device");
+	if (s.devfd < 0)
 		return;
-	s.devfd = rfd.fd;
 
 	/* Only the iommufd that holds its restored HWPT may take it */
 	bind.iommufd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
@@ -1101,9 +1045,7 @@ static int lu_preserve_again(struct session *s, uint32_t hwpt, int memfd,
 	err = hwpt_mark(s, hwpt, 0, 0, TOKEN_1);
 	check_err("remark_restored_hwpt_ok", err, 0,
 		  "mark the restored HWPT %u with token 0x%llx", hwpt, TOKEN_1);
-	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
-	if (luo_fd < 0)
-		lu_die("open %s", LUO_DEV);
+	luo_fd = luo_open();
 	session_fd = luo_session_create(luo_fd, name);
 	err = luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD);
 	check_err("again_preserve_memfd_ok", err, 0, "preserve the memfd");
@@ -1133,41 +1075,23 @@ static int lu_preserve_again(struct session *s, uint32_t hwpt, int memfd,
  */
 static int lu_destroy_early_cmd(void)
 {
-	struct liveupdate_ioctl_retrieve_session retrieve = {
-		.size = sizeof(retrieve),
-	};
-	struct liveupdate_session_retrieve_fd rfd = {
-		.size = sizeof(rfd),
-	};
-	struct liveupdate_session_finish finish = {
-		.size = sizeof(finish),
-	};
 	struct iommu_hwpt_lu_get_id get = {
 		.size = sizeof(get),
 	};
 	char bdf[NAME_MAX + 1];
-	int luo_fd, err, ret_to, ret_from;
+	int luo_fd, session_fd, memfd, err, ret_to, ret_from;
 	struct session s = { .devfd = -1 };
 	size_t bar_size, match;
 	uint8_t *mem;
 
-	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
-	if (luo_fd < 0)
-		lu_die("open %s", LUO_DEV);
-	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", LU_SESSION);
-	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
-		lu_die("retrieve session '%s'", LU_SESSION);
-	rfd.token = LU_TOKEN_MEMFD;
-	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
-		lu_die("retrieve the memfd");
-	mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rfd.fd,
-		   0);
-	if (mem == MAP_FAILED)
-		lu_die("mmap the retrieved memfd");
-	rfd.token = LU_TOKEN_IOMMUFD;
-	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
+	luo_fd = luo_open();
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION);
+	mem = luo_retrieve_mem(session_fd, &memfd);
+	s.fd = luo_retrieve(session_fd, LU_TOKEN_IOMMUFD);
+	if (s.fd < 0) {
+		errno = -s.fd;
 		lu_die("retrieve the iommufd");
-	s.fd = rfd.fd;
+	}
 	get.hwpt_token = TOKEN_1;
 	if (ioctl(s.fd, IOMMU_HWPT_LU_GET_ID, &get))
 		lu_die("IOMMU_HWPT_LU_GET_ID");
@@ -1190,12 +1114,13 @@ static int lu_destroy_early_cmd(void)
 			       match, XFER_LEN);
 	munmap((void *)edu_bar, bar_size);
 
-	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_FINISH, &finish);
+	err = luo_finish(session_fd);
 	check_err("session_finish_ok", err, 0, "finish session '%s'",
 		  LU_SESSION);
 	close(s.fd);
 	munmap(mem, 2 * PAGE);
-	close(retrieve.fd);
+	close(memfd);
+	close(session_fd);
 	close(luo_fd);
 	return nr_failed ? LU_EXIT_FAIL : LU_EXIT_PASS;
 }
@@ -1205,35 +1130,13 @@ static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
 	struct session kept;
 	uint32_t hwpt = 0;
-	int memfd;
-	struct liveupdate_ioctl_retrieve_session retrieve = {
-		.size = sizeof(retrieve),
-	};
-	struct liveupdate_session_retrieve_fd rfd = {
-		.size = sizeof(rfd),
-	};
-	struct liveupdate_session_finish finish = {
-		.size = sizeof(finish),
-	};
-	int luo_fd, err;
+	int luo_fd, session_fd, memfd, err;
 	uint8_t *mem;
 	size_t match;
 
-	luo_fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
-	if (luo_fd < 0)
-		lu_die("open %s", LUO_DEV);
-	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", name);
-	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
-		lu_die("retrieve session '%s'", name);
-
-	rfd.token = LU_TOKEN_MEMFD;
-	if (ioctl(retrieve.fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd))
-		lu_die("retrieve the memfd");
-	mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rfd.fd,
-		   0);
-	if (mem == MAP_FAILED)
-		lu_die("mmap the retrieved memfd");
-	memfd = rfd.fd;
+	luo_fd = luo_open();
+	session_fd = luo_session_retrieve(luo_fd, name);
+	mem = luo_retrieve_mem(session_fd, &memfd);
 	match = pattern_count(mem + PAGE, XFER_LEN, SEED_Q);
 	nr_failed += !lu_check("inflight_dma_landed", match == XFER_LEN,
 			       "B holds %s (%zu/%u bytes of the DMA started "
@@ -1243,13 +1146,13 @@ static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
 	check_dma_after_update(mem, bdf, bdf2);
 
-	check_restored_device(retrieve.fd, memfd, mem, bdf,
+	check_restored_device(session_fd, memfd, mem, bdf,
 			      next ? &kept : NULL, &hwpt);
 
-	err = ioctl_err(retrieve.fd, LIVEUPDATE_SESSION_FINISH, &finish);
+	err = luo_finish(session_fd);
 	check_err("session_finish_ok", err, 0, "finish session '%s'", name);
 	if (next) {
-		close(retrieve.fd);
+		close(session_fd);
 		close(luo_fd);
 		if (nr_failed) {
 			printf("lu-vfio: %d check(s) failed\n", nr_failed);
@@ -1258,7 +1161,7 @@ static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 		return lu_preserve_again(&kept, hwpt, memfd, mem, next, cmd);
 	}
 	munmap(mem, 2 * PAGE);
-	close(retrieve.fd);
+	close(session_fd);
 	close(luo_fd);
 	if (nr_failed) {
 		printf("lu-vfio: %d check(s) failed\n", nr_failed);
