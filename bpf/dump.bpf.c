@@ -64,22 +64,23 @@ static bool ram_ptr(const struct ram *ram, __u64 va, __u64 len)
 	       len <= ram->size - (va - ram->base);
 }
 
-struct chain_ctx {
+/* One walk with bpf_loop: a chain's blocks, or a lookup hash's buckets */
+struct walk {
 	struct ram ram;
-	__u64 pa;		/* next block to read, 0 at the end */
+	__u64 addr;		/* chain: next block's pa (0: end); hash: heads */
 	__u32 chain;
-	__u32 nr;
-	__u32 lost;
+	__u32 nr;		/* records submitted */
+	__u32 lost;		/* records that did not fit */
 	__u32 pad;
 };
 
 static long read_block(__u32 i, void *data)
 {
-	struct chain_ctx *c = data;
+	struct walk *c = data;
 	struct lt_block_rec *r;
 	__u64 next = 0;
 
-	if (!c->pa)
+	if (!c->addr)
 		return 1;
 	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
 	if (!r) {
@@ -89,42 +90,33 @@ static long read_block(__u32 i, void *data)
 	r->kind = LT_REC_BLOCK;
 	r->chain = c->chain;
 	r->seq = i;
-	r->pa = c->pa;
-	if (!ram_pa(&c->ram, c->pa, LT_BLOCK_SIZE)) {
+	r->pa = c->addr;
+	if (!ram_pa(&c->ram, c->addr, LT_BLOCK_SIZE)) {
 		/* Not a page of RAM: recorded, not read, the walk stops */
 		r->err = -ERANGE;
 	} else {
 		r->err = bpf_probe_read_kernel(r->data, sizeof(r->data),
-					       (const void *)(c->ram.base + c->pa));
+					       (const void *)(c->ram.base + c->addr));
 	}
 	if (!r->err)
 		next = ((struct kho_block_header_ser *)r->data)->next;
 	bpf_ringbuf_submit(r, 0);
 	c->nr++;
-	c->pa = next;
+	c->addr = next;
 	return 0;
 }
-
-struct hash_ctx {
-	struct ram ram;
-	__u64 heads;		/* address of the first hlist_head */
-	__u32 chain;
-	__u32 nr;
-	__u32 lost;
-	__u32 pad;
-};
 
 /* Entries per hash bucket followed; the kernel's buckets hold a few */
 #define LT_BUCKET_MAX	64
 
 static long read_bucket(__u32 i, void *data)
 {
-	struct hash_ctx *h = data;
+	struct walk *h = data;
 	struct hlist_node *node = NULL;
 	int j;
 
 	bpf_probe_read_kernel(&node, sizeof(node),
-			      (const void *)(h->heads + i * sizeof(struct hlist_head)));
+			      (const void *)(h->addr + i * sizeof(struct hlist_head)));
 	for (j = 0; j < LT_BUCKET_MAX && node; j++) {
 		struct iommu_lu_match *m;
 		struct lt_valid_rec *r;
@@ -149,30 +141,18 @@ static long read_bucket(__u32 i, void *data)
 	return 0;
 }
 
-static void read_chain(struct lt_dump_args *args, const struct ram *ram,
-		       __u64 pa, __u32 chain)
+static void walk(struct lt_dump_args *args, const struct ram *ram,
+		 __u64 addr, __u32 chain, __u32 steps,
+		 long (*step)(__u32 i, void *data))
 {
-	struct chain_ctx c = {};
+	struct walk w = {};
 
-	c.ram = *ram;
-	c.pa = pa;
-	c.chain = chain;
-	bpf_loop(LT_MAX_BLOCKS, read_block, &c, 0);
-	args->nr_records += c.nr;
-	args->lost += c.lost;
-}
-
-static void read_hash(struct lt_dump_args *args, const struct ram *ram,
-		      __u64 heads, __u32 n, __u32 chain)
-{
-	struct hash_ctx h = {};
-
-	h.ram = *ram;
-	h.heads = heads;
-	h.chain = chain;
-	bpf_loop(n, read_bucket, &h, 0);
-	args->nr_records += h.nr;
-	args->lost += h.lost;
+	w.ram = *ram;
+	w.addr = addr;
+	w.chain = chain;
+	bpf_loop(steps, step, &w, 0);
+	args->nr_records += w.nr;
+	args->lost += w.lost;
 }
 
 SEC("syscall")
@@ -251,17 +231,19 @@ int dump(struct lt_dump_args *args)
 	/* The hashes first: small, and what the validity verdicts rest on */
 	if (args->incoming) {
 		st_addr = (__u64)st;
-		read_hash(args, &ram, st_addr +
-			  bpf_core_field_offset(struct iommu_lu_state, dev_hash),
-			  bpf_core_field_size(struct iommu_lu_state, dev_hash) /
-			  sizeof(struct hlist_head), LT_CHAIN_DEVICE);
-		read_hash(args, &ram, st_addr +
-			  bpf_core_field_offset(struct iommu_lu_state, hw_hash),
-			  bpf_core_field_size(struct iommu_lu_state, hw_hash) /
-			  sizeof(struct hlist_head), LT_CHAIN_HW_UNIT);
+		walk(args, &ram, st_addr +
+		     bpf_core_field_offset(struct iommu_lu_state, dev_hash),
+		     LT_CHAIN_DEVICE,
+		     bpf_core_field_size(struct iommu_lu_state, dev_hash) /
+		     sizeof(struct hlist_head), read_bucket);
+		walk(args, &ram, st_addr +
+		     bpf_core_field_offset(struct iommu_lu_state, hw_hash),
+		     LT_CHAIN_HW_UNIT,
+		     bpf_core_field_size(struct iommu_lu_state, hw_hash) /
+		     sizeof(struct hlist_head), read_bucket);
 	}
 	for (i = 0; i < LT_NR_CHAINS; i++)
-		read_chain(args, &ram, chains[i], i);
+		walk(args, &ram, chains[i], i, LT_MAX_BLOCKS, read_block);
 
 	/*
 	 * The kernel frees a state before it forgets it: if the state

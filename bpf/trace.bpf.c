@@ -102,31 +102,6 @@ static int ev_hw_unit(__u32 type, const struct iommu_lu_hw_unit_ser *ser,
 	return 0;
 }
 
-static void ev_domain_fields(struct lt_event *e,
-			     const struct iommu_lu_domain_ser *ser)
-{
-	e->index = BPF_CORE_READ(ser, hdr.index);
-	e->refcount = BPF_CORE_READ(ser, hdr.refcount);
-	e->flags = BPF_CORE_READ(ser, hdr.flags);
-	e->a = BPF_CORE_READ(ser, format);
-	e->b = BPF_CORE_READ(ser, levels);
-	e->c = BPF_CORE_READ(ser, addr_width);
-	e->x = BPF_CORE_READ(ser, top_table);
-}
-
-static int ev_domain(__u32 type, const struct iommu_lu_domain_ser *ser, int ret)
-{
-	struct lt_event *e = ev_new(type);
-
-	if (!e)
-		return 0;
-	e->ret = ret;
-	if (ser)
-		ev_domain_fields(e, ser);
-	bpf_ringbuf_submit(e, 0);
-	return 0;
-}
-
 static int ev_pt(__u32 type, const struct iommu_lu_domain_ser *ser,
 		 __u64 nr_tables, __u64 mapped, int ret)
 {
@@ -135,12 +110,25 @@ static int ev_pt(__u32 type, const struct iommu_lu_domain_ser *ser,
 	if (!e)
 		return 0;
 	e->ret = ret;
-	if (ser)
-		ev_domain_fields(e, ser);
+	if (ser) {
+		e->index = BPF_CORE_READ(ser, hdr.index);
+		e->refcount = BPF_CORE_READ(ser, hdr.refcount);
+		e->flags = BPF_CORE_READ(ser, hdr.flags);
+		e->a = BPF_CORE_READ(ser, format);
+		e->b = BPF_CORE_READ(ser, levels);
+		e->c = BPF_CORE_READ(ser, addr_width);
+		e->x = BPF_CORE_READ(ser, top_table);
+	}
 	e->y = nr_tables;
 	e->z = mapped;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+/* A domain event is a page table event without the table's figures */
+static int ev_domain(__u32 type, const struct iommu_lu_domain_ser *ser, int ret)
+{
+	return ev_pt(type, ser, 0, 0, ret);
 }
 
 static int ev_device(__u32 type, struct device *dev,
