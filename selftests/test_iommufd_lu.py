@@ -1,21 +1,82 @@
 # SPDX-License-Identifier: GPL-2.0
-"""iommufd live update marks: the rules of IOMMU_HWPT_LU_SET_PRESERVE,
-checked in the guest by lu-vfio mark-checks on an edu device."""
+"""The device live update through iommufd and VFIO, checked in the guest
+by lu-vfio on edu devices: the rules of IOMMU_HWPT_LU_SET_PRESERVE, the
+preserve and retrieve across a kexec, the kexecs the pre-flight refuses,
+state the next kernel refuses (as a whole, or one device), and misuses."""
+
+import re
 
 import pytest
 
 pytestmark = pytest.mark.qemu
 
+
+def _assert_checks(run, n, names):
+    """Every check of `names` was done in stage `n`, and passed."""
+    stage = run.stage(n)
+    for name in names:
+        assert name in stage.checks, \
+            f"stage {n}: {name}: check missing; {run.describe()}"
+        ok, detail = stage.checks[name]
+        assert ok, f"stage {n}: {name}: {detail}; {run.describe()}"
+
+
+def _dmar_fault(run, n, iova, bdf=None):
+    """Stage `n` logged a DMAR fault at `iova` (an LU-RESULT value, hex),
+    of the device `bdf` (SSSS:BB:DD.F) if given."""
+    addr = format(int(iova, 16), "x")
+    dev = rf"Request device \[{re.escape(bdf)}\] " if bdf else ""
+    return run.grep(rf"DMAR: .*{dev}fault addr 0x0*{addr}\b", stage=n)
+
+
+def _assert_dma_blocked(run, n, prefix, bdf):
+    """lu-vfio's DMA of `bdf` to its preserved IOVAs (LU-RESULT
+    <prefix>_read_iova and _write_iova) faulted in stage `n`."""
+    results = run.stage(n).results
+    for key in (f"{prefix}_read_iova", f"{prefix}_write_iova"):
+        assert _dmar_fault(run, n, results[key], bdf), \
+            f"{key} {results[key]}: no DMAR fault of {bdf}; {run.describe()}"
+
+
+def _in_order(run, n, *patterns):
+    """Stage `n` logged a line matching each of `patterns`, in that order."""
+    rxs = [re.compile(p) for p in patterns]
+    for line in run.stage(n).lines:
+        if rxs and rxs[0].search(line):
+            rxs.pop(0)
+    return not rxs
+
+
+def _refusing_next_kernel(why):
+    """The pre-flight's log line when the loaded kernel cannot take the
+    preserved devices over; `why` is a regular expression."""
+    return (r"iommu-lu: the next kernel cannot take over the preserved "
+            rf"devices: {why}; not starting the live update")
+
+
+def _corrupted(what):
+    """The debug line of lib/corrupt-hook.sh's damage to the outgoing state."""
+    return rf"iommu-lu: debug: corrupted the outgoing state: {re.escape(what)} \(1 entries\)"
+
+
+RESTORED_KEEP = (r"iommufd: restored HWPT 0x1234 destroyed while a preserved "
+                 r"device still uses its page table: keeping the table until "
+                 r"the session finishes")
+
+
 MARK_CHECKS = (
     "dma_before_mark",
     # Refused marks
     "mark_anon_refused", "mark_bad_flags_refused", "mark_bad_reserved_refused",
-    "mark_bad_id_refused", "mark_unknown_id_refused",
+    "mark_bad_id_refused", "mark_unknown_id_refused", "clear_unmarked_refused",
     "mark_ok",
     # The marked HWPT's IOAS is immutable
     "ioas_map_file_busy", "ioas_map_busy", "ioas_unmap_busy",
     "ioas_allow_iovas_busy", "ioas_copy_busy",
     "hwpt_alloc_after_mark", "hwpt_destroy_unmarked_ok",
+    # Clearing the mark makes it mutable again; marked again after
+    "clear_with_token_refused", "clear_ok", "ioas_map_after_clear",
+    "remark_after_clear_ok",
     # One mark per HWPT, one HWPT per token
     "mark_twice_refused", "mark_dup_token_refused", "mark_second_ok",
     "hwpt_destroy_busy",
@@ -28,11 +89,7 @@ MARK_CHECKS = (
 def test_hwpt_mark_rules(guest, machine):
     run = guest(machine, "lu-mark")
     s1 = run.stage(1)
-    checks = s1.checks
-    for name in MARK_CHECKS:
-        assert name in checks, f"{name}: check missing; {run.describe()}"
-        ok, detail = checks[name]
-        assert ok, f"{name}: {detail}; {run.describe()}"
+    _assert_checks(run, 1, MARK_CHECKS)
     assert s1.rc == 0, f"scenario exit status {s1.rc}; {run.describe()}"
     assert s1.results.get("lu_mark") == "ok", run.describe()
 
@@ -42,22 +99,29 @@ PRESERVE_CHECKS = (
     # A cancelled session preserved and then unpreserved everything
     "cancel_trace_pt_preserve", "cancel_trace_hw_unit_preserve",
     "cancel_trace_device_preserve", "cancel_trace_device_unpreserve",
-    "cancel_trace_pt_unpreserve",
+    "cancel_trace_pt_unpreserve", "attach_after_cancel_ok",
     # Order and attachment rules
     "preserve_before_memfd_refused", "preserve_memfd_ok",
     "preserve_device_before_iommufd_refused", "preserve_iommufd_ok",
+    # No mark is set or cleared while the iommufd is preserved
+    "mark_while_preserved_refused", "clear_while_preserved_refused",
     "preserve_device_unmarked_refused", "preserve_device_ok",
+    # A preserved device stays on its HWPT
+    "reattach_preserved_refused", "detach_preserved_refused",
 )
-RETRIEVE_CHECKS = (
-    "inflight_dma_landed",
-    "bus_master_kept", "bus_master_cleared_unpreserved",
-    "dma_after_update_no_map", "dma_to_unmapped_issued",
-    # The iommufd and the device come back and keep translating
+# The iommufd and the device come back and keep translating
+RESTORED_DEVICE_CHECKS = (
     "retrieve_unknown_token_refused", "iommufd_retrieved",
     "iommufd_second_retrieve_same", "get_id_unknown_refused", "get_id_ok",
     "device_retrieved", "bind_new_iommufd_refused", "device_bind_ok", "restored_ioas_immutable",
     "restored_hwpt_destroy_busy", "dma_restored_hwpt",
     "dma_unmapped_after_attach_issued",
+)
+RETRIEVE_CHECKS = (
+    "inflight_dma_landed",
+    "bus_master_kept", "bus_master_cleared_unpreserved",
+    "dma_after_update_no_map", "dma_to_unmapped_issued",
+) + RESTORED_DEVICE_CHECKS + (
     "session_finish_ok",
 )
 
@@ -72,11 +136,8 @@ def test_preserve_across_kexec(lu_e2e):
     devices then work normally."""
     run = lu_e2e
     s1, s2 = run.stage(1), run.stage(2)
-    for stage, names in ((s1, PRESERVE_CHECKS), (s2, RETRIEVE_CHECKS)):
-        for name in names:
-            assert name in stage.checks, f"{name}: check missing; {run.describe()}"
-            ok, detail = stage.checks[name]
-            assert ok, f"{name}: {detail}; {run.describe()}"
+    _assert_checks(run, 1, PRESERVE_CHECKS)
+    _assert_checks(run, 2, RETRIEVE_CHECKS)
     assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 1 devices valid",
                     stage=2), run.describe()
     assert run.grep(r"iommufd: restored HWPT 0x1234: domain 0, format 1, "
@@ -118,14 +179,9 @@ def test_two_updates_in_a_row(guest):
     restored HWPT and device are preserved like new ones, and the device's
     DMA keeps going through both updates."""
     run = guest("vtd", "lu-iommufd-twice", edu=2)
-    s2, s3 = run.stage(2), run.stage(3)
-    for stage, names in ((s2, RETRIEVE_CHECKS[:-1] + AGAIN_CHECKS),
-                         (s3, RETRIEVE_CHECKS)):
-        for name in names:
-            assert name in stage.checks, \
-                f"stage {stage.number}: {name}: check missing; {run.describe()}"
-            ok, detail = stage.checks[name]
-            assert ok, f"stage {stage.number}: {name}: {detail}; {run.describe()}"
+    s3 = run.stage(3)
+    _assert_checks(run, 2, RETRIEVE_CHECKS[:-1] + AGAIN_CHECKS)
+    _assert_checks(run, 3, RETRIEVE_CHECKS)
     for n in (2, 3):
         assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 1 devices valid",
                         stage=n), run.describe()
@@ -139,27 +195,203 @@ def test_cancel_leaves_nothing(guest):
     kernel boots as usual, with no IOMMU state handed over and translation
     started from scratch, and the device works."""
     run = guest("vtd", "lu-cancel", edu=2)
-    for name in ("cancel_trace_pt_preserve", "cancel_trace_device_unpreserve",
-                 "cancel_trace_pt_unpreserve"):
-        ok, detail = run.stage(1).checks[name]
-        assert ok, f"{name}: {detail}; {run.describe()}"
+    _assert_checks(run, 1, ("cancel_trace_pt_preserve", "cancel_trace_device_unpreserve",
+                            "cancel_trace_pt_unpreserve", "attach_after_cancel_ok"))
     assert not run.grep(r"iommu-lu: incoming state", stage=2), run.describe()
     assert not run.grep(r"live update: adopted", stage=2), run.describe()
     assert not run.grep(r"Translation was enabled", stage=2), run.describe()
     assert run.stage(2).results.get("edu_dma") == "ok", run.describe()
 
 
+def _finish_blocked(edu):
+    """FINISH's line for a preserved device `edu` its user did not attach."""
+    return rf"{re.escape(edu)}: iommu-lu: not taken by its user at FINISH: blocked and released"
+
+
+RESTORED_FREED = r"iommu-lu: restored domain 0 was not taken by its user: freed"
+# Printed once FINISH returned: the kernel's FINISH lines come before it (a
+# guest line printed before FINISH may reach the log after them)
+FINISHED = r"LU-CHECK 2 session_finish_ok PASS"
+
+
 def test_destroy_restored_hwpt_early(guest):
     """Destroying a restored HWPT before its device was attached again must
     not free the page table the device is still translated by: the kernel
-    leaks it, says so, and the device's DMA keeps working."""
+    keeps it until the session finishes, says so, and the device's DMA
+    keeps working. At FINISH the device, never attached, is blocked and
+    released, and only then is the table freed."""
     run = guest("vtd", "lu-destroy-early", edu=2)
-    s2 = run.stage(2)
-    for name in ("restored_hwpt_destroy_early_ok", "dma_after_early_destroy",
-                 "session_finish_ok"):
-        assert name in s2.checks, f"{name}: check missing; {run.describe()}"
-        ok, detail = s2.checks[name]
-        assert ok, f"{name}: {detail}; {run.describe()}"
-    assert run.grep(r"iommufd: restored HWPT 0x1234 destroyed while a preserved "
-                    r"device still uses its page table: leaking it", stage=2), \
+    _assert_checks(run, 2, ("restored_hwpt_destroy_early_ok", "dma_after_early_destroy",
+                            "session_finish_ok"))
+    edu = run.stage(1).results["edu_bdf"]
+    assert _in_order(run, 2, RESTORED_KEEP, _finish_blocked(edu), RESTORED_FREED,
+                     FINISHED), run.describe()
+
+
+def test_destroy_restored_hwpt_after_bind(guest):
+    """Destroying a restored HWPT once its device is retrieved and bound to
+    the iommufd, but not attached, is refused or keeps the page table the
+    device is still translated by until the session finishes, never frees
+    it: DMA keeps working. At FINISH the device, never attached, is blocked
+    and released (and a table kept for it freed)."""
+    run = guest("vtd", "lu-destroy-after-bind", edu=2)
+    _assert_checks(run, 1, PRESERVE_CHECKS)
+    _assert_checks(run, 2, ("device_bind_ok", "restored_hwpt_destroy_after_bind",
+                            "dma_after_destroy_after_bind", "session_finish_ok"))
+    edu = run.stage(1).results["edu_bdf"]
+    err = run.stage(2).results.get("destroy_after_bind_errno")
+    assert err in ("0", "EBUSY"), f"IOMMU_DESTROY: {err}; {run.describe()}"
+    if err == "0":
+        assert _in_order(run, 2, RESTORED_KEEP, _finish_blocked(edu), RESTORED_FREED,
+                         FINISHED), run.describe()
+    else:
+        assert _in_order(run, 2, _finish_blocked(edu), FINISHED), run.describe()
+
+
+def test_finish_without_retrieve(guest):
+    """A session finished with nothing retrieved: the preserved device was
+    not taken back by its user, so FINISH blocks and releases it. It loses
+    bus mastering, the IOMMU blocks the IOVAs of its preserved table (with
+    bus mastering set again, DMA to them faults), and it then works with a
+    new iommufd."""
+    run = guest("vtd", "lu-finish-unretrieved", edu=2)
+    s1, s2 = run.stage(1), run.stage(2)
+    _assert_checks(run, 1, PRESERVE_CHECKS)
+    _assert_checks(run, 2, ("finish_unretrieved_ok", "bus_master_cleared_at_finish",
+                            "finish_blocked_issued"))
+    edu = s1.results["edu_bdf"]
+    assert s2.results.get("finish_edu_bdf") == edu, run.describe()
+    assert run.grep(rf"{re.escape(edu)}: iommu-lu: not taken by its user at FINISH: "
+                    r"blocked and released", stage=2), run.describe()
+    _assert_dma_blocked(run, 2, "finish_blocked", edu)
+    # edu-dma is the only program of stage 2 that prints edu_bdf
+    assert s2.results.get("edu_bdf") == edu, run.describe()
+    assert s2.results.get("edu_dma") == "ok", run.describe()
+
+
+PREFLIGHT_REFUSED = {
+    # --try-first word: why the kernel it loads cannot take the devices over
+    "liveupdate": r"live update not turned on \(no liveupdate=on\)",
+    "intel_iommu": r"the IOMMU turned off \(intel_iommu=off\)",
+    "kho": r"kexec handover turned off \(kho=off\)",
+}
+
+
+def test_preflight_refuses_next_kernel(guest):
+    """A live update kexec into a kernel that could not take the preserved
+    device over (live update off, the IOMMU off, KHO off) is refused before
+    it starts: reboot(KEXEC) fails with EOPNOTSUPP and the kernel says why.
+    The session survives each refusal: the kexec that follows, into a
+    kernel that can, updates as usual."""
+    run = guest("vtd", "lu-preflight", edu=2)
+    _assert_checks(run, 1, PRESERVE_CHECKS +
+                   tuple(f"preflight_refused_{k}" for k in PREFLIGHT_REFUSED))
+    for why in PREFLIGHT_REFUSED.values():
+        assert run.grep(_refusing_next_kernel(why), stage=1), \
+            f"no refusal: {why}; {run.describe()}"
+    assert len(run.grep(_refusing_next_kernel(".*"), stage=1)) == len(PREFLIGHT_REFUSED), \
         run.describe()
+    _assert_checks(run, 2, RETRIEVE_CHECKS)
+    assert run.grep(r"live update: \S+ keeps its context entry", stage=2), run.describe()
+
+
+REFUSED_STATE = {
+    # lu-corrupt's lu.args: what the next kernel logs on refusing it
+    "abi-version": r"iommu-lu: refusing incoming state: ABI version \d+, "
+                   r"this kernel reads \d+",
+    "hw-unit-token": None,
+}
+
+
+@pytest.mark.parametrize("what", sorted(REFUSED_STATE))
+def test_refused_state_blocks(guest, what):
+    """The preserved state is damaged just before the kexec, so that the
+    next kernel refuses it: as a whole (abi-version) or for its VT-d unit,
+    whose entry it does not find (hw-unit-token). VT-d then keeps
+    translating with an empty root table instead of turning translation
+    off, the device is not restored, and its DMA to the IOVAs of its old
+    table is blocked, never untranslated."""
+    run = guest("vtd", "lu-corrupt", edu=2, args=(what,))
+    s1, s2 = run.stage(1), run.stage(2)
+    _assert_checks(run, 1, PRESERVE_CHECKS + ("corrupt_written",))
+    assert run.grep(_corrupted(what), stage=1), run.describe()
+    _assert_checks(run, 2, ("offdma_issued",))
+    edu = s1.results["edu_bdf"]
+    assert s2.results.get("offdma_bdf") == edu, run.describe()
+    assert not run.grep(r"Translation was enabled for dmar\d+ but we are not in "
+                        r"kdump mode", stage=2), run.describe()
+    assert run.grep(r"DMAR: dmar\d+: live update: no state for this unit: "
+                    r"translation stays on, with an empty root table",
+                    stage=2), run.describe()
+    assert not run.grep(r"live update: adopted", stage=2), run.describe()
+    assert not run.grep(r"iommu-lu: restored its preserved domain", stage=2), \
+        run.describe()
+    if what == "abi-version":
+        assert run.grep(REFUSED_STATE[what], stage=2), run.describe()
+        assert not run.grep(r"iommu-lu: incoming state:", stage=2), run.describe()
+    else:
+        assert run.grep(rf"{re.escape(edu)}: iommu-lu: its IOMMU did not adopt the "
+                        r"preserved state: not restoring its domain 0", stage=2), \
+            run.describe()
+    _assert_dma_blocked(run, 2, "offdma", edu)
+
+
+SECOND_SESSION_CHECKS = ("second_dma_before_preserve", "second_preserve_memfd_ok",
+                         "second_preserve_iommufd_ok", "second_preserve_device_ok")
+REFUSED_ONE_CHECKS = ("refused_issued", "refused_iommufd_retrieved",
+                      "refused_get_id_absent", "refused_session_finish_ok")
+
+
+# What the next kernel says about the damaged device entry
+REFUSED_DEVICE = {
+    "device-context": "context entry changed",
+    "device-did": "context entry not present or domain id differs",
+}
+
+
+@pytest.mark.parametrize("what", sorted(REFUSED_DEVICE))
+def test_one_device_refused_other_works(guest, what):
+    """Two VMMs preserve one edu device each, in sessions of their own,
+    behind the same VT-d unit; the first device's entry is damaged before
+    the kexec (its recorded context entry, or its recorded domain id). The
+    next kernel refuses that device alone: it blocks its DMA, does not
+    restore its domain (its session gives the iommufd back without the
+    HWPT, and finishes), and adopts the unit with the second device, which
+    its session gets back working."""
+    run = guest("vtd", "lu-refuse-one", edu=2, args=(what,))
+    s1, s2 = run.stage(1), run.stage(2)
+    _assert_checks(run, 1, PRESERVE_CHECKS + SECOND_SESSION_CHECKS + ("corrupt_written",))
+    edu, edu2 = s1.results["edu_bdf"], s1.results["edu2_bdf"]
+    assert s2.results.get("refused_bdf") == edu, run.describe()
+    assert run.grep(_corrupted(f"{what} {edu}"), stage=1), run.describe()
+    # A recorded entry that no longer reads as the unit's is cleared by
+    # the kexec's own check already
+    changed = run.grep(rf"DMAR: dmar\d+: live update: the context entry of "
+                       rf"{re.escape(edu[5:])} changed since it was preserved: "
+                       r"cleared", stage=1)
+    assert bool(changed) == (what == "device-context"), run.describe()
+    assert run.grep(r"iommu-lu: incoming state: 1 hw units, 2 domains, 2 devices valid",
+                    stage=2), run.describe()
+    # The first device alone is refused, the unit adopted with the second
+    why = re.escape(REFUSED_DEVICE[what])
+    assert run.grep(rf"DMAR: dmar\d+: live update: device {re.escape(edu)}: {why}; "
+                    r"its DMA is blocked", stage=2), run.describe()
+    assert run.grep(rf"iommu-lu: refusing incoming device \d+: {why}",
+                    stage=2), run.describe()
+    assert run.grep(r"DMAR: dmar\d+: live update: adopted the root table with 1 "
+                    r"preserved device\(s\)", stage=2), run.describe()
+    assert not run.grep(rf"{re.escape(edu)}: iommu-lu: restored its preserved domain",
+                        stage=2), run.describe()
+    assert run.grep(rf"{re.escape(edu2)}: iommu-lu: restored its preserved domain",
+                    stage=2), run.describe()
+    # Its session: the iommufd without the HWPT; its DMA blocked
+    _assert_checks(run, 2, REFUSED_ONE_CHECKS)
+    assert run.grep(r"iommufd: preserved HWPT 0x1234 not restored: domain \d+ was "
+                    r"not restored: none of its devices was probed", stage=2), \
+        run.describe()
+    _assert_dma_blocked(run, 2, "refused", edu)
+    # The second session: as after any live update
+    _assert_checks(run, 2, RESTORED_DEVICE_CHECKS + ("session_finish_ok",))
+    assert run.grep(r"iommufd: restored HWPT 0x1235: domain \d+", stage=2), run.describe()
+    assert run.grep(rf"DMAR: dmar\d+: live update: {re.escape(edu2[5:])} keeps its "
+                    r"context entry", stage=2), run.describe()

@@ -8,6 +8,7 @@
  *
  *   lu-kexec --kernel PATH [--initrd PATH]
  *            [--append CMDLINE | --reuse-cmdline] [--set KEY=VALUE ...]
+ *            [--try-first KEY=VALUE ...]
  *            [--load-only | --dry-run] [--debug]
  *
  * --reuse-cmdline starts from /proc/cmdline. --set KEY=VALUE replaces the
@@ -16,11 +17,22 @@
  * Without --initrd the new kernel boots without an initramfs. --dry-run
  * only prints the command line.
  *
+ * --try-first KEY=VALUE first tries a kexec that a live update with
+ * preserved devices must refuse: the kernel is loaded with KEY=VALUE set as
+ * well (after the --set words), and reboot(LINUX_REBOOT_CMD_KEXEC) must
+ * fail with EOPNOTSUPP (the pre-flight: the loaded kernel could not take
+ * the preserved devices over), leaving this kernel as it was. That prints
+ * "LU-CHECK preflight_refused_KEY PASS|FAIL <detail>". Each --try-first is
+ * one try, in order; then the kernel is loaded without them and the real
+ * kexec happens, from the same process, so that the live update sessions
+ * it holds open stay open.
+ *
  * Exit status: 2 on any failure; nothing returns on success unless
  * --load-only or --dry-run was given (then 0).
  */
 #include "lu-util.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/kexec.h>
@@ -42,12 +54,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-kexec --kernel PATH [--initrd PATH]\n"
 		"                [--append CMDLINE | --reuse-cmdline] [--set KEY=VALUE ...]\n"
+		"                [--try-first KEY=VALUE ...]\n"
 		"                [--load-only | --dry-run] [--debug]\n"
 		"  --kernel PATH     kernel image (bzImage) to load\n"
 		"  --initrd PATH     initramfs for the new kernel (default: none)\n"
 		"  --append CMDLINE  command line of the new kernel\n"
 		"  --reuse-cmdline   start from this kernel's /proc/cmdline\n"
 		"  --set KEY=VALUE   replace or add a KEY= word (repeatable)\n"
+		"  --try-first KEY=VALUE  first a kexec with KEY=VALUE set too, which\n"
+		"                    must be refused with EOPNOTSUPP (repeatable)\n"
 		"  --load-only       load the image, do not reboot into it\n"
 		"  --dry-run         only print the command line\n"
 		"  --debug           ask the kernel to log the load (KEXEC_FILE_DEBUG)\n");
@@ -104,6 +119,16 @@ static void words_split(struct words *ws, const char *s)
 	}
 }
 
+/* @v with @s added at its end; *@n counts the strings */
+static char **strv_add(char **v, size_t *n, char *s)
+{
+	v = realloc(v, (*n + 1) * sizeof(*v));
+	if (!v)
+		lu_die("realloc");
+	v[(*n)++] = s;
+	return v;
+}
+
 /* Does @word set @key ("KEY" or "KEY=...")? */
 static bool word_is_key(const char *word, const char *key, size_t keylen)
 {
@@ -145,6 +170,14 @@ static void words_set(struct words *ws, const char *kv)
 	}
 	if (!done)
 		words_add(ws, end, kv, strlen(kv));
+}
+
+static void words_free(struct words *ws)
+{
+	while (ws->n)
+		words_del(ws, ws->n - 1);
+	free(ws->w);
+	ws->w = NULL;
 }
 
 static void words_join(const struct words *ws, char *buf, size_t size)
@@ -249,6 +282,8 @@ static const char *reboot_hint(int err)
 		return "not permitted: needs CAP_SYS_BOOT";
 	case EBUSY:
 		return "another kexec is in progress";
+	case EOPNOTSUPP:
+		return "the live update refused the kexec: the loaded kernel cannot take over a preserved device (see the kernel log)";
 	default:
 		return "the kexec was aborted; live update sessions may have failed to serialize (see the kernel log)";
 	}
@@ -270,10 +305,119 @@ static int open_image(const char *what, const char *path, off_t *size)
 	return fd;
 }
 
+/* Where the command line comes from: the options that build it */
+struct cmdline_opts {
+	const char *append;
+	bool reuse;
+	char **sets;
+	size_t nsets;
+};
+
+/*
+ * The command line in @buf (CMDLINE_MAX bytes): /proc/cmdline or --append,
+ * with the --set words, then @extra (a KEY=VALUE word, or NULL) set too.
+ */
+static void build_cmdline(const struct cmdline_opts *o, const char *extra,
+			  char *buf)
+{
+	struct words ws = { NULL, 0 };
+	size_t i;
+
+	if (o->reuse) {
+		if (lu_read_text("/proc/cmdline", buf, CMDLINE_MAX) < 0)
+			lu_die("read /proc/cmdline");
+		words_split(&ws, buf);
+	} else if (o->append) {
+		words_split(&ws, o->append);
+	}
+	for (i = 0; i < o->nsets; i++)
+		words_set(&ws, o->sets[i]);
+	if (extra)
+		words_set(&ws, extra);
+	words_join(&ws, buf, CMDLINE_MAX);
+	words_free(&ws);
+}
+
+/* kexec_file_load() @kernel and @initrd (or none) with @cmdline, or die. */
+static void load_image(const char *kernel, const char *initrd,
+		       const char *cmdline, unsigned long flags)
+{
+	off_t kernel_size, initrd_size = 0;
+	int kernel_fd, initrd_fd = -1;
+	size_t cmdline_len;
+	long ret;
+
+	kernel_fd = open_image("kernel", kernel, &kernel_size);
+	if (initrd)
+		initrd_fd = open_image("initrd", initrd, &initrd_size);
+	else
+		flags |= KEXEC_FILE_NO_INITRAMFS;
+
+	/* Pass the NUL too; no command line at all if it is empty. */
+	cmdline_len = cmdline[0] ? strlen(cmdline) + 1 : 0;
+	ret = syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, cmdline_len,
+		      cmdline_len ? cmdline : NULL, flags);
+	if (ret) {
+		int err = errno;
+		const char *hint = load_hint(err, kernel_fd, cmdline_len);
+
+		errno = err;
+		lu_die_hint(hint, "kexec_file_load(%s, %s)", kernel,
+			    initrd ? initrd : "no initrd");
+	}
+	printf("lu-kexec: loaded %s (%lld bytes), initrd %s (%lld bytes)\n",
+	       kernel, (long long)kernel_size, initrd ? initrd : "none",
+	       (long long)initrd_size);
+	close(kernel_fd);
+	if (initrd_fd >= 0)
+		close(initrd_fd);
+}
+
+/* "preflight_refused_KEY" for the word KEY=VALUE, in @name */
+static void try_check_name(const char *word, char *name, size_t size)
+{
+	size_t len = snprintf(name, size, "preflight_refused_");
+	const char *c;
+
+	for (c = word; *c && *c != '=' && len + 1 < size; c++)
+		name[len++] = isalnum((unsigned char)*c) ? *c : '_';
+	name[len] = '\0';
+}
+
+/*
+ * --try-first @word: a kexec into the kernel loaded with @word set as well
+ * must be refused by the live update's pre-flight (EOPNOTSUPP), and this
+ * kernel go on. A kexec that is not refused does not come back: the next
+ * stage then is not the one expected, and its check is missing.
+ */
+static void try_refused(const char *kernel, const char *initrd,
+			const struct cmdline_opts *o, const char *word,
+			unsigned long flags, char *cmdline)
+{
+	const char *got;
+	char name[64];
+	int ret, err;
+
+	try_check_name(word, name, sizeof(name));
+	build_cmdline(o, word, cmdline);
+	printf("lu-kexec: trying a kexec that must be refused: cmdline: %s\n",
+	       cmdline);
+	load_image(kernel, initrd, cmdline, flags);
+	fflush(stdout);
+	sync();
+	ret = reboot(LINUX_REBOOT_CMD_KEXEC);
+	err = errno;
+	got = ret ? strerrorname_np(err) : "success";
+	lu_check(name, ret && err == EOPNOTSUPP,
+		 "reboot(LINUX_REBOOT_CMD_KEXEC) into the kernel loaded with "
+		 "%s: %s%s, expected errno EOPNOTSUPP", word,
+		 ret ? "errno " : "", got ? got : "unknown");
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_REUSE, OPT_SET,
-	       OPT_LOAD_ONLY, OPT_DRY_RUN, OPT_DEBUG, OPT_HELP };
+	       OPT_TRY_FIRST, OPT_LOAD_ONLY, OPT_DRY_RUN, OPT_DEBUG, OPT_HELP };
 	static const struct option opts[] = {
 		{ "kernel",		required_argument,	NULL, OPT_KERNEL },
 		{ "initrd",		required_argument,	NULL, OPT_INITRD },
@@ -281,22 +425,21 @@ int main(int argc, char **argv)
 		{ "command-line",	required_argument,	NULL, OPT_APPEND },
 		{ "reuse-cmdline",	no_argument,		NULL, OPT_REUSE },
 		{ "set",		required_argument,	NULL, OPT_SET },
+		{ "try-first",		required_argument,	NULL, OPT_TRY_FIRST },
 		{ "load-only",		no_argument,		NULL, OPT_LOAD_ONLY },
 		{ "dry-run",		no_argument,		NULL, OPT_DRY_RUN },
 		{ "debug",		no_argument,		NULL, OPT_DEBUG },
 		{ "help",		no_argument,		NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *kernel = NULL, *initrd = NULL, *append = NULL;
-	bool reuse = false, load_only = false, dry_run = false;
-	char **sets = NULL;
-	size_t nsets = 0, cmdline_len, i;
+	const char *kernel = NULL, *initrd = NULL;
+	struct cmdline_opts o = { NULL, false, NULL, 0 };
+	bool load_only = false, dry_run = false;
+	char **tries = NULL;
+	size_t ntries = 0, i;
 	unsigned long flags = 0;
-	struct words ws = { NULL, 0 };
-	off_t kernel_size, initrd_size = 0;
-	int kernel_fd, initrd_fd = -1, opt;
 	char *cmdline;
-	long ret;
+	int opt;
 
 	lu_init_stdio();
 
@@ -309,16 +452,16 @@ int main(int argc, char **argv)
 			initrd = optarg;
 			break;
 		case OPT_APPEND:
-			append = optarg;
+			o.append = optarg;
 			break;
 		case OPT_REUSE:
-			reuse = true;
+			o.reuse = true;
 			break;
 		case OPT_SET:
-			sets = realloc(sets, (nsets + 1) * sizeof(*sets));
-			if (!sets)
-				lu_die("realloc");
-			sets[nsets++] = optarg;
+			o.sets = strv_add(o.sets, &o.nsets, optarg);
+			break;
+		case OPT_TRY_FIRST:
+			tries = strv_add(tries, &ntries, optarg);
 			break;
 		case OPT_LOAD_ONLY:
 			load_only = true;
@@ -348,52 +491,29 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return LU_EXIT_ERROR;
 	}
-	if (append && reuse)
+	if (o.append && o.reuse)
 		lu_diex("--append and --reuse-cmdline exclude each other");
+	if (ntries && load_only)
+		lu_diex("--try-first needs the reboot: not with --load-only");
 
-	/* Build the command line. */
 	cmdline = malloc(CMDLINE_MAX);
 	if (!cmdline)
 		lu_die("malloc");
-	if (reuse) {
-		if (lu_read_text("/proc/cmdline", cmdline, CMDLINE_MAX) < 0)
-			lu_die("read /proc/cmdline");
-		words_split(&ws, cmdline);
-	} else if (append) {
-		words_split(&ws, append);
-	}
-	for (i = 0; i < nsets; i++)
-		words_set(&ws, sets[i]);
-	words_join(&ws, cmdline, CMDLINE_MAX);
-	printf("lu-kexec: cmdline: %s\n", cmdline);
-	if (dry_run)
+	if (dry_run) {
+		for (i = 0; i < ntries; i++) {
+			build_cmdline(&o, tries[i], cmdline);
+			printf("lu-kexec: try cmdline: %s\n", cmdline);
+		}
+		build_cmdline(&o, NULL, cmdline);
+		printf("lu-kexec: cmdline: %s\n", cmdline);
 		return 0;
-
-	kernel_fd = open_image("kernel", kernel, &kernel_size);
-	if (initrd)
-		initrd_fd = open_image("initrd", initrd, &initrd_size);
-	else
-		flags |= KEXEC_FILE_NO_INITRAMFS;
-
-	/* Pass the NUL too; no command line at all if it is empty. */
-	cmdline_len = cmdline[0] ? strlen(cmdline) + 1 : 0;
-	ret = syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, cmdline_len,
-		      cmdline_len ? cmdline : NULL, flags);
-	if (ret) {
-		int err = errno;
-		const char *hint = load_hint(err, kernel_fd, cmdline_len);
-
-		errno = err;
-		lu_die_hint(hint, "kexec_file_load(%s, %s)", kernel,
-			    initrd ? initrd : "no initrd");
 	}
-	printf("lu-kexec: loaded %s (%lld bytes), initrd %s (%lld bytes)\n",
-	       kernel, (long long)kernel_size, initrd ? initrd : "none",
-	       (long long)initrd_size);
-	close(kernel_fd);
-	if (initrd_fd >= 0)
-		close(initrd_fd);
+	for (i = 0; i < ntries; i++)
+		try_refused(kernel, initrd, &o, tries[i], flags, cmdline);
 
+	build_cmdline(&o, NULL, cmdline);
+	printf("lu-kexec: cmdline: %s\n", cmdline);
+	load_image(kernel, initrd, cmdline, flags);
 	if (load_only)
 		return 0;
 

@@ -3,6 +3,39 @@
  * lu-vfio: iommufd live update through a VFIO device (QEMU's edu).
  *
  *   lu-vfio mark-checks [--bdf DDDD:BB:DD.F]
+ *   lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] [--second-session]
+ *                    -- CMD...
+ *   lu-vfio retrieve [--session NAME] [--next-session NAME2 -- CMD...]
+ *   lu-vfio retrieve-refused
+ *   lu-vfio destroy-early [--after-bind]
+ *   lu-vfio finish-unretrieved
+ *   lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]
+ *
+ * preserve and retrieve are the reference user of the device live update
+ * (docs/liveupdate-flow.md): preserve, in stage 1, attaches the edu device
+ * to a marked HWPT, preserves the memfd, the iommufd and the device in a
+ * session and runs CMD (the kexec) with it open; on the way, while the
+ * iommufd is preserved, no mark can be set or cleared, while the device
+ * is preserved, attaching it to another HWPT and detaching it fail with
+ * EBUSY, and after a cancelled session both work again. With
+ * --second-session, a second VMM preserves the second edu device in a
+ * session of its own (its own memfd, iommufd and marked HWPT), also kept
+ * open across the kexec. retrieve, in stage 2, takes everything back;
+ * retrieve-refused does it after a kexec in which the first device's
+ * context entry was refused: its session gives no HWPT back, its DMA
+ * faults, and the second session's device works. The other stage 2
+ * commands are misuses:
+ *
+ *   - destroy-early destroys the restored HWPT before its device is
+ *     attached (with --after-bind: once the device is retrieved and bound
+ *     to the iommufd); the page table must stay, DMA through it works;
+ *   - finish-unretrieved finishes the session with nothing retrieved: the
+ *     device must lose bus mastering, and with bus mastering set again its
+ *     DMA to the preserved IOVAs must fault (the test reads the DMAR faults
+ *     in the kernel log);
+ *   - dma-sysfs, in a kernel that did not take the preserved state (it
+ *     was damaged before the kexec), DMAs to the preserved IOVAs through
+ *     BAR 0 in sysfs: those must fault too.
  *
  * mark-checks checks the rules of IOMMU_HWPT_LU_SET_PRESERVE, which marks a
  * paging HWPT to be kept across a live update. The edu device (default: the
@@ -12,11 +45,17 @@
  *
  *   - the device copies a pattern from A to B (dma_before_mark);
  *   - marking is refused for an HWPT whose IOAS holds an anonymous memory
- *     mapping, non-zero flags or __reserved, an IOAS id and an unused id;
+ *     mapping, unknown flags, non-zero __reserved, an IOAS id and an
+ *     unused id;
+ *   - clearing the mark of HWPT 1 (IOMMU_HWPT_LU_CLEAR) is refused while
+ *     it is not marked;
  *   - HWPT 1 is marked (mark_ok), after which every change to IOAS 1
  *     (IOMMU_IOAS_MAP_FILE, IOMMU_IOAS_MAP, IOMMU_IOAS_UNMAP,
  *     IOMMU_IOAS_ALLOW_IOVAS, IOMMU_IOAS_COPY into it) fails with EBUSY,
  *     while another HWPT of IOAS 1 can still be allocated and destroyed;
+ *   - its mark cannot be cleared with a token, is cleared without one,
+ *     after which IOAS 1 maps and unmaps again, and HWPT 1 is marked
+ *     again with the same token;
  *   - HWPT 1 cannot be marked twice, a second HWPT (HWPT 3, own IOAS, not
  *     attached) cannot take HWPT 1's token but can be marked under another
  *     one, and then cannot be destroyed;
@@ -28,8 +67,9 @@
  *     make that fail with a kernel WARN, which the test harness catches.
  *
  * Every check prints "LU-CHECK <name> PASS|FAIL <detail>" with the error
- * number seen. Exit status: 0 all checks passed, 1 a check failed, 2 an
- * error (a failing setup step, bad usage).
+ * number seen; facts for the test are "LU-RESULT <key> <value>" lines.
+ * Exit status: 0 all checks passed, 1 a check failed, 2 an error (a
+ * failing setup step, bad usage).
  */
 #include "lu-util.h"
 
@@ -62,10 +102,11 @@
 #define IOVA_COPY		0x300000ULL	/* never mapped in IOAS 1 */
 
 #define TOKEN_1			0x1234ULL	/* HWPT 1 */
-#define TOKEN_2			0x1235ULL	/* HWPT 3 */
+#define TOKEN_2			0x1235ULL	/* HWPT 3; the second session's */
 #define TOKEN_AGAIN		0x1236ULL	/* HWPT 1's second mark */
 #define TOKEN_UNUSED		0x5a5aULL	/* for marks that must fail */
 #define UNUSED_ID		0x7fffffffU	/* no object has this id */
+#define FLAG_UNKNOWN		(IOMMU_HWPT_LU_CLEAR << 1)	/* no such flag */
 
 #define ERR_STR_LEN		32
 
@@ -92,6 +133,12 @@ static LU_PRINTF(2, 3) void must(int err, const char *fmt, ...)
 	lu_vmsg(err, NULL, fmt, ap);
 	va_end(ap);
 	exit(LU_EXIT_ERROR);
+}
+
+/* 0, or the error number of a failed ioctl */
+static int ioctl_err(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? errno : 0;
 }
 
 /* "errno EBUSY", or "success" for 0, in @buf. */
@@ -133,21 +180,27 @@ static LU_PRINTF(4, 5) void check_err(const char *name, int got, int want,
 /* ----------------------------------------------------------------------- */
 /* VFIO                                                                    */
 
-/* Open the VFIO cdev @cdev and bind it to a new iommufd. */
-static void session_open(const char *cdev, struct session *s)
+/* Bind the device fd @devfd to @iommufd: 0 and its id in @devid, or an errno */
+static int vfio_bind(int devfd, int iommufd, uint32_t *devid)
 {
 	struct vfio_device_bind_iommufd bind = {
 		.argsz = sizeof(bind),
+		.iommufd = iommufd,
 	};
+	int err = ioctl_err(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 
+	*devid = bind.out_devid;
+	return err;
+}
+
+/* Open the VFIO cdev @cdev and bind it to a new iommufd. */
+static void session_open(const char *cdev, struct session *s)
+{
 	s->devfd = vfio_open_cdev(cdev);
 	s->fd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0)
 		lu_die("open %s", IOMMUFD_DEV);
-	bind.iommufd = s->fd;
-	if (ioctl(s->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		lu_die("VFIO_DEVICE_BIND_IOMMUFD");
-	s->devid = bind.out_devid;
+	must(vfio_bind(s->devfd, s->fd, &s->devid), "VFIO_DEVICE_BIND_IOMMUFD");
 }
 
 /*
@@ -160,24 +213,35 @@ static void session_close(struct session *s)
 	close(s->fd);
 }
 
-static void vfio_attach_pt(struct session *s, uint32_t pt_id)
+/* Attach the device to the HWPT or IOAS @pt_id: 0 or an errno */
+static int vfio_attach_pt_err(struct session *s, uint32_t pt_id)
 {
 	struct vfio_device_attach_iommufd_pt attach = {
 		.argsz = sizeof(attach),
 		.pt_id = pt_id,
 	};
 
-	if (ioctl(s->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
-		lu_die("VFIO_DEVICE_ATTACH_IOMMUFD_PT pt %u", pt_id);
+	return ioctl_err(s->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+}
+
+static void vfio_attach_pt(struct session *s, uint32_t pt_id)
+{
+	must(vfio_attach_pt_err(s, pt_id),
+	     "VFIO_DEVICE_ATTACH_IOMMUFD_PT pt %u", pt_id);
+}
+
+/* Detach the device from its HWPT: 0 or an errno */
+static int vfio_detach_pt_err(struct session *s)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+
+	return ioctl_err(s->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
 }
 
 /* ----------------------------------------------------------------------- */
 /* iommufd: each returns 0 or the error number of the ioctl                */
-
-static int ioctl_err(int fd, unsigned long req, void *arg)
-{
-	return ioctl(fd, req, arg) ? errno : 0;
-}
 
 static uint32_t ioas_alloc(struct session *s)
 {
@@ -318,6 +382,12 @@ static int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
 	return ioctl_err(s->fd, IOMMU_HWPT_LU_SET_PRESERVE, &mark);
 }
 
+/* Clear the mark of @hwpt; @token must be 0 */
+static int hwpt_clear(struct session *s, uint32_t hwpt, uint64_t token)
+{
+	return hwpt_mark(s, hwpt, IOMMU_HWPT_LU_CLEAR, 0, token);
+}
+
 /* ----------------------------------------------------------------------- */
 /* Memory                                                                  */
 
@@ -379,8 +449,8 @@ static void check_mark_refusals(struct session *s, uint32_t ioas1,
 		  "with IOMMU_IOAS_MAP", hwpt2, ioas2);
 
 	check_err("mark_bad_flags_refused",
-		  hwpt_mark(s, hwpt1, 1, 0, TOKEN_UNUSED), EINVAL,
-		  "mark HWPT %u with flags 0x1", hwpt1);
+		  hwpt_mark(s, hwpt1, FLAG_UNKNOWN, 0, TOKEN_UNUSED), EINVAL,
+		  "mark HWPT %u with unknown flags 0x%x", hwpt1, FLAG_UNKNOWN);
 	check_err("mark_bad_reserved_refused",
 		  hwpt_mark(s, hwpt1, 0, 1, TOKEN_UNUSED), EINVAL,
 		  "mark HWPT %u with __reserved 1", hwpt1);
@@ -390,6 +460,8 @@ static void check_mark_refusals(struct session *s, uint32_t ioas1,
 	check_err("mark_unknown_id_refused",
 		  hwpt_mark(s, UNUSED_ID, 0, 0, TOKEN_UNUSED), ENOENT,
 		  "mark id 0x%x, no such object", UNUSED_ID);
+	check_err("clear_unmarked_refused", hwpt_clear(s, hwpt1, 0), ENOENT,
+		  "clear the mark of HWPT %u, not marked", hwpt1);
 }
 
 /* HWPT 1 is marked: IOAS 1 must refuse every change. */
@@ -425,6 +497,38 @@ static void check_ioas_frozen(struct session *s, uint32_t ioas1,
 	if (!err)
 		check_err("hwpt_destroy_unmarked_ok", obj_destroy(s, hwpt4), 0,
 			  "IOMMU_DESTROY of that unmarked HWPT %u", hwpt4);
+}
+
+/*
+ * HWPT 1 is marked with TOKEN_1: clearing its mark makes IOAS 1 mutable
+ * again, and the HWPT can be marked again. It ends marked with TOKEN_1, as
+ * it was.
+ */
+static void check_mark_clear(struct session *s, uint32_t ioas1,
+			     uint32_t hwpt1, int spare_fd)
+{
+	char m[ERR_STR_LEN], u[ERR_STR_LEN];
+	int err, err_map, err_unmap = 0;
+
+	check_err("clear_with_token_refused", hwpt_clear(s, hwpt1, TOKEN_1),
+		  EINVAL, "clear the mark of HWPT %u, giving token 0x%llx",
+		  hwpt1, TOKEN_1);
+	err = hwpt_clear(s, hwpt1, 0);
+	check_err("clear_ok", err, 0, "clear the mark of HWPT %u", hwpt1);
+	if (err)
+		return;
+
+	err_map = ioas_map_file(s, ioas1, spare_fd, 0, IOVA_FREE);
+	if (!err_map)
+		err_unmap = ioas_unmap(s, ioas1, IOVA_FREE);
+	nr_failed += !lu_check("ioas_map_after_clear", !err_map && !err_unmap,
+			       "mark cleared: IOMMU_IOAS_MAP_FILE of a memfd "
+			       "page into IOAS %u at iova 0x%llx: %s, "
+			       "IOMMU_IOAS_UNMAP: %s", ioas1, IOVA_FREE,
+			       err_str(m, err_map),
+			       err_map ? "not tried" : err_str(u, err_unmap));
+	check_err("remark_after_clear_ok", hwpt_mark(s, hwpt1, 0, 0, TOKEN_1),
+		  0, "mark HWPT %u again with token 0x%llx", hwpt1, TOKEN_1);
 }
 
 /*
@@ -537,6 +641,7 @@ static int mark_checks(const char *bdf)
 		lu_msg("HWPT %u is not marked: the checks of a marked IOAS "
 		       "below fail too", hwpt1);
 	check_ioas_frozen(&s, ioas1, spare_fd, anon);
+	check_mark_clear(&s, ioas1, hwpt1, spare_fd);
 	check_mark_unique(&s, hwpt1, spare_fd);
 	check_dma("dma_after_mark", a, b, SEED_Q, SEED_S);
 
@@ -564,6 +669,7 @@ static int mark_checks(const char *bdf)
 #define LUO_DEV			"/dev/liveupdate"
 #define LU_SESSION		"lu-iommufd"
 #define LU_CANCEL_SESSION	"lu-iommufd-cancel"
+#define LU_SESSION2		"lu-iommufd-vmm2"	/* preserve --second-session */
 #define LU_TOKEN_MEMFD		1ULL
 #define LU_TOKEN_IOMMUFD	2ULL
 #define LU_TOKEN_DEVICE		3ULL
@@ -626,6 +732,16 @@ static int luo_retrieve(int session_fd, uint64_t token)
 	return err ? -err : rfd.fd;
 }
 
+/* The file preserved with @token, which must be there (@what names it) */
+static int luo_retrieve_must(int session_fd, uint64_t token, const char *what)
+{
+	int fd = luo_retrieve(session_fd, token);
+
+	if (fd < 0)
+		lu_die_err(-fd, "retrieve %s", what);
+	return fd;
+}
+
 static int luo_finish(int session_fd)
 {
 	struct liveupdate_session_finish finish = {
@@ -638,13 +754,9 @@ static int luo_finish(int session_fd)
 /* The preserved memfd of session @session_fd (pages A and B), mapped */
 static uint8_t *luo_retrieve_mem(int session_fd, int *memfdp)
 {
-	int fd = luo_retrieve(session_fd, LU_TOKEN_MEMFD);
+	int fd = luo_retrieve_must(session_fd, LU_TOKEN_MEMFD, "the memfd");
 	void *mem;
 
-	if (fd < 0) {
-		errno = -fd;
-		lu_die("retrieve the memfd");
-	}
 	mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED)
 		lu_die("mmap the retrieved memfd");
@@ -697,34 +809,141 @@ static void start_inflight_dma(uint8_t *mem)
 
 /*
  * A second edu device, bound to the same iommufd but attached to an HWPT
- * that is not marked: it may not be preserved. Returns its device fd.
+ * that is not marked: it may not be preserved. Returns its device fd, and
+ * its BDF in @bdf (NAME_MAX + 1 bytes).
  */
-static int second_device(struct session *s, int memfd)
+static int second_device(struct session *s, int memfd, char *bdf)
 {
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
-	};
-	char bdf[NAME_MAX + 1], cdev[NAME_MAX + 1];
-	struct session s2;
+	struct session s2 = { .fd = s->fd };
+	char cdev[NAME_MAX + 1];
 	uint32_t ioas, hwpt;
-	int devfd;
 
-	pci_find_edu_nth(2, bdf, sizeof(bdf));
+	pci_find_edu_nth(2, bdf, NAME_MAX + 1);
 	vfio_bind_pci(bdf);
 	vfio_find_cdev(bdf, cdev, sizeof(cdev));
-	devfd = vfio_open_cdev(cdev);
-	bind.iommufd = s->fd;
-	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		lu_die("VFIO_DEVICE_BIND_IOMMUFD of %s", bdf);
-	s2 = (struct session){ .devfd = devfd, .fd = s->fd,
-			       .devid = bind.out_devid };
+	s2.devfd = vfio_open_cdev(cdev);
+	must(vfio_bind(s2.devfd, s2.fd, &s2.devid),
+	     "VFIO_DEVICE_BIND_IOMMUFD of %s", bdf);
 	ioas = ioas_alloc(&s2);
 	must(hwpt_alloc(&s2, ioas, &hwpt), "IOMMU_HWPT_ALLOC for %s", bdf);
 	vfio_attach_pt(&s2, hwpt);
 	must(ioas_map_file(&s2, ioas, memfd, 0, IOVA_A),
 	     "IOMMU_IOAS_MAP_FILE for %s", bdf);
 	lu_result("edu2_bdf", "%s", bdf);
-	return devfd;
+	return s2.devfd;
+}
+
+/*
+ * The cancelled session unpreserved the device: it may leave its marked
+ * HWPT @hwpt for the unmarked @spare, and come back.
+ */
+static void check_attach_after_cancel(struct session *s, uint32_t hwpt,
+				      uint32_t spare)
+{
+	char e1[ERR_STR_LEN], e2[ERR_STR_LEN];
+	int err_spare, err_back = 0;
+
+	err_spare = vfio_attach_pt_err(s, spare);
+	if (!err_spare)
+		err_back = vfio_attach_pt_err(s, hwpt);
+	nr_failed += !lu_check("attach_after_cancel_ok",
+			       !err_spare && !err_back,
+			       "session cancelled: attach the device to "
+			       "unmarked HWPT %u: %s, back to marked HWPT %u: "
+			       "%s", spare, err_str(e1, err_spare), hwpt,
+			       err_spare ? "not tried" : err_str(e2, err_back));
+}
+
+/* While the iommufd is preserved, its marks can be neither set nor cleared. */
+static void check_marks_frozen(struct session *s, uint32_t hwpt,
+			       uint32_t spare)
+{
+	check_err("mark_while_preserved_refused",
+		  hwpt_mark(s, spare, 0, 0, TOKEN_2), EBUSY,
+		  "mark unmarked HWPT %u (a lower id than marked HWPT %u) "
+		  "with token 0x%llx, the iommufd preserved", spare, hwpt,
+		  TOKEN_2);
+	check_err("clear_while_preserved_refused", hwpt_clear(s, hwpt, 0),
+		  EBUSY, "clear the mark of HWPT %u, the iommufd preserved",
+		  hwpt);
+}
+
+/* Keep the session fd @fd open across the exec of CMD (the kexec). */
+static void keep_open(int fd)
+{
+	if (fcntl(fd, F_SETFD, 0))
+		lu_die("clear FD_CLOEXEC on the session fd");
+}
+
+/* Run CMD (the kexec, or what runs it); the sessions kept open stay so. */
+static LU_NORETURN void exec_cmd(char **cmd)
+{
+	fflush(NULL);
+	execvp(cmd[0], cmd);
+	lu_die("exec %s", cmd[0]);
+}
+
+/*
+ * A second VMM (preserve --second-session): the second edu device @bdf in
+ * an iommufd of its own, attached to an HWPT marked with a token of its
+ * own, whose IOAS maps a memfd of its own; the memfd, the iommufd and the
+ * device preserved in session LU_SESSION2, with no DMA in flight. Returns
+ * the session fd. Its other files are closed by the exec of CMD: the
+ * session holds them.
+ */
+static int preserve_second_session(int luo_fd, const char *bdf)
+{
+	volatile void *bar1 = edu_bar;
+	char cdev[NAME_MAX + 1];
+	int memfd, session_fd;
+	uint32_t ioas, hwpt;
+	struct session s;
+	size_t bar_size;
+	uint8_t *mem;
+
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	session_open(cdev, &s);
+	ioas = ioas_alloc(&s);
+	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for %s", bdf);
+	vfio_attach_pt(&s, hwpt);
+	mem = memfd_buf(2 * PAGE, &memfd);
+	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_A),
+	     "IOMMU_IOAS_MAP_FILE of %s's A at iova 0x%llx", bdf, IOVA_A);
+	must(ioas_map_file(&s, ioas, memfd, PAGE, IOVA_B),
+	     "IOMMU_IOAS_MAP_FILE of %s's B at iova 0x%llx", bdf, IOVA_B);
+
+	/* edu_bar is the first device's, for its DMA in flight: back after */
+	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
+	vfio_pci_enable_master(s.devfd);
+	check_dma("second_dma_before_preserve", mem, mem + PAGE, SEED_P,
+		  SEED_R);
+	munmap((void *)edu_bar, bar_size);
+	edu_bar = bar1;
+	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_2),
+	     "mark %s's HWPT %u with token 0x%llx", bdf, hwpt, TOKEN_2);
+
+	session_fd = luo_session_create(luo_fd, LU_SESSION2);
+	check_err("second_preserve_memfd_ok",
+		  luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD), 0,
+		  "preserve %s's memfd in session '%s'", bdf, LU_SESSION2);
+	check_err("second_preserve_iommufd_ok",
+		  luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD), 0,
+		  "preserve %s's iommufd in session '%s'", bdf, LU_SESSION2);
+	check_err("second_preserve_device_ok",
+		  luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE), 0,
+		  "preserve %s in session '%s'", bdf, LU_SESSION2);
+	lu_result("edu2_hwpt_token", "0x%llx", TOKEN_2);
+	return session_fd;
+}
+
+/* While it is preserved, the device stays on its HWPT. */
+static void check_preserved_stays(struct session *s, uint32_t spare)
+{
+	check_err("reattach_preserved_refused", vfio_attach_pt_err(s, spare),
+		  EBUSY, "attach the preserved device to unmarked HWPT %u",
+		  spare);
+	check_err("detach_preserved_refused", vfio_detach_pt_err(s), EBUSY,
+		  "detach the preserved device from its HWPT");
 }
 
 /*
@@ -732,17 +951,23 @@ static int second_device(struct session *s, int memfd)
  * device on an unmarked HWPT; a session that is closed before the kexec
  * (cancel), then the session that is kept: the memfd, the iommufd and the
  * first device preserved in it, and CMD (the kexec) run with the session
- * open.
+ * open. A spare HWPT (own IOAS, unmarked, allocated first so that its id
+ * is lower than the marked HWPT's) shows that the device may change HWPTs
+ * after the cancel but not while it is preserved, and that no HWPT can be
+ * marked while the iommufd is preserved. With @second_session, the second
+ * device then moves to a second session of its own, kept open too.
  */
-static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
+static int lu_preserve_cmd(const char *bdf, bool cancel_only,
+			   bool second_session, char **cmd)
 {
-	char bdf_buf[NAME_MAX + 1], cdev[NAME_MAX + 1];
-	int memfd, luo_fd, session_fd, cancel_fd, dev2_fd, err;
+	char bdf_buf[NAME_MAX + 1], bdf2[NAME_MAX + 1], cdev[NAME_MAX + 1];
+	int memfd, luo_fd, session_fd, session2_fd = -1, cancel_fd, dev2_fd;
+	uint32_t ioas, hwpt, spare_ioas, spare_hwpt;
 	unsigned long long t0;
-	uint32_t ioas, hwpt;
 	struct session s;
 	size_t bar_size;
 	uint8_t *mem;
+	int err;
 
 	if (!bdf) {
 		pci_find_edu(bdf_buf, sizeof(bdf_buf));
@@ -752,6 +977,9 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 	vfio_find_cdev(bdf, cdev, sizeof(cdev));
 	lu_result("edu_bdf", "%s", bdf);
 	session_open(cdev, &s);
+	spare_ioas = ioas_alloc(&s);
+	must(hwpt_alloc(&s, spare_ioas, &spare_hwpt),
+	     "IOMMU_HWPT_ALLOC for IOAS %u", spare_ioas);
 	ioas = ioas_alloc(&s);
 	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
 	vfio_attach_pt(&s, hwpt);
@@ -765,7 +993,7 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 	check_dma("dma_before_preserve", mem, mem + PAGE, SEED_P, SEED_R);
 	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_1),
 	     "mark HWPT %u with token 0x%llx", hwpt, TOKEN_1);
-	dev2_fd = second_device(&s, memfd);
+	dev2_fd = second_device(&s, memfd, bdf2);
 
 	luo_fd = luo_open();
 
@@ -787,15 +1015,14 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 	check_trace("cancel_trace_device_unpreserve",
 		    "iommu_lu_device_unpreserve");
 	check_trace("cancel_trace_pt_unpreserve", "iommu_lu_pt_unpreserve");
+	check_attach_after_cancel(&s, hwpt, spare_hwpt);
 
 	if (cancel_only) {
 		/* Nothing is preserved: the next kernel boots as usual */
 		close(luo_fd);
 		if (nr_failed)
 			return LU_EXIT_FAIL;
-		fflush(NULL);
-		execvp(cmd[0], cmd);
-		lu_die("exec %s", cmd[0]);
+		exec_cmd(cmd);
 	}
 
 	session_fd = luo_session_create(luo_fd, LU_SESSION);
@@ -812,6 +1039,7 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 	lu_result("preserve_iommufd_us", "%llu", now_us() - t0);
 	check_err("preserve_iommufd_ok", err, 0,
 		  "preserve the iommufd after a session was cancelled");
+	check_marks_frozen(&s, hwpt, spare_hwpt);
 	err = luo_preserve(session_fd, dev2_fd, LU_TOKEN_DEVICE2);
 	check_err("preserve_device_unmarked_refused", err, EINVAL,
 		  "preserve the second device, on an unmarked HWPT");
@@ -819,7 +1047,13 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
 	lu_result("preserve_device_us", "%llu", now_us() - t0);
 	check_err("preserve_device_ok", err, 0, "preserve the device");
+	check_preserved_stays(&s, spare_hwpt);
 	lu_result("hwpt_token", "0x%llx", TOKEN_1);
+	if (second_session) {
+		/* It leaves this iommufd for one of its own */
+		close(dev2_fd);
+		session2_fd = preserve_second_session(luo_fd, bdf2);
+	}
 	close(luo_fd);
 	if (nr_failed) {
 		printf("lu-vfio: %d check(s) failed, not starting the kexec\n",
@@ -828,12 +1062,11 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only, char **cmd)
 	}
 
 	start_inflight_dma(mem);
-	/* CMD holds the session open until the kexec */
-	if (fcntl(session_fd, F_SETFD, 0))
-		lu_die("clear FD_CLOEXEC on the session fd");
-	fflush(NULL);
-	execvp(cmd[0], cmd);
-	lu_die("exec %s", cmd[0]);
+	/* CMD holds the sessions open until the kexec */
+	keep_open(session_fd);
+	if (session2_fd >= 0)
+		keep_open(session2_fd);
+	exec_cmd(cmd);
 }
 
 /* Map BAR 0 of @bdf through sysfs: no driver, no reset, no IOMMU change */
@@ -858,21 +1091,88 @@ static volatile void *sysfs_map_bar0(const char *bdf, size_t *size)
 	return p;
 }
 
-/* The PCI command register of @bdf, from sysfs */
-static uint16_t sysfs_pci_command(const char *bdf)
+/* The config space of @bdf in sysfs, opened with @flags */
+static int sysfs_pci_config_open(const char *bdf, int flags)
 {
 	char path[PATH_MAX];
-	uint16_t cmd;
 	int fd;
 
 	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/config", bdf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		lu_die("open %s", path);
+	return fd;
+}
+
+/* The PCI command register of @bdf, from sysfs */
+static uint16_t sysfs_pci_command(const char *bdf)
+{
+	int fd = sysfs_pci_config_open(bdf, O_RDONLY);
+	uint16_t cmd;
+
 	if (pread(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
 		lu_die("read the command register of %s", bdf);
 	close(fd);
 	return cmd;
+}
+
+/*
+ * Write the PCI command register of @bdf through sysfs (no driver needed);
+ * its memory and bus master bits must stick.
+ */
+static void sysfs_pci_set_command(const char *bdf, uint16_t cmd)
+{
+	int fd = sysfs_pci_config_open(bdf, O_WRONLY);
+	uint16_t got;
+
+	if (pwrite(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
+		lu_die("write 0x%04x to the command register of %s", cmd, bdf);
+	close(fd);
+	got = sysfs_pci_command(bdf);
+	if ((got ^ cmd) & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
+		lu_diex("command register of %s is 0x%04x after writing 0x%04x",
+			bdf, got, cmd);
+}
+
+/*
+ * DMA of @bdf with no user (no driver, BAR 0 through sysfs) to the IOVAs
+ * it used before the kexec: A to the device, the device to B. Whatever
+ * translates them now must block both, which only the kernel log shows (a
+ * DMAR fault for each IOVA): "LU-RESULT <prefix>_read_iova" and
+ * "<prefix>_write_iova" say which. Bus mastering is set for the transfers
+ * and cleared after, so that only the IOMMU can stop them; check
+ * <prefix>_issued says the device ran both.
+ */
+static void dma_unowned_blocked(const char *bdf, const char *prefix)
+{
+	uint16_t cmd = sysfs_pci_command(bdf);
+	char key[64], name[64];
+	int ret_to, ret_from;
+	size_t bar_size;
+
+	snprintf(key, sizeof(key), "%s_command", prefix);
+	lu_result(key, "0x%04x", cmd);
+	sysfs_pci_set_command(bdf, cmd | PCI_COMMAND_MEMORY |
+			      PCI_COMMAND_MASTER);
+	edu_bar = sysfs_map_bar0(bdf, &bar_size);
+
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
+	snprintf(key, sizeof(key), "%s_read_iova", prefix);
+	lu_result(key, "0x%llx", IOVA_A);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
+	snprintf(key, sizeof(key), "%s_write_iova", prefix);
+	lu_result(key, "0x%llx", IOVA_B);
+	snprintf(name, sizeof(name), "%s_issued", prefix);
+	nr_failed += !lu_check(name, !ret_to && !ret_from,
+			       "%s, bus mastering on: iova 0x%llx to device: "
+			       "%s, device to iova 0x%llx: %s (the kernel must "
+			       "log a DMAR fault for each)", bdf, IOVA_A,
+			       ret_to ? "DMA error" : "completed", IOVA_B,
+			       ret_from ? "DMA error" : "completed");
+
+	munmap((void *)edu_bar, bar_size);
+	sysfs_pci_set_command(bdf, (cmd | PCI_COMMAND_MEMORY) &
+			      ~PCI_COMMAND_MASTER);
 }
 
 /*
@@ -917,30 +1217,33 @@ static void check_dma_after_update(uint8_t *mem, const char *bdf,
 	munmap((void *)edu_bar, bar_size);
 }
 
+/* Bind the retrieved device to the retrieved iommufd: 0 or an errno */
+static int check_device_bind(struct session *s)
+{
+	int err = vfio_bind(s->devfd, s->fd, &s->devid);
+
+	check_err("device_bind_ok", err, 0,
+		  "bind the retrieved device to the retrieved iommufd");
+	return err;
+}
+
 /*
- * Stage 2: the memfd comes back with what the device wrote in stage 1; the
- * iommufd cannot be retrieved yet (restoring HWPTs needs the preserved
- * device) and says so; the session finishes.
- */
-/*
- * Stage 2: the iommufd, with the restored HWPT found by its token, and the
- * device, bound to vfio-pci first, come back from the session; the device
- * binds to the iommufd and attaches to the HWPT, and DMA to the same IOVAs
- * works with no map call while a never mapped IOVA stays blocked.
+ * Stage 2: the iommufd, with the restored HWPT found by its token @token,
+ * and the device, bound to vfio-pci first, come back from the session; the
+ * device binds to the iommufd and attaches to the HWPT, and DMA to the same
+ * IOVAs works with no map call while a never mapped IOVA stays blocked.
  */
 static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
-				  const char *bdf, struct session *keep,
-				  uint32_t *hwpt_out)
+				  const char *bdf, uint64_t token,
+				  struct session *keep, uint32_t *hwpt_out)
 {
 	struct iommu_hwpt_lu_get_id get = {
 		.size = sizeof(get),
 	};
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
-	};
 	int fd, fd2, err, ret_to, ret_from;
 	struct session s;
 	size_t bar_size, match;
+	uint32_t devid;
 
 	vfio_bind_pci(bdf);
 
@@ -964,10 +1267,10 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 	err = ioctl_err(s.fd, IOMMU_HWPT_LU_GET_ID, &get);
 	check_err("get_id_unknown_refused", err, ENOENT,
 		  "IOMMU_HWPT_LU_GET_ID of token 0x5a5a");
-	get.hwpt_token = TOKEN_1;
+	get.hwpt_token = token;
 	err = ioctl_err(s.fd, IOMMU_HWPT_LU_GET_ID, &get);
-	check_err("get_id_ok", err, 0, "IOMMU_HWPT_LU_GET_ID of token 0x%llx",
-		  TOKEN_1);
+	check_err("get_id_ok", err, 0, "IOMMU_HWPT_LU_GET_ID of token 0x%" PRIx64,
+		  token);
 	if (err)
 		return;
 	lu_result("restored_hwpt", "%u", get.out_hwpt_id);
@@ -979,21 +1282,16 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 		return;
 
 	/* Only the iommufd that holds its restored HWPT may take it */
-	bind.iommufd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
-	if (bind.iommufd < 0)
+	fd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
 		lu_die("open %s", IOMMUFD_DEV);
-	err = ioctl_err(s.devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	err = vfio_bind(s.devfd, fd, &devid);
 	check_err("bind_new_iommufd_refused", err, EBUSY,
 		  "bind the retrieved device to a new iommufd");
-	close(bind.iommufd);
+	close(fd);
 
-	bind.iommufd = s.fd;
-	err = ioctl_err(s.devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-	check_err("device_bind_ok", err, 0,
-		  "bind the retrieved device to the retrieved iommufd");
-	if (err)
+	if (check_device_bind(&s))
 		return;
-	s.devid = bind.out_devid;
 	vfio_attach_pt(&s, get.out_hwpt_id);
 
 	err = ioas_map_file(&s, get.out_ioas_id, memfd, 0, IOVA_FREE);
@@ -1060,69 +1358,193 @@ static int lu_preserve_again(struct session *s, uint32_t hwpt, int memfd,
 		return LU_EXIT_FAIL;
 	}
 	start_inflight_dma(mem);
-	if (fcntl(session_fd, F_SETFD, 0))
-		lu_die("clear FD_CLOEXEC on the session fd");
-	fflush(NULL);
-	execvp(cmd[0], cmd);
-	lu_die("exec %s", cmd[0]);
+	keep_open(session_fd);
+	exec_cmd(cmd);
+}
+
+/* 0 if every check passed, else 1, saying how many failed */
+static int exit_status(void)
+{
+	if (!nr_failed)
+		return LU_EXIT_PASS;
+	printf("lu-vfio: %d check(s) failed\n", nr_failed);
+	return LU_EXIT_FAIL;
 }
 
 /*
  * Stage 2, misuse: the restored HWPT is destroyed before its device was
  * attached again. The device still translates through its page table, so
  * the kernel must keep the table (it leaks it, and says so): DMA through
- * it still works.
+ * it still works. With @after_bind, the device is retrieved and bound to
+ * the iommufd first, not attached: the kernel may then refuse to destroy
+ * the HWPT (EBUSY) or leak its table, but the table must stay.
  */
-static int lu_destroy_early_cmd(void)
+static int lu_destroy_early_cmd(bool after_bind)
 {
 	struct iommu_hwpt_lu_get_id get = {
 		.size = sizeof(get),
 	};
-	char bdf[NAME_MAX + 1];
-	int luo_fd, session_fd, memfd, err, ret_to, ret_from;
+	char bdf[NAME_MAX + 1], e[ERR_STR_LEN];
 	struct session s = { .devfd = -1 };
-	size_t bar_size, match;
+	int luo_fd, session_fd, memfd, err;
+	const char *dma_check, *errname;
+	size_t bar_size;
 	uint8_t *mem;
 
 	luo_fd = luo_open();
 	session_fd = luo_session_retrieve(luo_fd, LU_SESSION);
 	mem = luo_retrieve_mem(session_fd, &memfd);
-	s.fd = luo_retrieve(session_fd, LU_TOKEN_IOMMUFD);
-	if (s.fd < 0) {
-		errno = -s.fd;
-		lu_die("retrieve the iommufd");
-	}
+	s.fd = luo_retrieve_must(session_fd, LU_TOKEN_IOMMUFD, "the iommufd");
 	get.hwpt_token = TOKEN_1;
 	if (ioctl(s.fd, IOMMU_HWPT_LU_GET_ID, &get))
 		lu_die("IOMMU_HWPT_LU_GET_ID");
-
-	err = obj_destroy(&s, get.out_hwpt_id);
-	check_err("restored_hwpt_destroy_early_ok", err, 0,
-		  "IOMMU_DESTROY of the restored HWPT, its device not attached");
-
 	pci_find_edu_nth(1, bdf, sizeof(bdf));
+
+	if (after_bind) {
+		vfio_bind_pci(bdf);
+		s.devfd = luo_retrieve_must(session_fd, LU_TOKEN_DEVICE,
+					    "the device");
+		if (check_device_bind(&s))
+			return exit_status();
+		err = obj_destroy(&s, get.out_hwpt_id);
+		errname = err ? strerrorname_np(err) : "0";
+		lu_result("destroy_after_bind_errno", "%s",
+			  errname ? errname : "unknown");
+		nr_failed += !lu_check("restored_hwpt_destroy_after_bind",
+				       !err || err == EBUSY,
+				       "IOMMU_DESTROY of the restored HWPT, "
+				       "its device bound but not attached: "
+				       "%s, expected success or errno EBUSY",
+				       err_str(e, err));
+		dma_check = "dma_after_destroy_after_bind";
+	} else {
+		err = obj_destroy(&s, get.out_hwpt_id);
+		check_err("restored_hwpt_destroy_early_ok", err, 0,
+			  "IOMMU_DESTROY of the restored HWPT, its device not "
+			  "attached");
+		dma_check = "dma_after_early_destroy";
+	}
+
+	/* The page table was kept: the data lands */
 	edu_bar = sysfs_map_bar0(bdf, &bar_size);
-	pattern_fill(mem, XFER_LEN, SEED_R);
-	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
-	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
-	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
-	match = pattern_count(mem + PAGE, XFER_LEN, SEED_R);
-	nr_failed += !lu_check("dma_after_early_destroy",
-			       !ret_to && !ret_from && match == XFER_LEN,
-			       "the page table was kept: B holds %s (%zu/%u "
-			       "bytes match A)", describe(mem + PAGE, XFER_LEN),
-			       match, XFER_LEN);
+	check_dma(dma_check, mem, mem + PAGE, SEED_R, SEED_S);
 	munmap((void *)edu_bar, bar_size);
 
 	err = luo_finish(session_fd);
 	check_err("session_finish_ok", err, 0, "finish session '%s'",
 		  LU_SESSION);
+	if (s.devfd >= 0)
+		close(s.devfd);
 	close(s.fd);
 	munmap(mem, 2 * PAGE);
 	close(memfd);
 	close(session_fd);
 	close(luo_fd);
-	return nr_failed ? LU_EXIT_FAIL : LU_EXIT_PASS;
+	return exit_status();
+}
+
+/*
+ * Stage 2, misuse: the session is finished with nothing retrieved from it.
+ * Its user did not take the preserved device back, so FINISH must block
+ * and release it: bus mastering cleared, and the IOMMU blocking the IOVAs
+ * the preserved table mapped, which DMA with bus mastering set again shows
+ * (the kernel logs a DMAR fault for each).
+ */
+static int lu_finish_unretrieved_cmd(void)
+{
+	int luo_fd, session_fd, err;
+	char bdf[NAME_MAX + 1];
+	uint16_t cmd;
+
+	luo_fd = luo_open();
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION);
+	err = luo_finish(session_fd);
+	check_err("finish_unretrieved_ok", err, 0,
+		  "finish session '%s' with nothing retrieved", LU_SESSION);
+
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	lu_result("finish_edu_bdf", "%s", bdf);
+	cmd = sysfs_pci_command(bdf);
+	nr_failed += !lu_check("bus_master_cleared_at_finish",
+			       !(cmd & PCI_COMMAND_MASTER),
+			       "%s command 0x%04x", bdf, cmd);
+	dma_unowned_blocked(bdf, "finish_blocked");
+
+	close(session_fd);
+	close(luo_fd);
+	return exit_status();
+}
+
+/*
+ * Stage 2, the next kernel did not take the preserved state (refused as a
+ * whole, or its unit's part): nothing restores the preserved device's
+ * table, so the IOVAs it mapped must be blocked.
+ */
+static int lu_dma_sysfs_cmd(const char *bdf)
+{
+	char bdf_buf[NAME_MAX + 1];
+
+	if (!bdf) {
+		pci_find_edu(bdf_buf, sizeof(bdf_buf));
+		bdf = bdf_buf;
+	}
+	lu_result("offdma_bdf", "%s", bdf);
+	dma_unowned_blocked(bdf, "offdma");
+	return exit_status();
+}
+
+/*
+ * Stage 2 after a kexec in which the first device's context entry was
+ * refused and the second device, preserved in a session of its own
+ * (preserve --second-session), was kept. The first device's DMA to the
+ * IOVAs of its preserved table faults; its session gives the iommufd back,
+ * without the HWPT, whose domain was not restored, and finishes. The
+ * second session is retrieved as after any live update: its device works
+ * through its restored HWPT.
+ */
+static int lu_retrieve_refused_cmd(void)
+{
+	struct iommu_hwpt_lu_get_id get = {
+		.size = sizeof(get),
+		.hwpt_token = TOKEN_1,
+	};
+	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
+	int luo_fd, session_fd, iommufd, memfd, err;
+	uint8_t *mem;
+
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
+	lu_result("refused_bdf", "%s", bdf);
+	dma_unowned_blocked(bdf, "refused");
+
+	luo_fd = luo_open();
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION);
+	iommufd = luo_retrieve(session_fd, LU_TOKEN_IOMMUFD);
+	check_err("refused_iommufd_retrieved", iommufd < 0 ? -iommufd : 0, 0,
+		  "retrieve the iommufd of session '%s'", LU_SESSION);
+	if (iommufd >= 0) {
+		err = ioctl_err(iommufd, IOMMU_HWPT_LU_GET_ID, &get);
+		check_err("refused_get_id_absent", err, ENOENT,
+			  "IOMMU_HWPT_LU_GET_ID of token 0x%llx, its device "
+			  "refused", TOKEN_1);
+	}
+	check_err("refused_session_finish_ok", luo_finish(session_fd), 0,
+		  "finish session '%s'", LU_SESSION);
+	if (iommufd >= 0)
+		close(iommufd);
+	close(session_fd);
+
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION2);
+	mem = luo_retrieve_mem(session_fd, &memfd);
+	check_restored_device(session_fd, memfd, mem, bdf2, TOKEN_2, NULL,
+			      NULL);
+	check_err("session_finish_ok", luo_finish(session_fd), 0,
+		  "finish session '%s'", LU_SESSION2);
+	munmap(mem, 2 * PAGE);
+	close(memfd);
+	close(session_fd);
+	close(luo_fd);
+	return exit_status();
 }
 
 static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
@@ -1146,7 +1568,7 @@ static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
 	check_dma_after_update(mem, bdf, bdf2);
 
-	check_restored_device(session_fd, memfd, mem, bdf,
+	check_restored_device(session_fd, memfd, mem, bdf, TOKEN_1,
 			      next ? &kept : NULL, &hwpt);
 
 	err = luo_finish(session_fd);
@@ -1154,20 +1576,14 @@ static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 	if (next) {
 		close(session_fd);
 		close(luo_fd);
-		if (nr_failed) {
-			printf("lu-vfio: %d check(s) failed\n", nr_failed);
-			return LU_EXIT_FAIL;
-		}
+		if (nr_failed)
+			return exit_status();
 		return lu_preserve_again(&kept, hwpt, memfd, mem, next, cmd);
 	}
 	munmap(mem, 2 * PAGE);
 	close(session_fd);
 	close(luo_fd);
-	if (nr_failed) {
-		printf("lu-vfio: %d check(s) failed\n", nr_failed);
-		return LU_EXIT_FAIL;
-	}
-	return LU_EXIT_PASS;
+	return exit_status();
 }
 
 /* ----------------------------------------------------------------------- */
@@ -1177,38 +1593,76 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
 		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] "
-		"-- CMD...\n"
-		"       lu-vfio destroy-early\n"
+		"[--second-session] -- CMD...\n"
 		"       lu-vfio retrieve [--session NAME] "
 		"[--next-session NAME2 -- CMD...]\n"
+		"       lu-vfio retrieve-refused\n"
+		"       lu-vfio destroy-early [--after-bind]\n"
+		"       lu-vfio finish-unretrieved\n"
+		"       lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]\n"
 		"  mark-checks  check the rules of IOMMU_HWPT_LU_SET_PRESERVE\n"
 		"               with an edu device bound to vfio-pci\n"
 		"  preserve     preserve a memfd and an iommufd with a marked\n"
 		"               HWPT in session '" LU_SESSION "', then run CMD\n"
 		"               (the kexec) with the session open; with\n"
-		"               --cancel-only, only the cancelled session\n"
-		"  destroy-early  after the kexec: destroy the restored HWPT\n"
-		"               before its device is attached; its table stays\n"
+		"               --cancel-only, only the cancelled session; with\n"
+		"               --second-session, the second edu device too, in\n"
+		"               session '" LU_SESSION2 "' of its own\n"
 		"  retrieve     after the kexec: retrieve and finish the session\n"
 		"               NAME (default '" LU_SESSION "'); with\n"
 		"               --next-session, preserve everything again in\n"
 		"               NAME2 and run CMD (the next kexec)\n"
+		"  retrieve-refused  after a kexec that refused the first\n"
+		"               device (preserve --second-session): its session\n"
+		"               gives no HWPT, its DMA faults; the second\n"
+		"               session is retrieved and its device works\n"
+		"  destroy-early  after the kexec: destroy the restored HWPT\n"
+		"               before its device is attached; its table\n"
+		"               stays; with --after-bind, retrieve the device\n"
+		"               and bind it to the iommufd first\n"
+		"  finish-unretrieved  after the kexec: finish the session\n"
+		"               with nothing retrieved; the device is blocked\n"
+		"  dma-sysfs    after a kexec whose kernel did not take the\n"
+		"               preserved state: DMA to the preserved IOVAs\n"
+		"               through BAR 0 in sysfs\n"
 		"  --bdf        the edu device (default: the first %04x:%04x)\n",
 		EDU_VENDOR_ID, EDU_DEVICE_ID);
 }
 
+enum { OPT_BDF = 256, OPT_HELP, OPT_CANCEL_ONLY, OPT_SECOND_SESSION,
+       OPT_AFTER_BIND };
+
+/* Whether command @cmd takes option @opt */
+static bool cmd_takes(const char *cmd, int opt)
+{
+	switch (opt) {
+	case OPT_BDF:
+		return strcmp(cmd, "destroy-early") &&
+		       strcmp(cmd, "finish-unretrieved") &&
+		       strcmp(cmd, "retrieve-refused");
+	case OPT_CANCEL_ONLY:
+	case OPT_SECOND_SESSION:
+		return !strcmp(cmd, "preserve");
+	case OPT_AFTER_BIND:
+		return !strcmp(cmd, "destroy-early");
+	default:
+		return true;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_BDF = 256, OPT_HELP, OPT_CANCEL_ONLY };
 	static const struct option opts[] = {
 		{ "bdf",	required_argument,	NULL, OPT_BDF },
 		{ "cancel-only", no_argument,		NULL, OPT_CANCEL_ONLY },
+		{ "second-session", no_argument,	NULL, OPT_SECOND_SESSION },
+		{ "after-bind", no_argument,		NULL, OPT_AFTER_BIND },
 		{ "help",	no_argument,		NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
+	bool cancel_only = false, second_session = false, after_bind = false;
 	const char *bdf = NULL, *cmd;
-	bool cancel_only = false;
-	int opt;
+	int opt, idx;
 
 	lu_init_stdio();
 
@@ -1216,8 +1670,6 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? LU_EXIT_ERROR : LU_EXIT_PASS;
 	}
-	if (!strcmp(argv[1], "destroy-early") && argc == 2)
-		return lu_destroy_early_cmd();
 	if (!strcmp(argv[1], "retrieve")) {
 		const char *name = LU_SESSION, *next = NULL;
 		int i = 2;
@@ -1238,7 +1690,11 @@ int main(int argc, char **argv)
 		}
 		return lu_retrieve_cmd(name, next, next ? argv + i + 1 : NULL);
 	}
-	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve")) {
+	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve") &&
+	    strcmp(argv[1], "retrieve-refused") &&
+	    strcmp(argv[1], "destroy-early") &&
+	    strcmp(argv[1], "finish-unretrieved") &&
+	    strcmp(argv[1], "dma-sysfs")) {
 		lu_msg("unknown command '%s'", argv[1]);
 		usage(stderr);
 		return LU_EXIT_ERROR;
@@ -1247,13 +1703,24 @@ int main(int argc, char **argv)
 
 	argc--;
 	argv++;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+		if (opt >= OPT_BDF && !cmd_takes(cmd, opt)) {
+			lu_msg("%s does not take --%s", cmd, opts[idx].name);
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
 		switch (opt) {
 		case OPT_BDF:
 			bdf = optarg;
 			break;
 		case OPT_CANCEL_ONLY:
 			cancel_only = true;
+			break;
+		case OPT_SECOND_SESSION:
+			second_session = true;
+			break;
+		case OPT_AFTER_BIND:
+			after_bind = true;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -1272,12 +1739,21 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
-		return lu_preserve_cmd(bdf, cancel_only, argv + optind);
+		return lu_preserve_cmd(bdf, cancel_only, second_session,
+				       argv + optind);
 	}
 	if (optind < argc) {
 		lu_msg("unexpected argument '%s'", argv[optind]);
 		usage(stderr);
 		return LU_EXIT_ERROR;
 	}
+	if (!strcmp(cmd, "retrieve-refused"))
+		return lu_retrieve_refused_cmd();
+	if (!strcmp(cmd, "destroy-early"))
+		return lu_destroy_early_cmd(after_bind);
+	if (!strcmp(cmd, "finish-unretrieved"))
+		return lu_finish_unretrieved_cmd();
+	if (!strcmp(cmd, "dma-sysfs"))
+		return lu_dma_sysfs_cmd(bdf);
 	return mark_checks(bdf);
 }

@@ -64,12 +64,21 @@ lu_self_cpio() {
 # kexec with KHO into the same kernel for the next stage. Extra arguments are
 # a command (and its arguments) that lu-kexec runs under, e.g. a program that
 # keeps a live update session open: "lu_kexec luo-memfd preserve --".
+# LU_KEXEC_TRY (default empty) holds KEY=VALUE words, separated by spaces:
+# before the real kexec, one kexec into the kernel loaded with each word set
+# as well, which the live update's pre-flight must refuse (lu-kexec
+# --try-first; check preflight_refused_KEY).
 lu_kexec() {
 	lu_self_cpio || { lu_say "LU-ERROR cannot pack the root file system"; return 1; }
 	next=$((LU_STAGE + 1))
+	tries=
+	for w in $LU_KEXEC_TRY; do
+		tries="$tries --try-first $w"
+	done
 	lu_say "LU-KEXEC $LU_STAGE"
+	# $tries unquoted: one word per option and value
 	lu_run "$@" lu-kexec --kernel /boot/bzImage --initrd /run/self.cpio \
-		--reuse-cmdline --set "lu.stage=$next"
+		--reuse-cmdline --set "lu.stage=$next" $tries
 }
 
 # BDF of the n-th (default first) QEMU edu device.
@@ -88,16 +97,20 @@ lu_edu_bdf() {
 # Stage 1 of the device live update scenarios: trace the iommu_lu events,
 # then "lu-vfio preserve ARGS --" holds the session across the kexec.
 # With LU_LUTRACE=1, lutrace traces it and dumps the outgoing state before
-# the kexec (lib/lt-hook.sh).
+# the kexec (lib/lt-hook.sh). With LU_CORRUPT="WHAT [ARG]", the outgoing
+# state is damaged just before the kexec (lib/corrupt-hook.sh).
 lu_vfio_preserve_kexec() {
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
 		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
+	# Hooks between the preserve and lu-kexec; each execs the next
+	hooks=
 	if [ "$LU_LUTRACE" = 1 ]; then
 		lt_start s1 || exit 1
-		lu_kexec lu-vfio preserve "$@" -- sh /lib/lt-hook.sh
-	else
-		lu_kexec lu-vfio preserve "$@" --
+		hooks="sh /lib/lt-hook.sh"
 	fi
+	[ -z "$LU_CORRUPT" ] || hooks="$hooks sh /lib/corrupt-hook.sh $LU_CORRUPT --"
+	# $hooks unquoted: one word per argument
+	lu_kexec lu-vfio preserve "$@" -- $hooks
 	lu_say "LU-ERROR kexec did not happen"
 	exit 1
 }

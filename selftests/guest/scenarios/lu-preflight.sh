@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0
+# Pre-flight: stage 1 preserves as in lu-iommufd, then tries three kexecs
+# that the live update must refuse before it starts (EOPNOTSUPP), because
+# the kernel they load could not take the preserved device over: with
+# liveupdate=off, intel_iommu=off and kho=off. Each refusal leaves the
+# session as it was; the real kexec follows, from the same process. Stage
+# 2 retrieves everything as in lu-iommufd: the update still works.
+. /lib/lu.sh
+
+case "$1" in
+1)
+	LU_KEXEC_TRY="liveupdate=off intel_iommu=off kho=off" \
+		lu_vfio_preserve_kexec $(lu_args) ;;
+2)
+	lu_run lu-vfio retrieve ;;
+*)
+	lu_say "LU-ERROR no stage $1 in this scenario"; exit 2 ;;
+esac
