@@ -16,6 +16,22 @@ if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
 	exit 1
 fi
 
+# The cover letter comes from the branch description. A tree made by
+# kernel-tree.sh has none: take it from the cover letter exported last
+# (its subject, then its text up to the shortlog), so it is never lost.
+branch=$(git -C "$tree" symbolic-ref --short HEAD)
+if [ -z "$(git -C "$tree" config "branch.$branch.description" || true)" ] &&
+	[ -f "$patches/0000-cover-letter.patch" ]; then
+	desc=$(awk '
+		/^Subject: / { sub(/^Subject: \[PATCH [0-9]+\/[0-9]+\] /, ""); subj = $0; insubj = 1; next }
+		insubj && /^ / { sub(/^ /, ""); subj = subj " " $0; next }
+		insubj { insubj = 0; print subj; print ""; body = 1; next }
+		body && /^[^ ].* \([0-9]+\):$/ { exit }
+		body { print }
+	' "$patches/0000-cover-letter.patch")
+	[ -n "$desc" ] && git -C "$tree" config "branch.$branch.description" "$desc"
+fi
+
 rm -f "$patches"/[0-9][0-9][0-9][0-9]-*.patch
 count=$(git -C "$tree" rev-list --count lu-base..HEAD)
 if [ "$count" -gt 0 ]; then
