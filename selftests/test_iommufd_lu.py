@@ -269,6 +269,87 @@ def test_finish_without_retrieve(guest):
     assert s2.results.get("edu_dma") == "ok", run.describe()
 
 
+def _restored(run, n, bdf):
+    """Stage `n`'s lines saying that the kernel restored the preserved domain
+    of `bdf`."""
+    return run.grep(rf"{re.escape(bdf)}: iommu-lu: restored its preserved domain",
+                    stage=n)
+
+
+RESCAN_CHECKS = (
+    # The kept device, removed and rescanned, its DMA blocked
+    "rescan_kept_issued",
+    # The device its user took, moved off the restored HWPT
+    "device_bind_ok", "moved_dma_own_hwpt", "moved_restored_hwpt_destroy_ok",
+    "session_finish_ok",
+    # The kept device's session
+    "kept_session_finish_ok",
+)
+
+
+def test_rescan_before_finish(guest):
+    """Two VMMs preserve one edu device each, in sessions of their own, and
+    each device is removed and found again by a PCI rescan before the live
+    update is finished. The one its session kept, never retrieved, is
+    blocked when it is removed, its bus mastering cleared: after the
+    rescan its DMA to the IOVAs of its preserved table faults. The other was taken by its user, moved to
+    an HWPT of its own, and the restored HWPT destroyed, which frees the
+    restored domain; it is removed once its session finished, while the
+    other session still holds the incoming state. Neither is restored again
+    when it is probed again (the freed domain is not looked up again), both
+    sessions finish, and both devices then work with a new iommufd."""
+    run = guest("vtd", "lu-rescan", edu=2)
+    s1, s2 = run.stage(1), run.stage(2)
+    _assert_checks(run, 1, PRESERVE_CHECKS + SECOND_SESSION_CHECKS)
+    _assert_checks(run, 2, RESCAN_CHECKS)
+    edu, edu2 = s1.results["edu_bdf"], s1.results["edu2_bdf"]
+    assert s2.results.get("rescan_kept_bdf") == edu2, run.describe()
+    assert s2.results.get("rescan_moved_bdf") == edu, run.describe()
+    # The kept device is blocked when it is removed, before the rescan
+    released = r"{}: iommu-lu: released before its user took it: bus mastering cleared, blocked"
+    assert _in_order(run, 2, released.format(re.escape(edu2)),
+                     r"LU-CHECK 2 rescan_kept_issued"), run.describe()
+    # Found again by the rescan without bus mastering
+    cmd = int(s2.results["rescan_kept_command"], 16)
+    assert not cmd & 0x4, f"command 0x{cmd:04x} after the rescan; {run.describe()}"
+    _assert_dma_blocked(run, 2, "rescan_kept", edu2)
+    # Its user had attached the moved one: not blocked, not kept for it
+    assert not run.grep(released.format(re.escape(edu)), stage=2), run.describe()
+    for bdf in (edu, edu2):
+        # Restored at boot, not again when probed after the rescan
+        restored = _restored(run, 2, bdf)
+        assert len(restored) == 1, f"{bdf} restored {len(restored)} times: " \
+            f"{restored}; {run.describe()}"
+        # Nothing left to block at FINISH
+        assert not run.grep(_finish_blocked(bdf), stage=2), run.describe()
+    dma_ok = [l for l in s2.lines if "LU-RESULT" in l and "edu_dma ok" in l]
+    assert len(dma_ok) == 2, f"edu DMA after the update: {dma_ok}; {run.describe()}"
+
+
+MSI_CHECKS = ("msi_off_after_kexec", "intx_off_after_kexec", "irq_raised_quiesced",
+              "msi_after_retrieve")
+
+
+def test_msi_quiet_across_kexec(guest):
+    """A preserved device whose MSI was on before the update keeps its bus
+    mastering across the kexec, not its interrupts: the kexec turns its MSI
+    off (edu cannot mask its MSI vector) and disables INTx, so that an
+    interrupt it raises before its user set interrupts up again goes
+    nowhere, neither through the new kernel's interrupt remapping with the
+    old kernel's index nor to another handler. The device is retrieved as
+    usual, and MSI set up again through VFIO works."""
+    run = guest("vtd", "lu-msi", edu=2)
+    _assert_checks(run, 1, PRESERVE_CHECKS + ("msi_before_preserve",))
+    _assert_checks(run, 2, MSI_CHECKS + RETRIEVE_CHECKS)
+    edu = run.stage(1).results["edu_bdf"]
+    # The interrupt was raised with no driver, before the device was retrieved
+    assert _in_order(run, 2, r"LU-CHECK 2 irq_raised_quiesced",
+                     rf"{re.escape(edu)}: vfio: retrieved the preserved device"), \
+        run.describe()
+    assert not run.grep(r"INTR-REMAP"), run.describe()
+    assert not run.grep(r"nobody cared"), run.describe()
+
+
 PREFLIGHT_REFUSED = {
     # --try-first word: why the kernel it loads cannot take the devices over
     "liveupdate": r"live update not turned on \(no liveupdate=on\)",
@@ -387,7 +468,7 @@ def test_one_device_refused_other_works(guest, what):
     # Its session: the iommufd without the HWPT; its DMA blocked
     _assert_checks(run, 2, REFUSED_ONE_CHECKS)
     assert run.grep(r"iommufd: preserved HWPT 0x1234 not restored: domain \d+ was "
-                    r"not restored: none of its devices was probed", stage=2), \
+                    r"not restored: none of its devices was restored", stage=2), \
         run.describe()
     _assert_dma_blocked(run, 2, "refused", edu)
     # The second session: as after any live update

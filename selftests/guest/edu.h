@@ -11,6 +11,11 @@
  * the internal buffer, so every helper here checks the bounds first.
  * Completion is signalled by the device clearing the start bit of the
  * command register about 100 ms (virtual time) after it was set.
+ *
+ * Writing bits to EDU_REG_IRQ_RAISE sets them in the interrupt status and
+ * raises an interrupt: an MSI when MSI is on (one vector, which the
+ * device cannot mask), else INTx, held until EDU_REG_IRQ_ACK clears every
+ * status bit.
  */
 #ifndef LU_GUEST_EDU_H
 #define LU_GUEST_EDU_H
@@ -25,6 +30,9 @@
 /* BAR0 registers */
 #define EDU_REG_ID		0x00	/* 32-bit, 0xMMmm00ed */
 #define EDU_REG_LIVENESS	0x04	/* 32-bit, reads back ~last write */
+#define EDU_REG_IRQ_STATUS	0x24	/* 32-bit, interrupt status bits */
+#define EDU_REG_IRQ_RAISE	0x60	/* 32-bit, write: set status bits, raise */
+#define EDU_REG_IRQ_ACK		0x64	/* 32-bit, write: clear status bits */
 #define EDU_REG_DMA_SRC		0x80	/* 64-bit source bus address */
 #define EDU_REG_DMA_DST		0x88	/* 64-bit destination bus address */
 #define EDU_REG_DMA_CNT		0x90	/* 64-bit byte count */

@@ -4,11 +4,13 @@
  *
  *   lu-vfio mark-checks [--bdf DDDD:BB:DD.F]
  *   lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] [--second-session]
- *                    -- CMD...
- *   lu-vfio retrieve [--session NAME] [--next-session NAME2 -- CMD...]
+ *                    [--msi] -- CMD...
+ *   lu-vfio retrieve [--session NAME] [--msi]
+ *                    [--next-session NAME2 -- CMD...]
  *   lu-vfio retrieve-refused
  *   lu-vfio destroy-early [--after-bind]
  *   lu-vfio finish-unretrieved
+ *   lu-vfio rescan
  *   lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]
  *
  * preserve and retrieve are the reference user of the device live update
@@ -20,11 +22,15 @@
  * EBUSY, and after a cancelled session both work again. With
  * --second-session, a second VMM preserves the second edu device in a
  * session of its own (its own memfd, iommufd and marked HWPT), also kept
- * open across the kexec. retrieve, in stage 2, takes everything back;
- * retrieve-refused does it after a kexec in which the first device's
- * context entry was refused: its session gives no HWPT back, its DMA
- * faults, and the second session's device works. The other stage 2
- * commands are misuses:
+ * open across the kexec. With --msi, the device's MSI is set up through
+ * VFIO first and works (msi_before_preserve), and stays on. retrieve, in
+ * stage 2, takes everything back; with --msi, it checks first that the
+ * kexec quiesced the device's interrupts (MSI off, INTx disabled, an
+ * interrupt it raises goes nowhere) and then that MSI set up again on the
+ * retrieved device works. retrieve-refused does it after a kexec in which
+ * the first device's context entry was refused: its session gives no HWPT
+ * back, its DMA faults, and the second session's device works. The other
+ * stage 2 commands are misuses:
  *
  *   - destroy-early destroys the restored HWPT before its device is
  *     attached (with --after-bind: once the device is retrieved and bound
@@ -33,6 +39,11 @@
  *     device must lose bus mastering, and with bus mastering set again its
  *     DMA to the preserved IOVAs must fault (the test reads the DMAR faults
  *     in the kernel log);
+ *   - rescan (after preserve --second-session) removes each device and
+ *     rescans the bus before the live update is finished: the second,
+ *     never retrieved, whose DMA to its preserved IOVAs must then fault,
+ *     and the first once it was moved to an HWPT of its own and the
+ *     restored HWPT destroyed; neither may be restored again;
  *   - dma-sysfs, in a kernel that did not take the preserved state (it
  *     was damaged before the kexec), DMAs to the preserved IOVAs through
  *     BAR 0 in sysfs: those must fault too.
@@ -77,6 +88,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -100,6 +113,7 @@
 #define IOVA_B			(IOVA_A + PAGE)	/* page B */
 #define IOVA_FREE		0x200000ULL	/* never mapped in IOAS 1 */
 #define IOVA_COPY		0x300000ULL	/* never mapped in IOAS 1 */
+#define IOVA_OWN		0x500000ULL	/* A in a moved device's IOAS */
 
 #define TOKEN_1			0x1234ULL	/* HWPT 1 */
 #define TOKEN_2			0x1235ULL	/* HWPT 3; the second session's */
@@ -109,6 +123,10 @@
 #define FLAG_UNKNOWN		(IOMMU_HWPT_LU_CLEAR << 1)	/* no such flag */
 
 #define ERR_STR_LEN		32
+
+#define IRQ_BIT			0x1		/* the edu status bit raised */
+#define IRQ_TIMEOUT_MS		2000		/* for an MSI to arrive */
+#define IRQ_HOLD_MS		100		/* an interrupt left raised */
 
 /* A VFIO device fd bound to an iommufd */
 struct session {
@@ -405,29 +423,95 @@ static uint8_t *anon_page(void)
 }
 
 /*
- * The device copies A (filled with pattern @seed) into its buffer and out
- * into B (filled with pattern @b_seed first): B must end up holding @seed.
- * Each call uses a pattern the device buffer did not hold before, so a
- * transfer that did not happen cannot pass.
+ * The device copies A (filled with pattern @seed), mapped at @iova, into
+ * its buffer and out into B (filled with pattern @b_seed first), mapped
+ * in the next page: B must end up holding @seed. Each call uses a pattern
+ * the device buffer did not hold before, so a transfer that did not happen
+ * cannot pass.
  */
-static void check_dma(const char *name, uint8_t *a, uint8_t *b, uint8_t seed,
-		      uint8_t b_seed)
+static void check_dma_at(const char *name, uint64_t iova, uint8_t *a,
+			 uint8_t *b, uint8_t seed, uint8_t b_seed)
 {
 	int ret_to, ret_from;
 	size_t match;
 
 	pattern_fill(a, XFER_LEN, seed);
 	pattern_fill(b, XFER_LEN, b_seed);
-	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
-	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, iova, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, iova + PAGE, XFER_LEN);
 	match = pattern_count(b, XFER_LEN, seed);
 	nr_failed += !lu_check(name, !ret_to && !ret_from && match == XFER_LEN,
-			       "A at iova 0x%llx to device: %s, device to B "
-			       "at iova 0x%llx: %s, B holds %s (%zu/%u bytes "
-			       "match A)", IOVA_A,
-			       ret_to ? "DMA error" : "completed", IOVA_B,
+			       "A at iova 0x%" PRIx64 " to device: %s, device "
+			       "to B at iova 0x%" PRIx64 ": %s, B holds %s "
+			       "(%zu/%u bytes match A)", iova,
+			       ret_to ? "DMA error" : "completed", iova + PAGE,
 			       ret_from ? "DMA error" : "completed",
 			       describe(b, XFER_LEN), match, XFER_LEN);
+}
+
+/* check_dma_at() with A and B at IOVA_A and IOVA_B */
+static void check_dma(const char *name, uint8_t *a, uint8_t *b, uint8_t seed,
+		      uint8_t b_seed)
+{
+	check_dma_at(name, IOVA_A, a, b, seed, b_seed);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Interrupts                                                              */
+
+/* MSI of the device @devfd on, its one vector signalling @efd: 0 or an errno */
+static int vfio_set_msi(int devfd, int efd)
+{
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} irq = {
+		.set = {
+			.argsz = sizeof(irq),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				 VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_MSI_IRQ_INDEX,
+			.start = 0,
+			.count = 1,
+		},
+		.fd = efd,
+	};
+
+	return ioctl_err(devfd, VFIO_DEVICE_SET_IRQS, &irq);
+}
+
+/*
+ * LU-CHECK @name: MSI of the device @devfd (BAR 0 in edu_bar) is set up
+ * through VFIO, its vector signalling an eventfd; the device raises one
+ * interrupt, which the eventfd must count, once. The interrupt is
+ * acknowledged; MSI stays on (VFIO holds the eventfd).
+ */
+static void check_msi(const char *name, int devfd)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	char e[ERR_STR_LEN];
+	uint64_t count = 0;
+	uint32_t status = 0;
+	int err;
+
+	pfd.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pfd.fd < 0)
+		lu_die("eventfd");
+	err = vfio_set_msi(devfd, pfd.fd);
+	if (!err) {
+		edu_write32(edu_bar, EDU_REG_IRQ_RAISE, IRQ_BIT);
+		status = edu_read32(edu_bar, EDU_REG_IRQ_STATUS);
+		if (poll(&pfd, 1, IRQ_TIMEOUT_MS) > 0 &&
+		    read(pfd.fd, &count, sizeof(count)) != sizeof(count))
+			lu_die("read the MSI eventfd");
+		edu_write32(edu_bar, EDU_REG_IRQ_ACK, IRQ_BIT);
+	}
+	nr_failed += !lu_check(name, !err && count == 1,
+			       "VFIO_DEVICE_SET_IRQS, MSI to an eventfd: %s; "
+			       "interrupt raised (status 0x%x): the eventfd "
+			       "counted %" PRIu64 " in %d ms, expected 1",
+			       err_str(e, err), status, count, IRQ_TIMEOUT_MS);
+	close(pfd.fd);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -675,6 +759,7 @@ static int mark_checks(const char *bdf)
 #define LU_TOKEN_DEVICE		3ULL
 #define LU_TOKEN_DEVICE2	4ULL
 #define TRACE_FILE		"/sys/kernel/tracing/trace"
+#define PCI_RESCAN		"/sys/bus/pci/rescan"
 
 static int luo_session_create(int luo_fd, const char *name)
 {
@@ -955,10 +1040,12 @@ static void check_preserved_stays(struct session *s, uint32_t spare)
  * is lower than the marked HWPT's) shows that the device may change HWPTs
  * after the cancel but not while it is preserved, and that no HWPT can be
  * marked while the iommufd is preserved. With @second_session, the second
- * device then moves to a second session of its own, kept open too.
+ * device then moves to a second session of its own, kept open too. With
+ * @msi, the first device's MSI is set up through VFIO before anything is
+ * preserved, and left on across the kexec.
  */
 static int lu_preserve_cmd(const char *bdf, bool cancel_only,
-			   bool second_session, char **cmd)
+			   bool second_session, bool msi, char **cmd)
 {
 	char bdf_buf[NAME_MAX + 1], bdf2[NAME_MAX + 1], cdev[NAME_MAX + 1];
 	int memfd, luo_fd, session_fd, session2_fd = -1, cancel_fd, dev2_fd;
@@ -991,6 +1078,8 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
 	vfio_pci_enable_master(s.devfd);
 	check_dma("dma_before_preserve", mem, mem + PAGE, SEED_P, SEED_R);
+	if (msi)
+		check_msi("msi_before_preserve", s.devfd);
 	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_1),
 	     "mark HWPT %u with token 0x%llx", hwpt, TOKEN_1);
 	dev2_fd = second_device(&s, memfd, bdf2);
@@ -1104,16 +1193,66 @@ static int sysfs_pci_config_open(const char *bdf, int flags)
 	return fd;
 }
 
+/* @len bytes at @off of the config space of @bdf, from sysfs, into @buf */
+static void sysfs_pci_config_read(const char *bdf, unsigned int off,
+				  void *buf, size_t len)
+{
+	int fd = sysfs_pci_config_open(bdf, O_RDONLY);
+
+	if (pread(fd, buf, len, off) != (ssize_t)len)
+		lu_die("read %zu byte(s) at 0x%x of the config space of %s",
+		       len, off, bdf);
+	close(fd);
+}
+
 /* The PCI command register of @bdf, from sysfs */
 static uint16_t sysfs_pci_command(const char *bdf)
 {
-	int fd = sysfs_pci_config_open(bdf, O_RDONLY);
 	uint16_t cmd;
 
-	if (pread(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
-		lu_die("read the command register of %s", bdf);
-	close(fd);
+	sysfs_pci_config_read(bdf, PCI_COMMAND, &cmd, sizeof(cmd));
 	return cmd;
+}
+
+/*
+ * Offset of capability @id in the config space of @bdf (sysfs), found by
+ * walking the capability list; 0 if it has none.
+ */
+static uint8_t sysfs_pci_find_cap(const char *bdf, uint8_t id)
+{
+	uint8_t pos, cap[2];
+	uint16_t status;
+	int ttl;
+
+	sysfs_pci_config_read(bdf, PCI_STATUS, &status, sizeof(status));
+	if (!(status & PCI_STATUS_CAP_LIST))
+		return 0;
+	sysfs_pci_config_read(bdf, PCI_CAPABILITY_LIST, &pos, sizeof(pos));
+	/* At most 48 capabilities fit after the header: no endless loop */
+	for (ttl = 48; ttl && pos >= PCI_STD_HEADER_SIZEOF; ttl--) {
+		pos &= ~3;
+		sysfs_pci_config_read(bdf, pos, cap, sizeof(cap));
+		if (cap[PCI_CAP_LIST_ID] == id)
+			return pos;
+		pos = cap[PCI_CAP_LIST_NEXT];
+	}
+	return 0;
+}
+
+/* Remove @bdf from its PCI bus and have it found again by a rescan */
+static void pci_remove_rescan(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/remove", bdf);
+	if (sysfs_write(path, "1"))
+		lu_die("write %s", path);
+	if (sysfs_write(PCI_RESCAN, "1"))
+		lu_die("write %s", PCI_RESCAN);
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", bdf);
+	if (access(path, F_OK))
+		lu_die("%s after the rescan", path);
+	printf("lu-vfio: %s removed and found again by a rescan\n", bdf);
 }
 
 /*
@@ -1173,6 +1312,46 @@ static void dma_unowned_blocked(const char *bdf, const char *prefix)
 	munmap((void *)edu_bar, bar_size);
 	sysfs_pci_set_command(bdf, (cmd | PCI_COMMAND_MEMORY) &
 			      ~PCI_COMMAND_MASTER);
+}
+
+/*
+ * Stage 2, before the preserved device @bdf is retrieved: the kexec kept
+ * its DMA going but quiesced its interrupts, which MSI had on. edu's MSI
+ * cannot mask its vector, so MSI must be off now, and INTx disabled. An
+ * interrupt it raises (BAR 0 through sysfs, no driver; held for
+ * IRQ_HOLD_MS) must then go nowhere: the kernel must log no interrupt
+ * remapping fault and no unhandled interrupt, which the test reads in the
+ * log; check irq_raised_quiesced says the device raised it.
+ */
+static void check_irqs_quiesced(const char *bdf)
+{
+	uint8_t msi = sysfs_pci_find_cap(bdf, PCI_CAP_ID_MSI);
+	uint16_t cmd = sysfs_pci_command(bdf), flags = 0;
+	size_t bar_size;
+	uint32_t status;
+
+	if (msi)
+		sysfs_pci_config_read(bdf, msi + PCI_MSI_FLAGS, &flags,
+				      sizeof(flags));
+	nr_failed += !lu_check("msi_off_after_kexec",
+			       msi && !(flags & PCI_MSI_FLAGS_ENABLE),
+			       "%s MSI capability at 0x%02x, message control "
+			       "0x%04x", bdf, msi, flags);
+	nr_failed += !lu_check("intx_off_after_kexec",
+			       cmd & PCI_COMMAND_INTX_DISABLE,
+			       "%s command 0x%04x", bdf, cmd);
+
+	edu_bar = sysfs_map_bar0(bdf, &bar_size);
+	edu_write32(edu_bar, EDU_REG_IRQ_RAISE, IRQ_BIT);
+	status = edu_read32(edu_bar, EDU_REG_IRQ_STATUS);
+	usleep(IRQ_HOLD_MS * 1000);
+	edu_write32(edu_bar, EDU_REG_IRQ_ACK, IRQ_BIT);
+	nr_failed += !lu_check("irq_raised_quiesced", status & IRQ_BIT,
+			       "%s, no driver: interrupt raised for %d ms, "
+			       "status 0x%x (the kernel must log no interrupt "
+			       "remapping fault and no unhandled interrupt)",
+			       bdf, IRQ_HOLD_MS, status);
+	munmap((void *)edu_bar, bar_size);
 }
 
 /*
@@ -1547,14 +1726,126 @@ static int lu_retrieve_refused_cmd(void)
 	return exit_status();
 }
 
-static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
+/*
+ * The device @bdf of session @session_fd (its memfd @memfd, mapped at @mem)
+ * is taken back by its user and leaves the restored HWPT: retrieved,
+ * bound to the retrieved iommufd and attached to the restored HWPT, it is
+ * attached to an HWPT of its own, whose IOAS maps the memfd at IOVA_OWN,
+ * which the restored table does not map, and its DMA goes through it. The
+ * restored HWPT, which no device uses now, is destroyed: that frees the
+ * restored domain. The device fd and the iommufd are closed; the session
+ * holds their files until it finishes.
+ */
+static void move_restored_device(int session_fd, int memfd, uint8_t *mem,
+				 const char *bdf)
+{
+	struct iommu_hwpt_lu_get_id get = {
+		.size = sizeof(get),
+		.hwpt_token = TOKEN_1,
+	};
+	uint32_t ioas, hwpt;
+	struct session s;
+	size_t bar_size;
+
+	s.fd = luo_retrieve_must(session_fd, LU_TOKEN_IOMMUFD, "the iommufd");
+	if (ioctl(s.fd, IOMMU_HWPT_LU_GET_ID, &get))
+		lu_die("IOMMU_HWPT_LU_GET_ID");
+	vfio_bind_pci(bdf);
+	s.devfd = luo_retrieve_must(session_fd, LU_TOKEN_DEVICE, "the device");
+	if (check_device_bind(&s)) {
+		session_close(&s);
+		return;
+	}
+	vfio_attach_pt(&s, get.out_hwpt_id);
+
+	ioas = ioas_alloc(&s);
+	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_OWN),
+	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_OWN);
+	must(ioas_map_file(&s, ioas, memfd, PAGE, IOVA_OWN + PAGE),
+	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_OWN + PAGE);
+	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
+	vfio_attach_pt(&s, hwpt);
+	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
+	check_dma_at("moved_dma_own_hwpt", IOVA_OWN, mem, mem + PAGE, SEED_P,
+		     SEED_R);
+	munmap((void *)edu_bar, bar_size);
+
+	check_err("moved_restored_hwpt_destroy_ok",
+		  obj_destroy(&s, get.out_hwpt_id), 0,
+		  "IOMMU_DESTROY of the restored HWPT %u, its device moved to "
+		  "HWPT %u", get.out_hwpt_id, hwpt);
+	session_close(&s);
+}
+
+/*
+ * Stage 2 after preserve --second-session: each device is removed from
+ * the PCI bus and found again by a rescan while the live update is not
+ * finished. The second device, kept for its session, not retrieved, is
+ * blocked when it is removed: after the rescan, its DMA to the IOVAs of
+ * its preserved table faults. The first device is taken back by its
+ * session and moved to an HWPT of its own, and the restored HWPT
+ * destroyed; it is removed once its session finished (the session holds
+ * the retrieved device's file until then, which keeps vfio-pci from
+ * letting it go), while the second session still holds the incoming
+ * state. Neither device may be restored again when it is probed again:
+ * the test counts the kernel's restore lines. The second session then
+ * finishes.
+ */
+static int lu_rescan_cmd(void)
 {
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
-	struct session kept;
+	int luo_fd, session_fd, memfd;
+	uint8_t *mem;
+
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
+	pci_remove_rescan(bdf2);
+	lu_result("rescan_kept_bdf", "%s", bdf2);
+	dma_unowned_blocked(bdf2, "rescan_kept");
+
+	luo_fd = luo_open();
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION);
+	mem = luo_retrieve_mem(session_fd, &memfd);
+	move_restored_device(session_fd, memfd, mem, bdf);
+	check_err("session_finish_ok", luo_finish(session_fd), 0,
+		  "finish session '%s'", LU_SESSION);
+	munmap(mem, 2 * PAGE);
+	close(memfd);
+	close(session_fd);
+	pci_remove_rescan(bdf);
+	lu_result("rescan_moved_bdf", "%s", bdf);
+
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION2);
+	check_err("kept_session_finish_ok", luo_finish(session_fd), 0,
+		  "finish session '%s', its device removed before it was "
+		  "retrieved", LU_SESSION2);
+	close(session_fd);
+	close(luo_fd);
+	return exit_status();
+}
+
+/*
+ * Stage 2: session @name is retrieved and finished, its device checked on
+ * the way (the DMA started before the kexec landed, the device works
+ * before and after it is attached again). With @msi (preserve --msi), its
+ * interrupts are checked first, quiesced by the kexec, and once the device
+ * is retrieved, its MSI is set up again and works. With @next, everything
+ * is preserved again in session @next and CMD (the next kexec) run.
+ */
+static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
+			   char **cmd)
+{
+	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
+	struct session kept = { .devfd = -1 };
 	uint32_t hwpt = 0;
 	int luo_fd, session_fd, memfd, err;
 	uint8_t *mem;
 	size_t match;
+
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
+	if (msi)
+		check_irqs_quiesced(bdf);
 
 	luo_fd = luo_open();
 	session_fd = luo_session_retrieve(luo_fd, name);
@@ -1564,12 +1855,13 @@ static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 			       "B holds %s (%zu/%u bytes of the DMA started "
 			       "before the kexec)",
 			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
-	pci_find_edu_nth(1, bdf, sizeof(bdf));
-	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
 	check_dma_after_update(mem, bdf, bdf2);
 
 	check_restored_device(session_fd, memfd, mem, bdf, TOKEN_1,
-			      next ? &kept : NULL, &hwpt);
+			      next || msi ? &kept : NULL, &hwpt);
+	/* The VMM sets the retrieved device's interrupts up again */
+	if (msi && kept.devfd >= 0)
+		check_msi("msi_after_retrieve", kept.devfd);
 
 	err = luo_finish(session_fd);
 	check_err("session_finish_ok", err, 0, "finish session '%s'", name);
@@ -1580,6 +1872,9 @@ static int lu_retrieve_cmd(const char *name, const char *next, char **cmd)
 			return exit_status();
 		return lu_preserve_again(&kept, hwpt, memfd, mem, next, cmd);
 	}
+	/* Its BAR 0 stays mapped (edu_bar) until the exit */
+	if (kept.devfd >= 0)
+		session_close(&kept);
 	munmap(mem, 2 * PAGE);
 	close(session_fd);
 	close(luo_fd);
@@ -1593,12 +1888,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
 		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] "
-		"[--second-session] -- CMD...\n"
-		"       lu-vfio retrieve [--session NAME] "
+		"[--second-session] [--msi] -- CMD...\n"
+		"       lu-vfio retrieve [--session NAME] [--msi] "
 		"[--next-session NAME2 -- CMD...]\n"
 		"       lu-vfio retrieve-refused\n"
 		"       lu-vfio destroy-early [--after-bind]\n"
 		"       lu-vfio finish-unretrieved\n"
+		"       lu-vfio rescan\n"
 		"       lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]\n"
 		"  mark-checks  check the rules of IOMMU_HWPT_LU_SET_PRESERVE\n"
 		"               with an edu device bound to vfio-pci\n"
@@ -1607,9 +1903,12 @@ static void usage(FILE *f)
 		"               (the kexec) with the session open; with\n"
 		"               --cancel-only, only the cancelled session; with\n"
 		"               --second-session, the second edu device too, in\n"
-		"               session '" LU_SESSION2 "' of its own\n"
+		"               session '" LU_SESSION2 "' of its own; with --msi,\n"
+		"               the device's MSI on first, left on\n"
 		"  retrieve     after the kexec: retrieve and finish the session\n"
-		"               NAME (default '" LU_SESSION "'); with\n"
+		"               NAME (default '" LU_SESSION "'); with --msi,\n"
+		"               check the device's interrupts quiesced first and\n"
+		"               its MSI set up again after; with\n"
 		"               --next-session, preserve everything again in\n"
 		"               NAME2 and run CMD (the next kexec)\n"
 		"  retrieve-refused  after a kexec that refused the first\n"
@@ -1622,6 +1921,10 @@ static void usage(FILE *f)
 		"               and bind it to the iommufd first\n"
 		"  finish-unretrieved  after the kexec: finish the session\n"
 		"               with nothing retrieved; the device is blocked\n"
+		"  rescan       after preserve --second-session: remove and\n"
+		"               rescan the second device, not retrieved, and the\n"
+		"               first, moved off its restored HWPT, before the\n"
+		"               second session finishes\n"
 		"  dma-sysfs    after a kexec whose kernel did not take the\n"
 		"               preserved state: DMA to the preserved IOVAs\n"
 		"               through BAR 0 in sysfs\n"
@@ -1630,7 +1933,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_BDF = 256, OPT_HELP, OPT_CANCEL_ONLY, OPT_SECOND_SESSION,
-       OPT_AFTER_BIND };
+       OPT_AFTER_BIND, OPT_MSI };
 
 /* Whether command @cmd takes option @opt */
 static bool cmd_takes(const char *cmd, int opt)
@@ -1639,9 +1942,11 @@ static bool cmd_takes(const char *cmd, int opt)
 	case OPT_BDF:
 		return strcmp(cmd, "destroy-early") &&
 		       strcmp(cmd, "finish-unretrieved") &&
-		       strcmp(cmd, "retrieve-refused");
+		       strcmp(cmd, "retrieve-refused") &&
+		       strcmp(cmd, "rescan");
 	case OPT_CANCEL_ONLY:
 	case OPT_SECOND_SESSION:
+	case OPT_MSI:
 		return !strcmp(cmd, "preserve");
 	case OPT_AFTER_BIND:
 		return !strcmp(cmd, "destroy-early");
@@ -1657,10 +1962,12 @@ int main(int argc, char **argv)
 		{ "cancel-only", no_argument,		NULL, OPT_CANCEL_ONLY },
 		{ "second-session", no_argument,	NULL, OPT_SECOND_SESSION },
 		{ "after-bind", no_argument,		NULL, OPT_AFTER_BIND },
+		{ "msi",	no_argument,		NULL, OPT_MSI },
 		{ "help",	no_argument,		NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
 	bool cancel_only = false, second_session = false, after_bind = false;
+	bool msi = false;
 	const char *bdf = NULL, *cmd;
 	int opt, idx;
 
@@ -1674,12 +1981,15 @@ int main(int argc, char **argv)
 		const char *name = LU_SESSION, *next = NULL;
 		int i = 2;
 
-		for (; i + 1 < argc && argv[i][0] == '-' && strcmp(argv[i], "--");
-		     i += 2) {
-			if (!strcmp(argv[i], "--session"))
-				name = argv[i + 1];
-			else if (!strcmp(argv[i], "--next-session"))
-				next = argv[i + 1];
+		for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--");
+		     i++) {
+			if (!strcmp(argv[i], "--msi"))
+				msi = true;
+			else if (i + 1 < argc && !strcmp(argv[i], "--session"))
+				name = argv[++i];
+			else if (i + 1 < argc &&
+				 !strcmp(argv[i], "--next-session"))
+				next = argv[++i];
 			else
 				break;
 		}
@@ -1688,13 +1998,14 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
-		return lu_retrieve_cmd(name, next, next ? argv + i + 1 : NULL);
+		return lu_retrieve_cmd(name, msi, next,
+				       next ? argv + i + 1 : NULL);
 	}
 	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve") &&
 	    strcmp(argv[1], "retrieve-refused") &&
 	    strcmp(argv[1], "destroy-early") &&
 	    strcmp(argv[1], "finish-unretrieved") &&
-	    strcmp(argv[1], "dma-sysfs")) {
+	    strcmp(argv[1], "rescan") && strcmp(argv[1], "dma-sysfs")) {
 		lu_msg("unknown command '%s'", argv[1]);
 		usage(stderr);
 		return LU_EXIT_ERROR;
@@ -1722,6 +2033,9 @@ int main(int argc, char **argv)
 		case OPT_AFTER_BIND:
 			after_bind = true;
 			break;
+		case OPT_MSI:
+			msi = true;
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -1739,7 +2053,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
-		return lu_preserve_cmd(bdf, cancel_only, second_session,
+		return lu_preserve_cmd(bdf, cancel_only, second_session, msi,
 				       argv + optind);
 	}
 	if (optind < argc) {
@@ -1753,6 +2067,8 @@ int main(int argc, char **argv)
 		return lu_destroy_early_cmd(after_bind);
 	if (!strcmp(cmd, "finish-unretrieved"))
 		return lu_finish_unretrieved_cmd();
+	if (!strcmp(cmd, "rescan"))
+		return lu_rescan_cmd();
 	if (!strcmp(cmd, "dma-sysfs"))
 		return lu_dma_sysfs_cmd(bdf);
 	return mark_checks(bdf);
