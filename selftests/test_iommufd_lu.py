@@ -353,15 +353,17 @@ def test_msi_quiet_across_kexec(guest):
 PREFLIGHT_REFUSED = {
     # --try-first word: why the kernel it loads cannot take the devices over
     "liveupdate": r"live update not turned on \(no liveupdate=on\)",
-    "intel_iommu": r"the IOMMU turned off \(intel_iommu=off\)",
+    "intel_iommu": r"VT-d turned off \(intel_iommu=off\)",
+    "iommu": r"the IOMMU turned off \(iommu=off\)",
     "kho": r"kexec handover turned off \(kho=off\)",
 }
 
 
 def test_preflight_refuses_next_kernel(guest):
     """A live update kexec into a kernel that could not take the preserved
-    device over (live update off, the IOMMU off, KHO off) is refused before
-    it starts: reboot(KEXEC) fails with EOPNOTSUPP and the kernel says why.
+    device over (live update off, VT-d or every IOMMU off, KHO off) is
+    refused before it starts: reboot(KEXEC) fails with EOPNOTSUPP and the
+    kernel says why.
     The session survives each refusal: the kexec that follows, into a
     kernel that can, updates as usual."""
     run = guest("vtd", "lu-preflight", edu=2)
