@@ -584,6 +584,27 @@ static void check_ioas_frozen(struct session *s, uint32_t ioas1,
 }
 
 /*
+ * LU-CHECK @name: the first page of @fd maps at @iova in IOAS @ioas and
+ * unmaps again (@what says in which situation).
+ */
+static void check_map_unmap(const char *name, struct session *s,
+			    uint32_t ioas, int fd, uint64_t iova,
+			    const char *what)
+{
+	char m[ERR_STR_LEN], u[ERR_STR_LEN];
+	int err_map, err_unmap = 0;
+
+	err_map = ioas_map_file(s, ioas, fd, 0, iova);
+	if (!err_map)
+		err_unmap = ioas_unmap(s, ioas, iova);
+	nr_failed += !lu_check(name, !err_map && !err_unmap,
+			       "%s into IOAS %u at iova 0x%llx: %s, "
+			       "IOMMU_IOAS_UNMAP: %s", what, ioas,
+			       (unsigned long long)iova, err_str(m, err_map),
+			       err_map ? "not tried" : err_str(u, err_unmap));
+}
+
+/*
  * HWPT 1 is marked with TOKEN_1: clearing its mark makes IOAS 1 mutable
  * again, and the HWPT can be marked again. It ends marked with TOKEN_1, as
  * it was.
@@ -591,8 +612,7 @@ static void check_ioas_frozen(struct session *s, uint32_t ioas1,
 static void check_mark_clear(struct session *s, uint32_t ioas1,
 			     uint32_t hwpt1, int spare_fd)
 {
-	char m[ERR_STR_LEN], u[ERR_STR_LEN];
-	int err, err_map, err_unmap = 0;
+	int err;
 
 	check_err("clear_with_token_refused", hwpt_clear(s, hwpt1, TOKEN_1),
 		  EINVAL, "clear the mark of HWPT %u, giving token 0x%llx",
@@ -602,15 +622,8 @@ static void check_mark_clear(struct session *s, uint32_t ioas1,
 	if (err)
 		return;
 
-	err_map = ioas_map_file(s, ioas1, spare_fd, 0, IOVA_FREE);
-	if (!err_map)
-		err_unmap = ioas_unmap(s, ioas1, IOVA_FREE);
-	nr_failed += !lu_check("ioas_map_after_clear", !err_map && !err_unmap,
-			       "mark cleared: IOMMU_IOAS_MAP_FILE of a memfd "
-			       "page into IOAS %u at iova 0x%llx: %s, "
-			       "IOMMU_IOAS_UNMAP: %s", ioas1, IOVA_FREE,
-			       err_str(m, err_map),
-			       err_map ? "not tried" : err_str(u, err_unmap));
+	check_map_unmap("ioas_map_after_clear", s, ioas1, spare_fd, IOVA_FREE,
+			"mark cleared: IOMMU_IOAS_MAP_FILE of a memfd page");
 	check_err("remark_after_clear_ok", hwpt_mark(s, hwpt1, 0, 0, TOKEN_1),
 		  0, "mark HWPT %u again with token 0x%llx", hwpt1, TOKEN_1);
 }
@@ -652,22 +665,13 @@ static void check_mark_unique(struct session *s, uint32_t hwpt1, int spare_fd)
  */
 static void check_unmarked_after_close(const char *cdev, int memfd)
 {
-	char m[ERR_STR_LEN], u[ERR_STR_LEN];
-	int err_map, err_unmap = 0;
 	struct session s;
 	uint32_t ioas;
 
 	session_open(cdev, &s);
 	ioas = ioas_alloc(&s);
-	err_map = ioas_map_file(&s, ioas, memfd, 0, IOVA_A);
-	if (!err_map)
-		err_unmap = ioas_unmap(&s, ioas, IOVA_A);
-	nr_failed += !lu_check("unmarked_after_close", !err_map && !err_unmap,
-			       "new iommufd, IOAS %u: IOMMU_IOAS_MAP_FILE of "
-			       "A's memfd page at iova 0x%llx: %s, "
-			       "IOMMU_IOAS_UNMAP: %s", ioas, IOVA_A,
-			       err_str(m, err_map),
-			       err_map ? "not tried" : err_str(u, err_unmap));
+	check_map_unmap("unmarked_after_close", &s, ioas, memfd, IOVA_A,
+			"new iommufd: IOMMU_IOAS_MAP_FILE of A's memfd page");
 	session_close(&s);
 }
 
