@@ -50,7 +50,18 @@ def guest(request):
     return _run
 
 
-_e2e = {}
+_shared = {}
+
+
+def _shared_run(name, machine, scenario, **kw):
+    """Boot `scenario` once for every test that asserts on it (a guest boot
+    costs about a minute): the first test to ask runs it, the others get the
+    same Run. If that run failed, each of them fails."""
+    if name not in _shared:
+        _shared[name] = None
+        _shared[name] = _checked_run(name, machine, scenario, name=name, **kw)
+    assert _shared[name] is not None, f"the {name} run failed in an earlier test"
+    return _shared[name]
 
 
 @pytest.fixture
@@ -61,13 +72,20 @@ def lu_e2e():
     what lutrace saw of it (test_lutrace). The kernel records its iommu_lu
     events from boot on (trace_event=), so that the restore at boot can be
     compared with lutrace's view."""
-    if "run" not in _e2e:
-        _e2e["run"] = None
-        _e2e["run"] = _checked_run("lu-iommufd", "vtd", "lu-iommufd", edu=2,
-                                   append=("trace_event=iommu_lu:*",),
-                                   name="lu-iommufd-e2e")
-    assert _e2e["run"] is not None, "the end-to-end run failed in an earlier test"
-    return _e2e["run"]
+    return _shared_run("lu-iommufd-e2e", "vtd", "lu-iommufd", edu=2,
+                       append=("trace_event=iommu_lu:*",))
+
+
+@pytest.fixture
+def lu_memory():
+    """The memory the restored HWPT maps, after a live update on the vtd
+    machine (scenario lu-memory, two edu devices, the first preserved),
+    booted once for test_iommufd_lu's test_memory_* tests. init_on_free=1
+    zeroes freed pages, so that DMA from a page freed under the device
+    reads zeros. A failed guest check fails only the tests that assert it
+    (allow_fail): each test asserts its own."""
+    return _shared_run("lu-memory", "vtd", "lu-memory", edu=2,
+                       append=("init_on_free=1",), allow_fail=True)
 
 
 def pytest_terminal_summary(terminalreporter):

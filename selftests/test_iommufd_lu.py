@@ -214,38 +214,108 @@ RESTORED_FREED = r"iommu-lu: restored domain 0 was not taken by its user: freed"
 FINISHED = r"LU-CHECK 2 session_finish_ok PASS"
 
 
-def test_destroy_restored_hwpt_early(guest):
-    """Destroying a restored HWPT before its device was attached again must
-    not free the page table the device is still translated by: the kernel
-    keeps it until the session finishes, says so, and the device's DMA
-    keeps working. At FINISH the device, never attached, is blocked and
-    released, and only then is the table freed."""
-    run = guest("vtd", "lu-destroy-early", edu=2)
-    _assert_checks(run, 2, ("restored_hwpt_destroy_early_ok", "dma_after_early_destroy",
-                            "session_finish_ok"))
+def _assert_destroy_refused(run, check, errno_key, dma_check):
+    """lu-vfio destroy-early's IOMMU_DESTROY of the restored HWPT, its device
+    not attached, was refused with EBUSY (LU-RESULT `errno_key`, check
+    `check`), and DMA through the restored table kept working (`dma_check`).
+    Nothing was destroyed, so no table was kept for the device; at FINISH
+    the device, never attached, was blocked and released."""
+    err = run.stage(2).results.get(errno_key)
+    assert err == "EBUSY", f"IOMMU_DESTROY: {err}, expected EBUSY; {run.describe()}"
+    _assert_checks(run, 2, (check, dma_check, "session_finish_ok"))
     edu = run.stage(1).results["edu_bdf"]
-    assert _in_order(run, 2, RESTORED_KEEP, _finish_blocked(edu), RESTORED_FREED,
-                     FINISHED), run.describe()
+    assert not run.grep(RESTORED_KEEP, stage=2), run.describe()
+    assert _in_order(run, 2, _finish_blocked(edu), FINISHED), run.describe()
+
+
+def test_destroy_restored_hwpt_early(guest):
+    """Destroying a restored HWPT before its device was retrieved and
+    attached again is refused (EBUSY): the restored IOAS pins the memory its
+    page table maps, and the device nobody attached yet still translates
+    through that table. The device's DMA keeps working. At FINISH the
+    device, never attached, is blocked and released."""
+    run = guest("vtd", "lu-destroy-early", edu=2)
+    _assert_checks(run, 1, PRESERVE_CHECKS)
+    _assert_destroy_refused(run, "restored_hwpt_destroy_early_busy",
+                            "destroy_early_errno", "dma_after_early_destroy")
 
 
 def test_destroy_restored_hwpt_after_bind(guest):
     """Destroying a restored HWPT once its device is retrieved and bound to
-    the iommufd, but not attached, is refused or keeps the page table the
-    device is still translated by until the session finishes, never frees
-    it: DMA keeps working. At FINISH the device, never attached, is blocked
-    and released (and a table kept for it freed)."""
+    the iommufd, but not attached, is refused (EBUSY), as before the
+    device is bound: DMA keeps working. At FINISH the device, never
+    attached, is blocked and released."""
     run = guest("vtd", "lu-destroy-after-bind", edu=2)
     _assert_checks(run, 1, PRESERVE_CHECKS)
-    _assert_checks(run, 2, ("device_bind_ok", "restored_hwpt_destroy_after_bind",
-                            "dma_after_destroy_after_bind", "session_finish_ok"))
+    _assert_checks(run, 2, ("device_bind_ok",))
+    _assert_destroy_refused(run, "restored_hwpt_destroy_after_bind",
+                            "destroy_after_bind_errno",
+                            "dma_after_destroy_after_bind")
+
+
+# lu-memory: what the memory rule's checks run on (stage 2)
+MEMORY_SETUP_CHECKS = RESTORED_DEVICE_CHECKS + ("session_finish_ok",)
+# A chained update after the FINISH, cancelled
+MEMORY_CHAIN_CHECKS = ("chain_remark_ok", "chain_preserve_without_memfd_refused",
+                       "chain_preserve_memfd_ok", "chain_preserve_iommufd_ok",
+                       "chain_clear_mark_ok")
+# After the FINISH, the memfd punched, truncated and closed
+MEMORY_PINNED_CHECKS = ("memfd_hole_reads_zeros", "dma_after_punch", "memfd_truncated",
+                        "dma_b_after_truncate", "dma_a_after_truncate",
+                        "dma_b_after_close", "dma_a_after_close")
+MEMFD_NOT_PRESERVED = r"from a memfd not preserved in this session"
+
+
+def _memory_run(run):
+    """lu-memory got to its memory checks: the preserve, and in stage 2 the
+    device attached to the restored HWPT (whose IOAS is immutable until the
+    FINISH), the session finished, in a kernel that zeroes freed pages."""
+    _assert_checks(run, 1, PRESERVE_CHECKS)
+    _assert_checks(run, 2, MEMORY_SETUP_CHECKS)
+    assert run.grep(r"mem auto-init: .*heap free:on", stage=2), \
+        f"stage 2 does not zero freed pages (init_on_free=1); {run.describe()}"
+    return run.stage(2)
+
+
+def test_memory_chained_update_needs_memfd(lu_memory):
+    """The restored HWPT marked again for the next update: the iommufd may
+    not be preserved in a session without the memfd its restored IOAS maps
+    (ENOENT, and the kernel says why), and is preserved once the memfd is.
+    That session is cancelled and the mark cleared. (After the FINISH: until
+    then the retrieved files count as preserved by their session, and no
+    other session may preserve them.)"""
+    run = lu_memory
+    _memory_run(run)
+    _assert_checks(run, 2, MEMORY_CHAIN_CHECKS)
+    assert run.grep(MEMFD_NOT_PRESERVED, stage=2), run.describe()
+
+
+def test_memory_restored_ioas_ordinary_after_finish(lu_memory):
+    """After the FINISH, the restored HWPT's IOAS is an ordinary IOAS: a new
+    memfd page maps at a free IOVA and the device's DMA goes through it; A
+    unmaps, and the device's DMA to it then faults."""
+    run = lu_memory
+    s2 = _memory_run(run)
+    _assert_checks(run, 2, ("restored_ioas_map_after_finish", "dma_restored_ioas_new_map",
+                            "restored_ioas_unmap_ok", "dma_unmapped_a_issued"))
     edu = run.stage(1).results["edu_bdf"]
-    err = run.stage(2).results.get("destroy_after_bind_errno")
-    assert err in ("0", "EBUSY"), f"IOMMU_DESTROY: {err}; {run.describe()}"
-    if err == "0":
-        assert _in_order(run, 2, RESTORED_KEEP, _finish_blocked(edu), RESTORED_FREED,
-                         FINISHED), run.describe()
-    else:
-        assert _in_order(run, 2, _finish_blocked(edu), FINISHED), run.describe()
+    iova = s2.results["unmapped_dma_iova"]
+    assert _dmar_fault(run, 2, iova, edu), \
+        f"DMA to unmapped {iova}: no DMAR fault of {edu}; {run.describe()}"
+    assert _in_order(run, 2, FINISHED, r"LU-CHECK 2 restored_ioas_unmap_ok PASS",
+                     rf"DMAR: .*fault addr 0x0*{int(iova, 16):x}\b"), run.describe()
+
+
+def test_memory_pinned_after_finish(lu_memory):
+    """The pages a restored HWPT maps are the memfd's, pinned by the
+    iommufd: after the FINISH, a hole punched in the memfd, the memfd
+    truncated, then closed, free none of them while the device maps them.
+    Its DMA keeps reading the data written before, never the zeros of a
+    freed page (init_on_free=1); the memfd itself reads zeros where the
+    hole was punched."""
+    run = lu_memory
+    _memory_run(run)
+    _assert_checks(run, 2, MEMORY_PINNED_CHECKS)
 
 
 def test_finish_without_retrieve(guest):

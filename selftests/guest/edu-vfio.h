@@ -338,22 +338,33 @@ static int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
 	return 1;
 }
 
+/* The name of the byte pattern of @seed, for check details */
+static const char *pattern_name(uint8_t seed)
+{
+	switch (seed) {
+	case SEED_P:
+		return "pattern P";
+	case SEED_Q:
+		return "pattern Q";
+	case SEED_R:
+		return "pattern R";
+	case SEED_S:
+		return "pattern S";
+	default:
+		return "another pattern";
+	}
+}
+
 /* Short description of what @buf holds, for check details. */
 static const char *describe(const uint8_t *buf, size_t len)
 {
-	static const struct {
-		uint8_t seed;
-		const char *name;
-	} pats[] = {
-		{ SEED_P, "pattern P" }, { SEED_Q, "pattern Q" },
-		{ SEED_R, "pattern R" }, { SEED_S, "pattern S" },
-	};
+	static const uint8_t seeds[] = { SEED_P, SEED_Q, SEED_R, SEED_S };
 	static char other[64];
 	size_t i;
 
-	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
-		if (pattern_count(buf, len, pats[i].seed) == len)
-			return pats[i].name;
+	for (i = 0; i < sizeof(seeds); i++)
+		if (pattern_count(buf, len, seeds[i]) == len)
+			return pattern_name(seeds[i]);
 	if (all_bytes(buf, len, 0x00))
 		return "all 0x00";
 	if (all_bytes(buf, len, 0xff))

@@ -9,6 +9,7 @@
  *                    [--next-session NAME2 -- CMD...]
  *   lu-vfio retrieve-refused
  *   lu-vfio destroy-early [--after-bind]
+ *   lu-vfio memory
  *   lu-vfio finish-unretrieved
  *   lu-vfio rescan
  *   lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]
@@ -29,12 +30,27 @@
  * interrupt it raises goes nowhere) and then that MSI set up again on the
  * retrieved device works. retrieve-refused does it after a kexec in which
  * the first device's context entry was refused: its session gives no HWPT
- * back, its DMA faults, and the second session's device works. The other
- * stage 2 commands are misuses:
+ * back, its DMA faults, and the second session's device works.
+ *
+ * memory, in stage 2, checks that the restored HWPT's IOAS holds the
+ * memfd pages its table maps, pinned as IOMMU_IOAS_MAP_FILE pins them. The
+ * memfd, the iommufd and the device are retrieved and the device attached
+ * to the restored HWPT as in retrieve, and the session finished. Then
+ * the restored HWPT is marked again: preserving the iommufd in a new
+ * session without the memfd is refused (ENOENT), after the memfd it works;
+ * that session is cancelled and the mark cleared. The restored IOAS is
+ * now an ordinary IOAS: a new memfd page maps at a free IOVA and the
+ * device copies into it; a hole punched in the memfd over A, the memfd
+ * truncated, then closed, free nothing the device reaches: it still reads
+ * what A and B held (the guest boots with init_on_free=1, so a freed page
+ * would read zeros); at last A is unmapped, and the device's read of
+ * IOVA_A must fault. The other stage 2 commands are misuses:
  *
  *   - destroy-early destroys the restored HWPT before its device is
  *     attached (with --after-bind: once the device is retrieved and bound
- *     to the iommufd); the page table must stay, DMA through it works;
+ *     to the iommufd); that must be refused (EBUSY: the restored IOAS pins
+ *     the memory its table maps, and the device still uses the table), and
+ *     DMA through it works;
  *   - finish-unretrieved finishes the session with nothing retrieved: the
  *     device must lose bus mastering, and with bus mastering set again its
  *     DMA to the preserved IOVAs must fault (the test reads the DMAR faults
@@ -423,30 +439,61 @@ static uint8_t *anon_page(void)
 }
 
 /*
- * The device copies A (filled with pattern @seed), mapped at @iova, into
- * its buffer and out into B (filled with pattern @b_seed first), mapped
- * in the next page: B must end up holding @seed. Each call uses a pattern
+ * LU-CHECK @name: the device copies what @src_iova maps into its buffer and
+ * out to @dst_iova, where @dst is mapped (filled with pattern @dst_seed
+ * first): @dst must end up holding pattern @seed. Each call uses a pattern
  * the device buffer did not hold before, so a transfer that did not happen
  * cannot pass.
  */
-static void check_dma_at(const char *name, uint64_t iova, uint8_t *a,
-			 uint8_t *b, uint8_t seed, uint8_t b_seed)
+static void check_dma_copy(const char *name, uint64_t src_iova,
+			   uint64_t dst_iova, uint8_t *dst, uint8_t seed,
+			   uint8_t dst_seed)
 {
 	int ret_to, ret_from;
 	size_t match;
 
-	pattern_fill(a, XFER_LEN, seed);
-	pattern_fill(b, XFER_LEN, b_seed);
-	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, iova, XFER_LEN);
-	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, iova + PAGE, XFER_LEN);
-	match = pattern_count(b, XFER_LEN, seed);
+	pattern_fill(dst, XFER_LEN, dst_seed);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, src_iova, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, dst_iova, XFER_LEN);
+	match = pattern_count(dst, XFER_LEN, seed);
 	nr_failed += !lu_check(name, !ret_to && !ret_from && match == XFER_LEN,
-			       "A at iova 0x%" PRIx64 " to device: %s, device "
-			       "to B at iova 0x%" PRIx64 ": %s, B holds %s "
-			       "(%zu/%u bytes match A)", iova,
-			       ret_to ? "DMA error" : "completed", iova + PAGE,
+			       "iova 0x%" PRIx64 " to device: %s, device to "
+			       "iova 0x%" PRIx64 ": %s, which holds %s (%zu/%u "
+			       "bytes match %s)", src_iova,
+			       ret_to ? "DMA error" : "completed", dst_iova,
 			       ret_from ? "DMA error" : "completed",
-			       describe(b, XFER_LEN), match, XFER_LEN);
+			       describe(dst, XFER_LEN), match, XFER_LEN,
+			       pattern_name(seed));
+}
+
+/*
+ * The device copies A (filled with pattern @seed), mapped at @iova, into
+ * its buffer and out into B (filled with pattern @b_seed first), mapped
+ * in the next page: B must end up holding @seed.
+ */
+static void check_dma_at(const char *name, uint64_t iova, uint8_t *a,
+			 uint8_t *b, uint8_t seed, uint8_t b_seed)
+{
+	pattern_fill(a, XFER_LEN, seed);
+	check_dma_copy(name, iova, iova + PAGE, b, seed, b_seed);
+}
+
+/*
+ * LU-CHECK @name: the device ran a DMA (@dir) at @iova, which nothing maps
+ * for it; the IOMMU must have blocked it, which only the kernel log shows
+ * (a DMAR fault): LU-RESULT @key says where.
+ */
+static void check_dma_unmapped(const char *name, const char *key,
+			       enum edu_dma_dir dir, uint64_t iova)
+{
+	int ret = edu_dma_xfer(dir, iova, XFER_LEN);
+
+	lu_result(key, "0x%" PRIx64, iova);
+	nr_failed += !lu_check(name, !ret, "%s iova 0x%" PRIx64 ": %s (the "
+			       "kernel must log a DMAR fault)",
+			       dir == EDU_DMA_TO_DEVICE ? "device reads" :
+							  "device writes",
+			       iova, ret ? "DMA error" : "completed");
 }
 
 /* check_dma_at() with A and B at IOVA_A and IOVA_B */
@@ -758,6 +805,7 @@ static int mark_checks(const char *bdf)
 #define LU_SESSION		"lu-iommufd"
 #define LU_CANCEL_SESSION	"lu-iommufd-cancel"
 #define LU_SESSION2		"lu-iommufd-vmm2"	/* preserve --second-session */
+#define LU_CHAIN_SESSION	"lu-iommufd-chain"	/* memory, cancelled */
 #define LU_TOKEN_MEMFD		1ULL
 #define LU_TOKEN_IOMMUFD	2ULL
 #define LU_TOKEN_DEVICE		3ULL
@@ -1369,7 +1417,7 @@ static void check_dma_after_update(uint8_t *mem, const char *bdf,
 				   const char *bdf2)
 {
 	uint16_t cmd = sysfs_pci_command(bdf), cmd2 = sysfs_pci_command(bdf2);
-	int ret_to, ret_from, ret_blocked;
+	int ret_to, ret_from;
 	size_t bar_size, match;
 
 	nr_failed += !lu_check("bus_master_kept", cmd & PCI_COMMAND_MASTER,
@@ -1391,12 +1439,8 @@ static void check_dma_after_update(uint8_t *mem, const char *bdf,
 			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
 
 	/* Never mapped: the write must fault, not land anywhere */
-	ret_blocked = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_FREE, XFER_LEN);
-	lu_result("blocked_dma_iova", "0x%llx", IOVA_FREE);
-	nr_failed += !lu_check("dma_to_unmapped_issued", !ret_blocked,
-			       "device to iova 0x%llx: %s (the kernel must log "
-			       "a DMAR fault)", IOVA_FREE,
-			       ret_blocked ? "DMA error" : "completed");
+	check_dma_unmapped("dma_to_unmapped_issued", "blocked_dma_iova",
+			   EDU_DMA_FROM_DEVICE, IOVA_FREE);
 	munmap((void *)edu_bar, bar_size);
 }
 
@@ -1415,10 +1459,14 @@ static int check_device_bind(struct session *s)
  * and the device, bound to vfio-pci first, come back from the session; the
  * device binds to the iommufd and attaches to the HWPT, and DMA to the same
  * IOVAs works with no map call while a never mapped IOVA stays blocked.
+ * With @keep, the device and the iommufd stay open in @keep, and the ids of
+ * the restored HWPT and its IOAS go to @ids_out (@keep's devfd is left as
+ * it was if a check failed on the way).
  */
 static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 				  const char *bdf, uint64_t token,
-				  struct session *keep, uint32_t *hwpt_out)
+				  struct session *keep,
+				  struct iommu_hwpt_lu_get_id *ids_out)
 {
 	struct iommu_hwpt_lu_get_id get = {
 		.size = sizeof(get),
@@ -1497,16 +1545,13 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 			       "match A)", describe(mem + PAGE, XFER_LEN), match,
 			       XFER_LEN);
 	/* Never mapped: blocked on the restored HWPT too (DMAR fault) */
-	ret_to = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_COPY, XFER_LEN);
-	lu_result("blocked_dma_iova_attached", "0x%llx", IOVA_COPY);
-	nr_failed += !lu_check("dma_unmapped_after_attach_issued", !ret_to,
-			       "device to iova 0x%llx: %s (the kernel must log "
-			       "a DMAR fault)", IOVA_COPY,
-			       ret_to ? "DMA error" : "completed");
+	check_dma_unmapped("dma_unmapped_after_attach_issued",
+			   "blocked_dma_iova_attached", EDU_DMA_FROM_DEVICE,
+			   IOVA_COPY);
 	if (keep) {
 		/* For the next update; BAR 0 stays mapped in edu_bar */
 		*keep = s;
-		*hwpt_out = get.out_hwpt_id;
+		*ids_out = get;
 		return;
 	}
 	munmap((void *)edu_bar, bar_size);
@@ -1556,21 +1601,22 @@ static int exit_status(void)
 
 /*
  * Stage 2, misuse: the restored HWPT is destroyed before its device was
- * attached again. The device still translates through its page table, so
- * the kernel must keep the table (it leaks it, and says so): DMA through
- * it still works. With @after_bind, the device is retrieved and bound to
- * the iommufd first, not attached: the kernel may then refuse to destroy
- * the HWPT (EBUSY) or leak its table, but the table must stay.
+ * attached again, which must be refused (EBUSY): its IOAS holds the memory
+ * its page table maps, and the device, which nobody attached yet, still
+ * translates through that table. DMA through it still works. With
+ * @after_bind, the device is retrieved and bound to the iommufd first, not
+ * attached. The error number goes to LU-RESULT destroy_early_errno
+ * (destroy_after_bind_errno with @after_bind).
  */
 static int lu_destroy_early_cmd(bool after_bind)
 {
 	struct iommu_hwpt_lu_get_id get = {
 		.size = sizeof(get),
 	};
-	char bdf[NAME_MAX + 1], e[ERR_STR_LEN];
 	struct session s = { .devfd = -1 };
 	int luo_fd, session_fd, memfd, err;
 	const char *dma_check, *errname;
+	char bdf[NAME_MAX + 1];
 	size_t bar_size;
 	uint8_t *mem;
 
@@ -1589,26 +1635,24 @@ static int lu_destroy_early_cmd(bool after_bind)
 					    "the device");
 		if (check_device_bind(&s))
 			return exit_status();
-		err = obj_destroy(&s, get.out_hwpt_id);
-		errname = err ? strerrorname_np(err) : "0";
-		lu_result("destroy_after_bind_errno", "%s",
-			  errname ? errname : "unknown");
-		nr_failed += !lu_check("restored_hwpt_destroy_after_bind",
-				       !err || err == EBUSY,
-				       "IOMMU_DESTROY of the restored HWPT, "
-				       "its device bound but not attached: "
-				       "%s, expected success or errno EBUSY",
-				       err_str(e, err));
+	}
+	err = obj_destroy(&s, get.out_hwpt_id);
+	errname = err ? strerrorname_np(err) : "0";
+	lu_result(after_bind ? "destroy_after_bind_errno" : "destroy_early_errno",
+		  "%s", errname ? errname : "unknown");
+	if (after_bind) {
+		check_err("restored_hwpt_destroy_after_bind", err, EBUSY,
+			  "IOMMU_DESTROY of the restored HWPT, its device bound "
+			  "but not attached");
 		dma_check = "dma_after_destroy_after_bind";
 	} else {
-		err = obj_destroy(&s, get.out_hwpt_id);
-		check_err("restored_hwpt_destroy_early_ok", err, 0,
+		check_err("restored_hwpt_destroy_early_busy", err, EBUSY,
 			  "IOMMU_DESTROY of the restored HWPT, its device not "
-			  "attached");
+			  "retrieved");
 		dma_check = "dma_after_early_destroy";
 	}
 
-	/* The page table was kept: the data lands */
+	/* The page table is still there: the data lands */
 	edu_bar = sysfs_map_bar0(bdf, &bar_size);
 	check_dma(dma_check, mem, mem + PAGE, SEED_R, SEED_S);
 	munmap((void *)edu_bar, bar_size);
@@ -1840,8 +1884,8 @@ static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
 			   char **cmd)
 {
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
+	struct iommu_hwpt_lu_get_id ids = { 0 };
 	struct session kept = { .devfd = -1 };
-	uint32_t hwpt = 0;
 	int luo_fd, session_fd, memfd, err;
 	uint8_t *mem;
 	size_t match;
@@ -1862,7 +1906,7 @@ static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
 	check_dma_after_update(mem, bdf, bdf2);
 
 	check_restored_device(session_fd, memfd, mem, bdf, TOKEN_1,
-			      next || msi ? &kept : NULL, &hwpt);
+			      next || msi ? &kept : NULL, &ids);
 	/* The VMM sets the retrieved device's interrupts up again */
 	if (msi && kept.devfd >= 0)
 		check_msi("msi_after_retrieve", kept.devfd);
@@ -1874,7 +1918,8 @@ static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
 		close(luo_fd);
 		if (nr_failed)
 			return exit_status();
-		return lu_preserve_again(&kept, hwpt, memfd, mem, next, cmd);
+		return lu_preserve_again(&kept, ids.out_hwpt_id, memfd, mem,
+					 next, cmd);
 	}
 	/* Its BAR 0 stays mapped (edu_bar) until the exit */
 	if (kept.devfd >= 0)
@@ -1882,6 +1927,214 @@ static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
 	munmap(mem, 2 * PAGE);
 	close(session_fd);
 	close(luo_fd);
+	return exit_status();
+}
+
+/*
+ * Stage 2 (memory): the next live update is prepared and cancelled. The
+ * restored HWPT @hwpt is marked again; the iommufd, its restored IOAS
+ * mapping the memfd @memfd, may not be preserved in a new session that
+ * does not hold the memfd (ENOENT), and is preserved once the memfd is.
+ * The session is closed (cancelled: everything in it unpreserved) and the
+ * mark cleared, so that it no longer freezes the IOAS. This must come
+ * after the FINISH of the session the files were retrieved from: until
+ * then, LUO counts them as preserved by it, and another session cannot
+ * preserve them (EBUSY).
+ */
+static void check_chain_needs_memfd(int luo_fd, struct session *s,
+				    uint32_t hwpt, int memfd)
+{
+	int session_fd;
+
+	check_err("chain_remark_ok", hwpt_mark(s, hwpt, 0, 0, TOKEN_1), 0,
+		  "mark the restored HWPT %u again with token 0x%llx", hwpt,
+		  TOKEN_1);
+	session_fd = luo_session_create(luo_fd, LU_CHAIN_SESSION);
+	check_err("chain_preserve_without_memfd_refused",
+		  luo_preserve(session_fd, s->fd, LU_TOKEN_IOMMUFD), ENOENT,
+		  "preserve the iommufd in session '%s', which does not hold "
+		  "the memfd its restored IOAS maps", LU_CHAIN_SESSION);
+	check_err("chain_preserve_memfd_ok",
+		  luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD), 0,
+		  "preserve the retrieved memfd in session '%s'",
+		  LU_CHAIN_SESSION);
+	check_err("chain_preserve_iommufd_ok",
+		  luo_preserve(session_fd, s->fd, LU_TOKEN_IOMMUFD), 0,
+		  "preserve the iommufd in session '%s' after its memfd",
+		  LU_CHAIN_SESSION);
+	close(session_fd);
+	check_err("chain_clear_mark_ok", hwpt_clear(s, hwpt, 0), 0,
+		  "session '%s' cancelled: clear the mark of the restored HWPT "
+		  "%u", LU_CHAIN_SESSION, hwpt);
+}
+
+/* LU-CHECK @name fails: it could not be done, @why (printf format) */
+static LU_PRINTF(2, 3) void check_not_done(const char *name,
+					   const char *why, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, why);
+	vsnprintf(buf, sizeof(buf), why, ap);
+	va_end(ap);
+	nr_failed += !lu_check(name, false, "not done: %s", buf);
+}
+
+/*
+ * LU-CHECK @name_a and @name_b, after @what: the device still reads the
+ * data last written to A (pattern Q, at IOVA_A) and B (pattern R, at
+ * IOVA_B), copied out to page C at IOVA_FREE (@c, NULL if IOVA_FREE could
+ * not be mapped). B is read first, then A: the device buffer holds pattern
+ * Q from the DMA before, then R, so a stale buffer cannot pass.
+ */
+static void check_old_data(const char *name_a, const char *name_b,
+			   const char *what, uint8_t *c)
+{
+	if (!c) {
+		check_not_done(name_b, "%s: no page to copy B into, IOVA_FREE "
+			       "is not mapped", what);
+		check_not_done(name_a, "%s: no page to copy A into, IOVA_FREE "
+			       "is not mapped", what);
+		return;
+	}
+	check_dma_copy(name_b, IOVA_B, IOVA_FREE, c, SEED_R, SEED_P);
+	check_dma_copy(name_a, IOVA_A, IOVA_FREE, c, SEED_Q, SEED_P);
+}
+
+/*
+ * Free the pages that are only waiting to be freed: a folio taken out of
+ * the page cache stays allocated while a per-CPU LRU batch holds it (the
+ * memfd's folios went there when they were retrieved). drop_caches drains
+ * those batches on every CPU first; without that, a page freed under the
+ * device could still read as it was.
+ */
+static void drain_freed_pages(void)
+{
+	if (sysfs_write("/proc/sys/vm/drop_caches", "1"))
+		lu_die("write 1 to /proc/sys/vm/drop_caches");
+}
+
+/*
+ * Stage 2 (memory), after the FINISH: the pages the restored table maps
+ * are the memfd's, pinned by the iommufd. A hole punched in the memfd over
+ * A, the memfd truncated, and closed, must not free them: the device keeps
+ * reading the data written there before (the guest boots with
+ * init_on_free=1: a page freed under it would read zeros). A (pattern Q)
+ * is read into B after the punch: B, still the memfd's, shows what the
+ * device read on any kernel. Once B is truncated too, A and B are read
+ * into page C (@c, at IOVA_FREE of the restored IOAS; NULL if that could
+ * not be mapped). @mem is the memfd @memfd's mapping (A and B); both are
+ * closed here.
+ */
+static void check_memory_pinned(int memfd, uint8_t *mem, uint8_t *c)
+{
+	struct stat st = { 0 };
+	int err;
+
+	/* What the device must read from now on; the buffer holds S or P */
+	pattern_fill(mem, XFER_LEN, SEED_Q);
+	err = fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			PAGE) ? errno : 0;
+	drain_freed_pages();
+	nr_failed += !lu_check("memfd_hole_reads_zeros",
+			       !err && all_bytes(mem, PAGE, 0),
+			       "fallocate(PUNCH_HOLE | KEEP_SIZE) over A: %s; "
+			       "the memfd's A then holds %s",
+			       err ? strerror(err) : "done",
+			       describe(mem, XFER_LEN));
+	check_dma_copy("dma_after_punch", IOVA_A, IOVA_B, mem + PAGE, SEED_Q,
+		       SEED_R);
+
+	pattern_fill(mem + PAGE, XFER_LEN, SEED_R);
+	err = ftruncate(memfd, 0) ? errno : 0;
+	if (!err && fstat(memfd, &st))
+		lu_die("fstat the memfd");
+	drain_freed_pages();
+	nr_failed += !lu_check("memfd_truncated", !err && !st.st_size,
+			       "ftruncate(0) of the memfd: %s, its size then "
+			       "%lld", err ? strerror(err) : "done",
+			       err ? -1LL : (long long)st.st_size);
+	check_old_data("dma_a_after_truncate", "dma_b_after_truncate",
+		       "memfd truncated", c);
+
+	munmap(mem, 2 * PAGE);
+	close(memfd);
+	drain_freed_pages();
+	check_old_data("dma_a_after_close", "dma_b_after_close",
+		       "memfd closed and unmapped", c);
+}
+
+/*
+ * Stage 2: the memory rule of the live update (scenario lu-memory). The
+ * memfd, the iommufd and the device come back from the session, the
+ * device attached to the restored HWPT (check_restored_device(), whose
+ * IOAS is immutable until the FINISH); the session is finished; a chained
+ * update needs the memfd (check_chain_needs_memfd()). Then the restored
+ * IOAS is an ordinary IOAS: a new memfd page C maps at IOVA_FREE, and the
+ * device copies A into it; the memfd's pages stay pinned while the device
+ * maps them (check_memory_pinned()); and IOVA_A is unmapped, after which
+ * the device's read of it must fault: LU-RESULT unmapped_dma_iova says
+ * where, for the test to find the DMAR fault in the kernel log.
+ */
+static int lu_memory_cmd(void)
+{
+	struct iommu_hwpt_lu_get_id ids = { 0 };
+	struct session s = { .devfd = -1 };
+	int luo_fd, session_fd, memfd, c_fd, err;
+	char bdf[NAME_MAX + 1];
+	uint8_t *mem, *c;
+
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	luo_fd = luo_open();
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION);
+	mem = luo_retrieve_mem(session_fd, &memfd);
+	check_restored_device(session_fd, memfd, mem, bdf, TOKEN_1, &s, &ids);
+	if (s.devfd < 0) {
+		printf("lu-vfio: the device is not attached to the restored "
+		       "HWPT: the memory checks are not done\n");
+		return LU_EXIT_FAIL;
+	}
+	check_err("session_finish_ok", luo_finish(session_fd), 0,
+		  "finish session '%s'", LU_SESSION);
+	/* The session holds none of its files any longer */
+	close(session_fd);
+	check_chain_needs_memfd(luo_fd, &s, ids.out_hwpt_id, memfd);
+	close(luo_fd);
+
+	/* An ordinary IOAS now: C maps, and the device copies A into it */
+	c = memfd_buf(PAGE, &c_fd);
+	err = ioas_map_file(&s, ids.out_ioas_id, c_fd, 0, IOVA_FREE);
+	check_err("restored_ioas_map_after_finish", err, 0,
+		  "IOMMU_IOAS_MAP_FILE of a new memfd page into the restored "
+		  "HWPT's IOAS %u at iova 0x%llx, after the FINISH",
+		  ids.out_ioas_id, IOVA_FREE);
+	if (!err) {
+		pattern_fill(mem, XFER_LEN, SEED_S);
+		check_dma_copy("dma_restored_ioas_new_map", IOVA_A, IOVA_FREE,
+			       c, SEED_S, SEED_P);
+	} else {
+		check_not_done("dma_restored_ioas_new_map", "iova 0x%llx is "
+			       "not mapped", IOVA_FREE);
+	}
+
+	check_memory_pinned(memfd, mem, err ? NULL : c);
+
+	err = ioas_unmap(&s, ids.out_ioas_id, IOVA_A);
+	check_err("restored_ioas_unmap_ok", err, 0,
+		  "IOMMU_IOAS_UNMAP of A at iova 0x%llx from the restored "
+		  "HWPT's IOAS %u, after the FINISH", IOVA_A, ids.out_ioas_id);
+	/* A read, not a write: nothing lands if it does not fault */
+	if (!err)
+		check_dma_unmapped("dma_unmapped_a_issued", "unmapped_dma_iova",
+				   EDU_DMA_TO_DEVICE, IOVA_A);
+	else
+		check_not_done("dma_unmapped_a_issued", "iova 0x%llx is still "
+			       "mapped", IOVA_A);
+
+	munmap(c, PAGE);
+	close(c_fd);
+	session_close(&s);
 	return exit_status();
 }
 
@@ -1897,6 +2150,7 @@ static void usage(FILE *f)
 		"[--next-session NAME2 -- CMD...]\n"
 		"       lu-vfio retrieve-refused\n"
 		"       lu-vfio destroy-early [--after-bind]\n"
+		"       lu-vfio memory\n"
 		"       lu-vfio finish-unretrieved\n"
 		"       lu-vfio rescan\n"
 		"       lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]\n"
@@ -1920,9 +2174,14 @@ static void usage(FILE *f)
 		"               gives no HWPT, its DMA faults; the second\n"
 		"               session is retrieved and its device works\n"
 		"  destroy-early  after the kexec: destroy the restored HWPT\n"
-		"               before its device is attached; its table\n"
-		"               stays; with --after-bind, retrieve the device\n"
-		"               and bind it to the iommufd first\n"
+		"               before its device is attached: refused; with\n"
+		"               --after-bind, retrieve the device and bind it\n"
+		"               to the iommufd first\n"
+		"  memory       after the kexec: the restored IOAS pins the\n"
+		"               memfd's pages; a chained update needs the\n"
+		"               memfd; after the FINISH, the IOAS maps and\n"
+		"               unmaps, and punching, truncating or closing the\n"
+		"               memfd frees nothing the device reaches\n"
 		"  finish-unretrieved  after the kexec: finish the session\n"
 		"               with nothing retrieved; the device is blocked\n"
 		"  rescan       after preserve --second-session: remove and\n"
@@ -1945,6 +2204,7 @@ static bool cmd_takes(const char *cmd, int opt)
 	switch (opt) {
 	case OPT_BDF:
 		return strcmp(cmd, "destroy-early") &&
+		       strcmp(cmd, "memory") &&
 		       strcmp(cmd, "finish-unretrieved") &&
 		       strcmp(cmd, "retrieve-refused") &&
 		       strcmp(cmd, "rescan");
@@ -2007,7 +2267,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve") &&
 	    strcmp(argv[1], "retrieve-refused") &&
-	    strcmp(argv[1], "destroy-early") &&
+	    strcmp(argv[1], "destroy-early") && strcmp(argv[1], "memory") &&
 	    strcmp(argv[1], "finish-unretrieved") &&
 	    strcmp(argv[1], "rescan") && strcmp(argv[1], "dma-sysfs")) {
 		lu_msg("unknown command '%s'", argv[1]);
@@ -2069,6 +2329,8 @@ int main(int argc, char **argv)
 		return lu_retrieve_refused_cmd();
 	if (!strcmp(cmd, "destroy-early"))
 		return lu_destroy_early_cmd(after_bind);
+	if (!strcmp(cmd, "memory"))
+		return lu_memory_cmd();
 	if (!strcmp(cmd, "finish-unretrieved"))
 		return lu_finish_unretrieved_cmd();
 	if (!strcmp(cmd, "rescan"))

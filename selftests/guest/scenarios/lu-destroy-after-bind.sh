@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Misuse after a live update: the device is retrieved and bound to the
 # retrieved iommufd, then the restored HWPT is destroyed before the device
-# is attached to it. The kernel refuses (EBUSY) or keeps the page table the
-# device still uses (and says so); DMA through it keeps working.
+# is attached to it. The kernel refuses (EBUSY): the restored IOAS pins the
+# memory the page table maps, and the device still uses the table; DMA
+# through it keeps working. FINISH blocks the device.
 . /lib/lu.sh
 
 case "$1" in

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Misuse after a live update: the restored HWPT is destroyed before its
-# device is attached again. The kernel keeps the page table the device
-# still uses (and says so); DMA through it keeps working.
+# device is retrieved and attached again. The kernel refuses (EBUSY): its
+# IOAS pins the memory the page table maps, and the device still uses the
+# table; DMA through it keeps working. FINISH blocks the device.
 . /lib/lu.sh
 
 case "$1" in
