@@ -334,9 +334,53 @@ def test_finish_without_retrieve(guest):
     assert run.grep(rf"{re.escape(edu)}: iommu-lu: not taken by its user at FINISH: "
                     r"blocked and released", stage=2), run.describe()
     _assert_dma_blocked(run, 2, "finish_blocked", edu)
-    # edu-dma is the only program of stage 2 that prints edu_bdf
+    _assert_works_after(run, edu)
+
+
+def _assert_works_after(run, edu):
+    """The device `edu` worked with a new iommufd at the end of stage 2
+    (edu-dma, the only program of stage 2 that prints edu_bdf)."""
+    s2 = run.stage(2)
     assert s2.results.get("edu_bdf") == edu, run.describe()
     assert s2.results.get("edu_dma") == "ok", run.describe()
+
+
+MEMFD_CHANGED = (r"iommufd: preserved HWPT 0x1234 not restored: its page table "
+                 r"does not map the memfd pages of its IOAS")
+
+
+def _hwpt_refused_blocked(edu):
+    """The line of a device `edu` kept on a restored domain whose HWPT
+    could not be restored: blocked and released."""
+    return (rf"{re.escape(edu)}: iommu-lu: not taken by its user as its HWPT "
+            r"could not be restored: blocked and released")
+
+
+def test_memfd_changed_before_iommufd_retrieve(guest):
+    """The memfd is retrieved first and a hole punched in it over A, before
+    the iommufd is retrieved: the restored HWPT's page table maps a page
+    the memfd no longer holds. The kernel does not restore the HWPT (its
+    token is not found) and, as nobody owns the pages its table maps, blocks
+    and releases the device kept on it: the device binds to the retrieved
+    iommufd, with bus mastering set again its DMA to the preserved IOVAs
+    faults, and B keeps what the device wrote there before the kexec. The
+    session finishes, and the device then works with a new iommufd."""
+    run = guest("vtd", "lu-memfd-first", edu=2, allow_fail=True)
+    s2 = run.stage(2)
+    _assert_checks(run, 1, PRESERVE_CHECKS)
+    edu = run.stage(1).results["edu_bdf"]
+    assert _in_order(run, 2, MEMFD_CHANGED, _hwpt_refused_blocked(edu)), \
+        f"stage 2 did not log, in this order: {MEMFD_CHANGED!r}, " \
+        f"{_hwpt_refused_blocked(edu)!r}; {run.describe()}"
+    _assert_checks(run, 2, ("memfd_a_punched", "get_id_refused_memfd_changed"))
+    err = s2.results.get("memfd_first_bind_errno")
+    assert err == "0", f"bind after the HWPT was refused: {err}, expected " \
+        f"success; {run.describe()}"
+    _assert_checks(run, 2, ("device_bind_after_refusal", "memfd_first_blocked_issued"))
+    _assert_dma_blocked(run, 2, "memfd_first_blocked", edu)
+    _assert_checks(run, 2, ("memfd_b_untouched", "session_finish_ok"))
+    _assert_works_after(run, edu)
+    assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
 
 
 def _restored(run, n, bdf):

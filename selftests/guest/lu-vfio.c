@@ -10,6 +10,7 @@
  *   lu-vfio retrieve-refused
  *   lu-vfio destroy-early [--after-bind]
  *   lu-vfio memory
+ *   lu-vfio memfd-first
  *   lu-vfio finish-unretrieved
  *   lu-vfio rescan
  *   lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]
@@ -51,6 +52,14 @@
  *     to the iommufd); that must be refused (EBUSY: the restored IOAS pins
  *     the memory its table maps, and the device still uses the table), and
  *     DMA through it works;
+ *   - memfd-first retrieves the memfd first and punches a hole in it over
+ *     A (a pipe holding A's old page, so that the memfd cannot take it
+ *     again), and only then the iommufd: the restored HWPT's table no
+ *     longer maps the memfd's pages, so the HWPT must be refused (its
+ *     token is not found) and the device kept on it blocked and released:
+ *     it binds to the retrieved iommufd, with bus mastering set again its
+ *     DMA to the preserved IOVAs must fault, B must keep what the device
+ *     wrote there in stage 1, and the session finishes;
  *   - finish-unretrieved finishes the session with nothing retrieved: the
  *     device must lose bus mastering, and with bus mastering set again its
  *     DMA to the preserved IOVAs must fault (the test reads the DMAR faults
@@ -109,6 +118,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -1590,6 +1600,14 @@ static int lu_preserve_again(struct session *s, uint32_t hwpt, int memfd,
 	exec_cmd(cmd);
 }
 
+/* LU-RESULT @key: the name of error number @err, "0" for none */
+static void result_errno(const char *key, int err)
+{
+	const char *name = err ? strerrorname_np(err) : "0";
+
+	lu_result(key, "%s", name ? name : "unknown");
+}
+
 /* 0 if every check passed, else 1, saying how many failed */
 static int exit_status(void)
 {
@@ -1615,7 +1633,7 @@ static int lu_destroy_early_cmd(bool after_bind)
 	};
 	struct session s = { .devfd = -1 };
 	int luo_fd, session_fd, memfd, err;
-	const char *dma_check, *errname;
+	const char *dma_check;
 	char bdf[NAME_MAX + 1];
 	size_t bar_size;
 	uint8_t *mem;
@@ -1637,9 +1655,8 @@ static int lu_destroy_early_cmd(bool after_bind)
 			return exit_status();
 	}
 	err = obj_destroy(&s, get.out_hwpt_id);
-	errname = err ? strerrorname_np(err) : "0";
-	lu_result(after_bind ? "destroy_after_bind_errno" : "destroy_early_errno",
-		  "%s", errname ? errname : "unknown");
+	result_errno(after_bind ? "destroy_after_bind_errno" :
+				  "destroy_early_errno", err);
 	if (after_bind) {
 		check_err("restored_hwpt_destroy_after_bind", err, EBUSY,
 			  "IOMMU_DESTROY of the restored HWPT, its device bound "
@@ -2016,6 +2033,24 @@ static void drain_freed_pages(void)
 }
 
 /*
+ * LU-CHECK @name: a hole is punched in the memfd @memfd over A (mapped at
+ * @mem), and the page it freed drained: the memfd's A must read zeros.
+ */
+static void check_punch_a(const char *name, int memfd, uint8_t *mem)
+{
+	int err;
+
+	err = fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			PAGE) ? errno : 0;
+	drain_freed_pages();
+	nr_failed += !lu_check(name, !err && all_bytes(mem, PAGE, 0),
+			       "fallocate(PUNCH_HOLE | KEEP_SIZE) over A: %s; "
+			       "the memfd's A then holds %s",
+			       err ? strerror(err) : "done",
+			       describe(mem, XFER_LEN));
+}
+
+/*
  * Stage 2 (memory), after the FINISH: the pages the restored table maps
  * are the memfd's, pinned by the iommufd. A hole punched in the memfd over
  * A, the memfd truncated, and closed, must not free them: the device keeps
@@ -2034,15 +2069,7 @@ static void check_memory_pinned(int memfd, uint8_t *mem, uint8_t *c)
 
 	/* What the device must read from now on; the buffer holds S or P */
 	pattern_fill(mem, XFER_LEN, SEED_Q);
-	err = fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-			PAGE) ? errno : 0;
-	drain_freed_pages();
-	nr_failed += !lu_check("memfd_hole_reads_zeros",
-			       !err && all_bytes(mem, PAGE, 0),
-			       "fallocate(PUNCH_HOLE | KEEP_SIZE) over A: %s; "
-			       "the memfd's A then holds %s",
-			       err ? strerror(err) : "done",
-			       describe(mem, XFER_LEN));
+	check_punch_a("memfd_hole_reads_zeros", memfd, mem);
 	check_dma_copy("dma_after_punch", IOVA_A, IOVA_B, mem + PAGE, SEED_Q,
 		       SEED_R);
 
@@ -2138,6 +2165,93 @@ static int lu_memory_cmd(void)
 	return exit_status();
 }
 
+/*
+ * Keep the page mapped at @page allocated, whatever its file does with it:
+ * vmsplice() puts it in a new pipe (@pipefd), which holds a reference to it
+ * until both ends are closed.
+ */
+static void hold_page(uint8_t *page, int pipefd[2])
+{
+	struct iovec iov = { .iov_base = page, .iov_len = PAGE };
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		lu_die("pipe2");
+	if (vmsplice(pipefd[1], &iov, 1, 0) != (ssize_t)PAGE)
+		lu_die("vmsplice a page into a pipe");
+}
+
+/*
+ * Stage 2 (memfd-first), misuse: the memfd is retrieved first and a hole
+ * punched in it over A before the iommufd is retrieved, so that the
+ * restored HWPT's page table maps a page the memfd no longer holds. The
+ * kernel must refuse that HWPT (IOMMU_HWPT_LU_GET_ID of its token gives
+ * ENOENT) and, as nobody owns the pages its table maps, block and release
+ * the device kept on it: the device then binds to the retrieved iommufd
+ * (LU-RESULT memfd_first_bind_errno says what the bind gave), and with bus
+ * mastering set again its DMA to the preserved IOVAs must fault
+ * (dma_unowned_blocked(): the test reads the DMAR faults in the kernel
+ * log). B must still hold what the device wrote there in stage 1 (pattern
+ * Q); A is filled with R before the punch, so that a DMA that went
+ * through, from the old A to B, would not leave Q in B. The session then
+ * finishes.
+ *
+ * A pipe holds the old page of A (hold_page()) until the end: otherwise
+ * the page the punch frees may be the very page the memfd allocates for A
+ * again (the next allocation on that CPU takes it), and the restored table
+ * would map the memfd's pages after all.
+ */
+static int lu_memfd_first_cmd(void)
+{
+	struct iommu_hwpt_lu_get_id get = {
+		.size = sizeof(get),
+		.hwpt_token = TOKEN_1,
+	};
+	int luo_fd, session_fd, memfd, err, old_a[2];
+	char bdf[NAME_MAX + 1];
+	struct session s;
+	uint8_t *mem;
+	size_t match;
+
+	pci_find_edu_nth(1, bdf, sizeof(bdf));
+	vfio_bind_pci(bdf);
+	luo_fd = luo_open();
+	session_fd = luo_session_retrieve(luo_fd, LU_SESSION);
+	mem = luo_retrieve_mem(session_fd, &memfd);
+	pattern_fill(mem, XFER_LEN, SEED_R);
+	hold_page(mem, old_a);
+	check_punch_a("memfd_a_punched", memfd, mem);
+
+	s.fd = luo_retrieve_must(session_fd, LU_TOKEN_IOMMUFD, "the iommufd");
+	check_err("get_id_refused_memfd_changed",
+		  ioctl_err(s.fd, IOMMU_HWPT_LU_GET_ID, &get), ENOENT,
+		  "IOMMU_HWPT_LU_GET_ID of token 0x%llx, a hole punched in its "
+		  "memfd before the iommufd was retrieved", TOKEN_1);
+	s.devfd = luo_retrieve_must(session_fd, LU_TOKEN_DEVICE, "the device");
+	err = vfio_bind(s.devfd, s.fd, &s.devid);
+	result_errno("memfd_first_bind_errno", err);
+	check_err("device_bind_after_refusal", err, 0,
+		  "bind the retrieved device to the retrieved iommufd, its "
+		  "HWPT refused");
+
+	dma_unowned_blocked(bdf, "memfd_first_blocked");
+	match = pattern_count(mem + PAGE, XFER_LEN, SEED_Q);
+	nr_failed += !lu_check("memfd_b_untouched", match == XFER_LEN,
+			       "B holds %s (%zu/%u bytes match what the device "
+			       "wrote there in stage 1)",
+			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
+
+	check_err("session_finish_ok", luo_finish(session_fd), 0,
+		  "finish session '%s'", LU_SESSION);
+	session_close(&s);
+	close(old_a[0]);
+	close(old_a[1]);
+	munmap(mem, 2 * PAGE);
+	close(memfd);
+	close(session_fd);
+	close(luo_fd);
+	return exit_status();
+}
+
 /* ----------------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -2151,6 +2265,7 @@ static void usage(FILE *f)
 		"       lu-vfio retrieve-refused\n"
 		"       lu-vfio destroy-early [--after-bind]\n"
 		"       lu-vfio memory\n"
+		"       lu-vfio memfd-first\n"
 		"       lu-vfio finish-unretrieved\n"
 		"       lu-vfio rescan\n"
 		"       lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]\n"
@@ -2182,6 +2297,9 @@ static void usage(FILE *f)
 		"               memfd; after the FINISH, the IOAS maps and\n"
 		"               unmaps, and punching, truncating or closing the\n"
 		"               memfd frees nothing the device reaches\n"
+		"  memfd-first  after the kexec: punch a hole in the memfd\n"
+		"               before the iommufd is retrieved; its HWPT is\n"
+		"               refused, the device blocked\n"
 		"  finish-unretrieved  after the kexec: finish the session\n"
 		"               with nothing retrieved; the device is blocked\n"
 		"  rescan       after preserve --second-session: remove and\n"
@@ -2205,6 +2323,7 @@ static bool cmd_takes(const char *cmd, int opt)
 	case OPT_BDF:
 		return strcmp(cmd, "destroy-early") &&
 		       strcmp(cmd, "memory") &&
+		       strcmp(cmd, "memfd-first") &&
 		       strcmp(cmd, "finish-unretrieved") &&
 		       strcmp(cmd, "retrieve-refused") &&
 		       strcmp(cmd, "rescan");
@@ -2268,6 +2387,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve") &&
 	    strcmp(argv[1], "retrieve-refused") &&
 	    strcmp(argv[1], "destroy-early") && strcmp(argv[1], "memory") &&
+	    strcmp(argv[1], "memfd-first") &&
 	    strcmp(argv[1], "finish-unretrieved") &&
 	    strcmp(argv[1], "rescan") && strcmp(argv[1], "dma-sysfs")) {
 		lu_msg("unknown command '%s'", argv[1]);
@@ -2331,6 +2451,8 @@ int main(int argc, char **argv)
 		return lu_destroy_early_cmd(after_bind);
 	if (!strcmp(cmd, "memory"))
 		return lu_memory_cmd();
+	if (!strcmp(cmd, "memfd-first"))
+		return lu_memfd_first_cmd();
 	if (!strcmp(cmd, "finish-unretrieved"))
 		return lu_finish_unretrieved_cmd();
 	if (!strcmp(cmd, "rescan"))

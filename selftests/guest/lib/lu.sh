@@ -115,6 +115,17 @@ lu_vfio_preserve_kexec() {
 	exit 1
 }
 
+# Stage 2 of the scenarios that block the preserved device: "lu-vfio ARGS",
+# then the first edu device must work with a new iommufd (edu-dma, at other
+# IOVAs than the preserved ones, so that its own faults are not taken for
+# those of the blocked DMA). Returns lu-vfio's exit status.
+lu_vfio_then_edu_dma() {
+	lu_run lu-vfio "$@"
+	rc=$?
+	lu_run edu-dma --bdf "$(lu_edu_bdf 1)" --map-iova 0x400000
+	return $rc
+}
+
 # Send a file to the test, whole: base64 in LU-BLOB lines (the kernel log
 # takes about 1000 characters per line). The harness puts them together
 # again: Stage.blob(name).
