@@ -75,7 +75,7 @@ $(GUEST)/bin:
 	@mkdir -p $@
 
 $(INITRAMFS): $(GUEST_BINS) $(GUEST)/bin/lutrace $(GUEST_FILES) $(BZIMAGE) scripts/mk-initramfs.sh
-	@bash scripts/mk-initramfs.sh $(BZIMAGE) $(GUEST)/bin $@
+	@bash scripts/mk-initramfs.sh $(BZIMAGE) $(GUEST)/bin $@ $(KOUT)/mod
 
 # Guest programs need the built kernel's uapi headers, hence after kernel.
 guest: kernel

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Build bzImage and vmlinux (with BTF) in build/kbuild and install the uapi
-# headers into build/kbuild/hdr for the guest programs. Uses ccache when
+# Build bzImage, vmlinux (with BTF) and the modules in build/kbuild, install
+# the uapi headers into build/kbuild/hdr for the guest programs and the
+# modules into build/kbuild/mod for the guest's initramfs. Uses ccache when
 # present. Only one kernel build may run at a time on the machine.
 set -euo pipefail
 
@@ -31,6 +32,10 @@ exec 9>"$build/.kernel-build.lock"
 flock -n 9 || { echo "kernel-build: another kernel build is running" >&2; exit 1; }
 
 start=$(date +%s)
-make -s -C "$tree" O="$out" CC="$cc" -j"$jobs" bzImage vmlinux
+make -s -C "$tree" O="$out" CC="$cc" -j"$jobs" bzImage vmlinux modules
 make -s -C "$tree" O="$out" headers_install INSTALL_HDR_PATH="$out/hdr" >/dev/null
+# The modules the guest loads (iommufd, VFIO), stripped, for the initramfs
+rm -rf "$out/mod"
+make -s -C "$tree" O="$out" modules_install INSTALL_MOD_PATH="$out/mod" \
+	INSTALL_MOD_STRIP=1 >/dev/null
 echo "kernel-build: built $(cat "$out/include/config/kernel.release") in $(( $(date +%s) - start ))s"

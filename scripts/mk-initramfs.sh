@@ -1,13 +1,14 @@
 #!/bin/bash
 # Pack the test guest's initramfs: busybox-static, the static guest programs
 # from build/guest/bin, /init, the shell helpers and the scenarios from
-# selftests/guest, and the kernel at /boot/bzImage (kexec target).
+# selftests/guest, the kernel at /boot/bzImage (kexec target) and its
+# modules at /lib/modules (installed by kernel-build.sh into MODDIR).
 #
-# Usage: mk-initramfs.sh BZIMAGE BINDIR OUTPUT
+# Usage: mk-initramfs.sh BZIMAGE BINDIR OUTPUT MODDIR
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-bz=$1 bindir=$2 out=$3
+bz=$1 bindir=$2 out=$3 moddir=$4
 guest=$top/selftests/guest
 root=$(dirname "$out")/root
 
@@ -25,6 +26,9 @@ cp "$guest"/lib/*.sh "$root/lib/"
 cp "$guest"/scenarios/*.sh "$root/scenarios/"
 cp "$bindir"/* "$root/bin/"
 cp "$bz" "$root/boot/bzImage"
+if [ -d "$moddir/lib/modules" ]; then
+	cp -a "$moddir/lib/modules" "$root/lib/modules"
+fi
 (cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) > "$out.tmp"
 mv "$out.tmp" "$out"
 echo "mk-initramfs: $out ($(du -h "$out" | cut -f1))"

@@ -464,6 +464,62 @@ def test_msi_quiet_across_kexec(guest):
     assert not run.grep(r"nobody cared"), run.describe()
 
 
+# lu-idle-d0: two QEMU e1000e (PCI power management, which edu lacks);
+# QEMU only warns that they have no network backend
+E1000E_PAIR = ("-device", "e1000e", "-device", "e1000e")
+# The power states lu-vfio saw (LU-RESULT, "D3hot suspended")
+IDLE_POWER_RESULTS = ("control_idle_power", "preserved_idle_power",
+                      "preserved_retrieved_power", "released_power")
+EXTRA_RETRIEVE_CHECKS = ("extra_device_retrieved", "extra_device_bind_ok",
+                         "extra_device_attach_ok")
+
+
+def _check_ok(run, n, name):
+    """Check `name` of stage `n`: (passed, detail); missing fails."""
+    return run.stage(n).checks.get(name, (False, "check missing"))
+
+
+def test_idle_preserved_device_stays_d0(guest):
+    """With runtime PM, vfio-pci suspends an idle device it is bound to
+    (D3hot) until user space opens it. A preserved device is bound to
+    vfio-pci again in the new kernel before its VMM retrieves it, and keeps
+    doing DMA for the VM meanwhile: it must stay in D0. The first e1000e is
+    preserved with the edu device, on the same marked HWPT; the second is
+    the control. Bound to vfio-pci and left idle in the new kernel, the
+    control is suspended (runtime PM works in this guest), the preserved
+    one is not; once retrieved and opened it is in D0, and after the
+    FINISH, its fds closed, the update no longer holds it: vfio-pci
+    suspends it as any idle device. The edu device's DMA goes through the
+    restored HWPT as after any update."""
+    run = guest("vtd", "lu-idle-d0", edu=2, qemu_extra=E1000E_PAIR,
+                allow_fail=True)
+    s1, s2 = run.stage(1), run.stage(2)
+    states = ", ".join(f"{k}={s2.results.get(k, '(none)')}" for k in IDLE_POWER_RESULTS)
+    print(f"power states: {states}")
+    where = f"power states: {states}; {run.describe()}"
+    _assert_checks(run, 1, PRESERVE_CHECKS + ("preserve_extra_device_ok",))
+    extra = s1.results["extra_bdf"]
+    # The control shows that runtime PM suspends idle devices here; if it
+    # does not, the other power checks prove nothing
+    ok, detail = _check_ok(run, 2, "control_idle_suspended")
+    assert ok, f"the control e1000e did not suspend on vfio-pci, runtime PM " \
+        f"does not work in this guest: {detail}; {where}"
+    # The update itself, the edu device's DMA through the restored HWPT
+    # included, and the e1000e on the same restored HWPT
+    _assert_checks(run, 2, RETRIEVE_CHECKS + EXTRA_RETRIEVE_CHECKS)
+    assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 2 devices valid",
+                    stage=2), run.describe()
+    assert run.grep(rf"{re.escape(extra)}: iommu-lu: restored its preserved domain 0",
+                    stage=2), run.describe()
+    for name, what in (
+            ("preserved_idle_d0", "idle on vfio-pci before it was retrieved"),
+            ("preserved_retrieved_d0", "retrieved and opened"),
+            ("released_suspends", "after the FINISH, its fds closed")):
+        ok, detail = _check_ok(run, 2, name)
+        assert ok, f"{name}: preserved e1000e {extra}, {what}: {detail}; {where}"
+    assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
+
+
 PREFLIGHT_REFUSED = {
     # --try-first word: why the kernel it loads cannot take the devices over
     "liveupdate": r"live update not turned on \(no liveupdate=on\)",

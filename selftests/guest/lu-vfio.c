@@ -4,8 +4,9 @@
  *
  *   lu-vfio mark-checks [--bdf DDDD:BB:DD.F]
  *   lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] [--second-session]
- *                    [--msi] -- CMD...
+ *                    [--msi] [--extra-device BDF] -- CMD...
  *   lu-vfio retrieve [--session NAME] [--msi]
+ *                    [--extra-device BDF --idle-control BDF2]
  *                    [--next-session NAME2 -- CMD...]
  *   lu-vfio retrieve-refused
  *   lu-vfio destroy-early [--after-bind]
@@ -25,13 +26,28 @@
  * --second-session, a second VMM preserves the second edu device in a
  * session of its own (its own memfd, iommufd and marked HWPT), also kept
  * open across the kexec. With --msi, the device's MSI is set up through
- * VFIO first and works (msi_before_preserve), and stays on. retrieve, in
- * stage 2, takes everything back; with --msi, it checks first that the
- * kexec quiesced the device's interrupts (MSI off, INTx disabled, an
- * interrupt it raises goes nowhere) and then that MSI set up again on the
- * retrieved device works. retrieve-refused does it after a kexec in which
- * the first device's context entry was refused: its session gives no HWPT
- * back, its DMA faults, and the second session's device works.
+ * VFIO first and works (msi_before_preserve), and stays on. With
+ * --extra-device, the device BDF (one with PCI power management and no
+ * DMA to check: an e1000e) is bound to the same iommufd, attached to the
+ * same marked HWPT and preserved after the edu device in the same session,
+ * with a token of its own. retrieve, in stage 2, takes everything back;
+ * with --msi, it checks first that the kexec quiesced the device's
+ * interrupts (MSI off, INTx disabled, an interrupt it raises goes nowhere)
+ * and then that MSI set up again on the retrieved device works. With
+ * --extra-device BDF (after preserve --extra-device BDF) --idle-control
+ * BDF2 (a device like BDF, not preserved), the edu device, BDF and BDF2
+ * are first bound to vfio-pci and left idle, not opened, for 3 s: vfio-pci
+ * suspends idle devices (runtime PM), so BDF2 must be in D3hot
+ * (control_idle_suspended), while BDF, which the update keeps doing DMA
+ * for its VM, must stay in D0 (preserved_idle_d0); BDF is retrieved with
+ * the edu device and attached to the restored HWPT, and must be in D0
+ * (preserved_retrieved_d0); after the FINISH, its fds closed, it must be
+ * suspended as any idle device (released_suspends). The power states seen
+ * are LU-RESULT control_idle_power, preserved_idle_power,
+ * preserved_retrieved_power and released_power ("D3hot suspended").
+ * retrieve-refused does it after a kexec in which the first device's
+ * context entry was refused: its session gives no HWPT back, its DMA
+ * faults, and the second session's device works.
  *
  * memory, in stage 2, checks that the restored HWPT's IOAS holds the
  * memfd pages its table maps, pinned as IOMMU_IOAS_MAP_FILE pins them. The
@@ -154,6 +170,10 @@
 #define IRQ_TIMEOUT_MS		2000		/* for an MSI to arrive */
 #define IRQ_HOLD_MS		100		/* an interrupt left raised */
 
+#define IDLE_MS			3000		/* devices idle on vfio-pci */
+#define SUSPEND_WAIT_MS		5000		/* for a released device */
+#define POWER_POLL_MS		100
+
 /* A VFIO device fd bound to an iommufd */
 struct session {
 	int devfd;
@@ -216,6 +236,19 @@ static LU_PRINTF(4, 5) void check_err(const char *name, int got, int want,
 			       err_str(g, got), err_str(w, want));
 }
 
+/* LU-CHECK @name fails: it could not be done, @why (printf format) */
+static LU_PRINTF(2, 3) void check_not_done(const char *name,
+					   const char *why, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, why);
+	vsnprintf(buf, sizeof(buf), why, ap);
+	va_end(ap);
+	nr_failed += !lu_check(name, false, "not done: %s", buf);
+}
+
 /* ----------------------------------------------------------------------- */
 /* sysfs                                                                   */
 
@@ -245,6 +278,23 @@ static void session_open(const char *cdev, struct session *s)
 	if (s->fd < 0)
 		lu_die("open %s", IOMMUFD_DEV);
 	must(vfio_bind(s->devfd, s->fd, &s->devid), "VFIO_DEVICE_BIND_IOMMUFD");
+}
+
+/*
+ * Another device on the iommufd of @s: @bdf bound to vfio-pci, its cdev
+ * opened and bound to that iommufd, in @out.
+ */
+static void session_add_device(const struct session *s, const char *bdf,
+			       struct session *out)
+{
+	char cdev[NAME_MAX + 1];
+
+	vfio_bind_pci(bdf);
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	out->fd = s->fd;
+	out->devfd = vfio_open_cdev(cdev);
+	must(vfio_bind(out->devfd, out->fd, &out->devid),
+	     "VFIO_DEVICE_BIND_IOMMUFD of %s", bdf);
 }
 
 /*
@@ -820,6 +870,7 @@ static int mark_checks(const char *bdf)
 #define LU_TOKEN_IOMMUFD	2ULL
 #define LU_TOKEN_DEVICE		3ULL
 #define LU_TOKEN_DEVICE2	4ULL
+#define LU_TOKEN_EXTRA		5ULL	/* preserve --extra-device */
 #define TRACE_FILE		"/sys/kernel/tracing/trace"
 #define PCI_RESCAN		"/sys/bus/pci/rescan"
 
@@ -961,16 +1012,11 @@ static void start_inflight_dma(uint8_t *mem)
  */
 static int second_device(struct session *s, int memfd, char *bdf)
 {
-	struct session s2 = { .fd = s->fd };
-	char cdev[NAME_MAX + 1];
+	struct session s2;
 	uint32_t ioas, hwpt;
 
 	pci_find_edu_nth(2, bdf, NAME_MAX + 1);
-	vfio_bind_pci(bdf);
-	vfio_find_cdev(bdf, cdev, sizeof(cdev));
-	s2.devfd = vfio_open_cdev(cdev);
-	must(vfio_bind(s2.devfd, s2.fd, &s2.devid),
-	     "VFIO_DEVICE_BIND_IOMMUFD of %s", bdf);
+	session_add_device(s, bdf, &s2);
 	ioas = ioas_alloc(&s2);
 	must(hwpt_alloc(&s2, ioas, &hwpt), "IOMMU_HWPT_ALLOC for %s", bdf);
 	vfio_attach_pt(&s2, hwpt);
@@ -978,6 +1024,22 @@ static int second_device(struct session *s, int memfd, char *bdf)
 	     "IOMMU_IOAS_MAP_FILE for %s", bdf);
 	lu_result("edu2_bdf", "%s", bdf);
 	return s2.devfd;
+}
+
+/*
+ * preserve --extra-device: the device @bdf (with no DMA of its own: an
+ * e1000e) on the iommufd of @s, attached to its HWPT @hwpt beside the edu
+ * device, to be preserved with it. Returns its device fd.
+ */
+static int extra_device_attach(struct session *s, uint32_t hwpt,
+			       const char *bdf)
+{
+	struct session x;
+
+	session_add_device(s, bdf, &x);
+	vfio_attach_pt(&x, hwpt);
+	lu_result("extra_bdf", "%s", bdf);
+	return x.devfd;
 }
 
 /*
@@ -1104,13 +1166,17 @@ static void check_preserved_stays(struct session *s, uint32_t spare)
  * marked while the iommufd is preserved. With @second_session, the second
  * device then moves to a second session of its own, kept open too. With
  * @msi, the first device's MSI is set up through VFIO before anything is
- * preserved, and left on across the kexec.
+ * preserved, and left on across the kexec. With @extra, the device @extra
+ * is attached to the marked HWPT as well and preserved after the first
+ * device, in the same session (token LU_TOKEN_EXTRA).
  */
 static int lu_preserve_cmd(const char *bdf, bool cancel_only,
-			   bool second_session, bool msi, char **cmd)
+			   bool second_session, bool msi, const char *extra,
+			   char **cmd)
 {
 	char bdf_buf[NAME_MAX + 1], bdf2[NAME_MAX + 1], cdev[NAME_MAX + 1];
 	int memfd, luo_fd, session_fd, session2_fd = -1, cancel_fd, dev2_fd;
+	int extra_fd = -1;
 	uint32_t ioas, hwpt, spare_ioas, spare_hwpt;
 	unsigned long long t0;
 	struct session s;
@@ -1132,6 +1198,8 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	ioas = ioas_alloc(&s);
 	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
 	vfio_attach_pt(&s, hwpt);
+	if (extra)
+		extra_fd = extra_device_attach(&s, hwpt, extra);
 	mem = memfd_buf(2 * PAGE, &memfd);
 	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_A),
 	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
@@ -1198,6 +1266,11 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
 	lu_result("preserve_device_us", "%llu", now_us() - t0);
 	check_err("preserve_device_ok", err, 0, "preserve the device");
+	if (extra)
+		check_err("preserve_extra_device_ok",
+			  luo_preserve(session_fd, extra_fd, LU_TOKEN_EXTRA), 0,
+			  "preserve %s, attached to marked HWPT %u too", extra,
+			  hwpt);
 	check_preserved_stays(&s, spare_hwpt);
 	lu_result("hwpt_token", "0x%llx", TOKEN_1);
 	if (second_session) {
@@ -1315,6 +1388,54 @@ static void pci_remove_rescan(const char *bdf)
 	if (access(path, F_OK))
 		lu_die("%s after the rescan", path);
 	printf("lu-vfio: %s removed and found again by a rescan\n", bdf);
+}
+
+/* The first line of the sysfs attribute @attr of @bdf, in @buf */
+static void sysfs_pci_attr(const char *bdf, const char *attr, char *buf,
+			   size_t size)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/%s", bdf, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		lu_die("open %s", path);
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		lu_die("read %s", path);
+	close(fd);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/*
+ * LU-CHECK @name: the PCI power state of @bdf (sysfs power_state: the
+ * state the PCI core last put it in) is @want, "D0" or "D3hot", or becomes
+ * it within @wait_ms; @what says in which situation. LU-RESULT @key: the
+ * power state and the runtime PM status seen last, e.g. "D3hot suspended".
+ */
+static void check_power_state(const char *name, const char *key,
+			      const char *bdf, const char *want, int wait_ms,
+			      const char *what)
+{
+	char state[32], status[32];
+	int waited = 0;
+
+	for (;;) {
+		sysfs_pci_attr(bdf, "power_state", state, sizeof(state));
+		if (!strcmp(state, want) || waited >= wait_ms)
+			break;
+		usleep(POWER_POLL_MS * 1000);
+		waited += POWER_POLL_MS;
+	}
+	sysfs_pci_attr(bdf, "power/runtime_status", status, sizeof(status));
+	lu_result(key, "%s %s", state, status);
+	nr_failed += !lu_check(name, !strcmp(state, want),
+			       "%s, %s: power state %s (runtime PM %s), "
+			       "expected %s (waited %d ms for it)", bdf, what,
+			       state, status, want, waited);
 }
 
 /*
@@ -1890,25 +2011,87 @@ static int lu_rescan_cmd(void)
 }
 
 /*
+ * Stage 2, retrieve --extra-device, before anything is retrieved: as a
+ * host does before its VMM retrieves the preserved devices, the edu
+ * device @edu, the preserved device @extra and the device @control, not
+ * preserved, are bound to vfio-pci, and left idle for IDLE_MS without
+ * being opened. vfio-pci suspends an idle device (D3hot): @control must
+ * be suspended, which shows that runtime PM works here; @extra, which the
+ * update keeps doing DMA for its VM, must stay in D0.
+ */
+static void check_idle_power(const char *edu, const char *extra,
+			     const char *control)
+{
+	char what[128];
+
+	vfio_bind_pci(edu);
+	vfio_bind_pci(extra);
+	vfio_bind_pci(control);
+	usleep(IDLE_MS * 1000);
+	snprintf(what, sizeof(what), "on vfio-pci for %d ms, not opened",
+		 IDLE_MS);
+	check_power_state("control_idle_suspended", "control_idle_power",
+			  control, "D3hot", 0, what);
+	check_power_state("preserved_idle_d0", "preserved_idle_power", extra,
+			  "D0", 0, what);
+}
+
+/*
+ * Stage 2, retrieve --extra-device: the preserved device @bdf (on
+ * vfio-pci already) comes back from session @session_fd, binds to the
+ * retrieved iommufd of @kept and attaches to the restored HWPT @hwpt, as
+ * the edu device did; opened, it must be in D0. Returns its device fd, or
+ * -1 if it was not retrieved.
+ */
+static int retrieve_extra_device(int session_fd, const struct session *kept,
+				 uint32_t hwpt, const char *bdf)
+{
+	struct session x = { .fd = kept->fd };
+	int err;
+
+	x.devfd = luo_retrieve(session_fd, LU_TOKEN_EXTRA);
+	check_err("extra_device_retrieved", x.devfd < 0 ? -x.devfd : 0, 0,
+		  "retrieve %s", bdf);
+	if (x.devfd < 0)
+		return -1;
+	err = vfio_bind(x.devfd, x.fd, &x.devid);
+	check_err("extra_device_bind_ok", err, 0,
+		  "bind %s to the retrieved iommufd", bdf);
+	if (!err)
+		check_err("extra_device_attach_ok", vfio_attach_pt_err(&x, hwpt),
+			  0, "attach %s to the restored HWPT %u", bdf, hwpt);
+	check_power_state("preserved_retrieved_d0", "preserved_retrieved_power",
+			  bdf, "D0", 0, "retrieved and opened");
+	return x.devfd;
+}
+
+/*
  * Stage 2: session @name is retrieved and finished, its device checked on
  * the way (the DMA started before the kexec landed, the device works
  * before and after it is attached again). With @msi (preserve --msi), its
  * interrupts are checked first, quiesced by the kexec, and once the device
- * is retrieved, its MSI is set up again and works. With @next, everything
- * is preserved again in session @next and CMD (the next kexec) run.
+ * is retrieved, its MSI is set up again and works. With @extra (preserve
+ * --extra-device), the preserved device @extra is checked to stay in D0
+ * while it waits idle on vfio-pci to be retrieved, as @control, not
+ * preserved, is suspended (check_idle_power()), and when it is retrieved
+ * and opened; after the FINISH, once its fds are closed, vfio-pci must
+ * suspend it as any idle device. With @next, everything is preserved
+ * again in session @next and CMD (the next kexec) run.
  */
-static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
-			   char **cmd)
+static int lu_retrieve_cmd(const char *name, bool msi, const char *extra,
+			   const char *control, const char *next, char **cmd)
 {
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
 	struct iommu_hwpt_lu_get_id ids = { 0 };
 	struct session kept = { .devfd = -1 };
-	int luo_fd, session_fd, memfd, err;
+	int luo_fd, session_fd, memfd, err, extra_fd = -1;
 	uint8_t *mem;
 	size_t match;
 
 	pci_find_edu_nth(1, bdf, sizeof(bdf));
 	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
+	if (extra)
+		check_idle_power(bdf, extra, control);
 	if (msi)
 		check_irqs_quiesced(bdf);
 
@@ -1923,10 +2106,16 @@ static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
 	check_dma_after_update(mem, bdf, bdf2);
 
 	check_restored_device(session_fd, memfd, mem, bdf, TOKEN_1,
-			      next || msi ? &kept : NULL, &ids);
+			      next || msi || extra ? &kept : NULL, &ids);
 	/* The VMM sets the retrieved device's interrupts up again */
 	if (msi && kept.devfd >= 0)
 		check_msi("msi_after_retrieve", kept.devfd);
+	if (extra && kept.devfd >= 0)
+		extra_fd = retrieve_extra_device(session_fd, &kept,
+						 ids.out_hwpt_id, extra);
+	else if (extra)
+		check_not_done("preserved_retrieved_d0", "the edu device is not "
+			       "attached to the restored HWPT");
 
 	err = luo_finish(session_fd);
 	check_err("session_finish_ok", err, 0, "finish session '%s'", name);
@@ -1939,11 +2128,17 @@ static int lu_retrieve_cmd(const char *name, bool msi, const char *next,
 					 next, cmd);
 	}
 	/* Its BAR 0 stays mapped (edu_bar) until the exit */
+	if (extra_fd >= 0)
+		close(extra_fd);
 	if (kept.devfd >= 0)
 		session_close(&kept);
 	munmap(mem, 2 * PAGE);
 	close(session_fd);
 	close(luo_fd);
+	if (extra)
+		check_power_state("released_suspends", "released_power", extra,
+				  "D3hot", SUSPEND_WAIT_MS, "the update finished, "
+				  "its fds closed");
 	return exit_status();
 }
 
@@ -1983,19 +2178,6 @@ static void check_chain_needs_memfd(int luo_fd, struct session *s,
 	check_err("chain_clear_mark_ok", hwpt_clear(s, hwpt, 0), 0,
 		  "session '%s' cancelled: clear the mark of the restored HWPT "
 		  "%u", LU_CHAIN_SESSION, hwpt);
-}
-
-/* LU-CHECK @name fails: it could not be done, @why (printf format) */
-static LU_PRINTF(2, 3) void check_not_done(const char *name,
-					   const char *why, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, why);
-	vsnprintf(buf, sizeof(buf), why, ap);
-	va_end(ap);
-	nr_failed += !lu_check(name, false, "not done: %s", buf);
 }
 
 /*
@@ -2259,9 +2441,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
 		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] "
-		"[--second-session] [--msi] -- CMD...\n"
+		"[--second-session] [--msi] [--extra-device BDF] -- CMD...\n"
 		"       lu-vfio retrieve [--session NAME] [--msi] "
-		"[--next-session NAME2 -- CMD...]\n"
+		"[--extra-device BDF --idle-control BDF2]\n"
+		"                        [--next-session NAME2 -- CMD...]\n"
 		"       lu-vfio retrieve-refused\n"
 		"       lu-vfio destroy-early [--after-bind]\n"
 		"       lu-vfio memory\n"
@@ -2277,13 +2460,19 @@ static void usage(FILE *f)
 		"               --cancel-only, only the cancelled session; with\n"
 		"               --second-session, the second edu device too, in\n"
 		"               session '" LU_SESSION2 "' of its own; with --msi,\n"
-		"               the device's MSI on first, left on\n"
+		"               the device's MSI on first, left on; with\n"
+		"               --extra-device, BDF (e.g. an e1000e) on the\n"
+		"               marked HWPT too, preserved after the device\n"
 		"  retrieve     after the kexec: retrieve and finish the session\n"
 		"               NAME (default '" LU_SESSION "'); with --msi,\n"
 		"               check the device's interrupts quiesced first and\n"
 		"               its MSI set up again after; with\n"
-		"               --next-session, preserve everything again in\n"
-		"               NAME2 and run CMD (the next kexec)\n"
+		"               --extra-device (preserve --extra-device BDF):\n"
+		"               BDF, idle on vfio-pci, must stay in D0 while\n"
+		"               BDF2, not preserved, suspends, and in D0 once\n"
+		"               retrieved; after the FINISH it must suspend;\n"
+		"               with --next-session, preserve everything again\n"
+		"               in NAME2 and run CMD (the next kexec)\n"
 		"  retrieve-refused  after a kexec that refused the first\n"
 		"               device (preserve --second-session): its session\n"
 		"               gives no HWPT, its DMA faults; the second\n"
@@ -2314,7 +2503,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_BDF = 256, OPT_HELP, OPT_CANCEL_ONLY, OPT_SECOND_SESSION,
-       OPT_AFTER_BIND, OPT_MSI };
+       OPT_AFTER_BIND, OPT_MSI, OPT_EXTRA_DEVICE };
 
 /* Whether command @cmd takes option @opt */
 static bool cmd_takes(const char *cmd, int opt)
@@ -2330,12 +2519,21 @@ static bool cmd_takes(const char *cmd, int opt)
 	case OPT_CANCEL_ONLY:
 	case OPT_SECOND_SESSION:
 	case OPT_MSI:
+	case OPT_EXTRA_DEVICE:
 		return !strcmp(cmd, "preserve");
 	case OPT_AFTER_BIND:
 		return !strcmp(cmd, "destroy-early");
 	default:
 		return true;
 	}
+}
+
+/* @bdf, the value of option @opt, if it can be a device name */
+static const char *check_bdf(const char *opt, const char *bdf)
+{
+	if (!bdf[0] || strchr(bdf, '/'))
+		lu_diex("%s: bad device name '%s'", opt, bdf);
+	return bdf;
 }
 
 int main(int argc, char **argv)
@@ -2346,12 +2544,13 @@ int main(int argc, char **argv)
 		{ "second-session", no_argument,	NULL, OPT_SECOND_SESSION },
 		{ "after-bind", no_argument,		NULL, OPT_AFTER_BIND },
 		{ "msi",	no_argument,		NULL, OPT_MSI },
+		{ "extra-device", required_argument,	NULL, OPT_EXTRA_DEVICE },
 		{ "help",	no_argument,		NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
 	bool cancel_only = false, second_session = false, after_bind = false;
 	bool msi = false;
-	const char *bdf = NULL, *cmd;
+	const char *bdf = NULL, *extra = NULL, *cmd;
 	int opt, idx;
 
 	lu_init_stdio();
@@ -2361,7 +2560,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? LU_EXIT_ERROR : LU_EXIT_PASS;
 	}
 	if (!strcmp(argv[1], "retrieve")) {
-		const char *name = LU_SESSION, *next = NULL;
+		const char *name = LU_SESSION, *next = NULL, *control = NULL;
 		int i = 2;
 
 		for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--");
@@ -2373,15 +2572,22 @@ int main(int argc, char **argv)
 			else if (i + 1 < argc &&
 				 !strcmp(argv[i], "--next-session"))
 				next = argv[++i];
+			else if (i + 1 < argc &&
+				 !strcmp(argv[i], "--extra-device"))
+				extra = check_bdf("--extra-device", argv[++i]);
+			else if (i + 1 < argc &&
+				 !strcmp(argv[i], "--idle-control"))
+				control = check_bdf("--idle-control", argv[++i]);
 			else
 				break;
 		}
-		if (next ? (i >= argc || strcmp(argv[i], "--") || i + 1 >= argc) :
-			   i != argc) {
+		if ((next ? (i >= argc || strcmp(argv[i], "--") ||
+			     i + 1 >= argc) : i != argc) ||
+		    !extra != !control || (extra && next)) {
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
-		return lu_retrieve_cmd(name, msi, next,
+		return lu_retrieve_cmd(name, msi, extra, control, next,
 				       next ? argv + i + 1 : NULL);
 	}
 	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve") &&
@@ -2420,6 +2626,9 @@ int main(int argc, char **argv)
 		case OPT_MSI:
 			msi = true;
 			break;
+		case OPT_EXTRA_DEVICE:
+			extra = check_bdf("--extra-device", optarg);
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -2429,8 +2638,8 @@ int main(int argc, char **argv)
 			return LU_EXIT_ERROR;
 		}
 	}
-	if (bdf && (!bdf[0] || strchr(bdf, '/')))
-		lu_diex("--bdf: bad device name '%s'", bdf);
+	if (bdf)
+		check_bdf("--bdf", bdf);
 	if (!strcmp(cmd, "preserve")) {
 		if (optind >= argc) {
 			lu_msg("preserve needs the command to run: -- CMD...");
@@ -2438,7 +2647,7 @@ int main(int argc, char **argv)
 			return LU_EXIT_ERROR;
 		}
 		return lu_preserve_cmd(bdf, cancel_only, second_session, msi,
-				       argv + optind);
+				       extra, argv + optind);
 	}
 	if (optind < argc) {
 		lu_msg("unexpected argument '%s'", argv[optind]);

@@ -81,17 +81,23 @@ lu_kexec() {
 		--reuse-cmdline --set "lu.stage=$next" $tries
 }
 
-# BDF of the n-th (default first) QEMU edu device.
-lu_edu_bdf() {
-	n=${1:-1}
+# BDF of the n-th (default first) PCI device VENDOR:DEVICE, in bus order:
+# "lu_pci_bdf 0x8086 0x10d3 2" is the second e1000e.
+lu_pci_bdf() {
+	n=${3:-1}
 	i=0
 	for d in /sys/bus/pci/devices/*; do
-		if [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ]; then
+		if [ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ]; then
 			i=$((i + 1))
 			[ $i -eq "$n" ] && { basename "$d"; return 0; }
 		fi
 	done
 	return 1
+}
+
+# BDF of the n-th (default first) QEMU edu device.
+lu_edu_bdf() {
+	lu_pci_bdf 0x1234 0x11e8 "$@"
 }
 
 # Stage 1 of the device live update scenarios: trace the iommu_lu events,
