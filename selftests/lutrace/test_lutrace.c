@@ -468,7 +468,7 @@ static int t_entries_per_block(void)
 		EQ(lt_entries_per_block(c),
 		   (KHO_BLOCK_SIZE - sizeof(struct kho_block_header_ser)) / entry_size[c]);
 	EQ(lt_entries_per_block(IOMMU_LU_CHAIN_HW_UNIT), 42);
-	EQ(lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE), 56);
+	EQ(lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE), 24);
 	EQ(lt_entries_per_block(LT_NR_CHAINS), 0);
 	STREQ(lt_chain_name(IOMMU_LU_CHAIN_HW_UNIT), "hw_unit");
 	STREQ(lt_chain_name(IOMMU_LU_CHAIN_DOMAIN), "domain");
@@ -544,6 +544,37 @@ static int t_chain_entries(void)
 	return 0;
 }
 
+/* A VT-d device's DMA aliases, in the text and the JSON dump */
+static int t_vtd_aliases(void)
+{
+	struct iommu_lu_device_ser *d;
+	static char line[512];
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d->data[IOMMU_LU_VTD_DEV_ALIASES] =
+		2ULL << IOMMU_LU_VTD_ALIASES_COUNT_SHIFT | 0x0208ULL << 16 | 0x0100;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	EXPECT(line_with(out, "PCI 0000:00:04.0", line, sizeof(line)), "no 00:04.0 line");
+	HAS(line, "= 0x101:0x1234001, DMA aliases 0000:01:00.0, 0000:02:01.0");
+	EXPECT(line_with(out, "PCI 0000:00:03.0", line, sizeof(line)), "no 00:03.0 line");
+	EXPECT(!strstr(line, "aliases"), "00:03.0 has no alias: %s", line);
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "\"aliases\":[\"0000:01:00.0\",\"0000:02:01.0\"]}");
+	HAS(out, "\"aliases\":[]}");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
 static int t_outgoing_text(void)
 {
 	struct lt_snapshot s;
@@ -556,7 +587,7 @@ static int t_outgoing_text(void)
 	t_ctx = out;
 	EQ(problems, 0);
 	HAS(out, "outgoing IOMMU live update state: root at 0x11f000, 1 preserved file depends on it");
-	HAS(out, "magic 0x31554c554d4d4f49, ABI version 1, entries: 1 hw_unit, 1 domain, 2 device");
+	HAS(out, "magic 0x31554c554d4d4f49, ABI version 2, entries: 1 hw_unit, 1 domain, 2 device");
 	HAS(out, "hw_unit block 0 at 0x120000: 1 entry, next 0");
 	HAS(out, "device block 0 at 0x122000: 2 entries, next 0");
 	HAS(out, "hw_unit entries: 1");
@@ -801,7 +832,7 @@ static void c_bad_not_full(struct lt_snapshot *s)
 {
 	struct lt_block_rec *b;
 
-	/* a second device block after a first one with 2 of 56 slots used */
+	/* a second device block after a first one with 2 of 24 slots used */
 	b = add_block(s, IOMMU_LU_CHAIN_DEVICE, 1, DEV_BLOCK2_PA);
 	put_device(s, b, 0, lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE),
 		   IOMMU_LU_ENTRY_USED, BDF(0, 6, 0), TOKEN2, 1);
@@ -883,7 +914,16 @@ static void c_bad_magic(struct lt_snapshot *s)
 
 static void c_bad_version(struct lt_snapshot *s)
 {
-	root_of(s)->version = 2;
+	root_of(s)->version = IOMMU_LU_ABI_VERSION + 1;
+}
+
+static void c_bad_aliases(struct lt_snapshot *s)
+{
+	struct iommu_lu_device_ser *d;
+
+	d = slot_of(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d->data[IOMMU_LU_VTD_DEV_ALIASES] =
+		4ULL << IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
 }
 
 static void c_bad_hw_unit_ref(struct lt_snapshot *s)
@@ -1737,7 +1777,9 @@ static const struct {
 	{ "bad_magic", c_bad_magic,
 	  "root record: bad magic 0x1234" },
 	{ "bad_version", c_bad_version,
-	  "root record: ABI version 2, lutrace reads 1" },
+	  "root record: ABI version 3, lutrace reads 2" },
+	{ "bad_aliases", c_bad_aliases,
+	  "device entry 1 claims 4 DMA aliases (at most 3)" },
 	{ "bad_hw_unit_ref", c_bad_hw_unit_ref,
 	  "device entry 1 names hw_unit 3, which is not in the state" },
 	{ "bad_pt_features", c_bad_pt_features,
@@ -1770,6 +1812,7 @@ static const struct {
 	{ "snapshot_add_rejects", t_snapshot_add_rejects },
 	{ "chain_entries", t_chain_entries },
 	{ "outgoing_text", t_outgoing_text },
+	{ "vtd_aliases", t_vtd_aliases },
 	{ "outgoing_json", t_outgoing_json },
 	{ "outgoing_pretty", t_outgoing_pretty },
 	{ "deleted_slot", t_deleted_slot },

@@ -520,15 +520,32 @@ static void lt_print_domain(struct lt_printer *p, const struct lt_entry *e)
 			   d->hdr.index, (unsigned long long)(feat & ~known));
 }
 
+/* Requester ID @i of a VT-d device's DMA aliases */
+static __u16 lt_vtd_alias(const struct iommu_lu_device_ser *dev, unsigned int i)
+{
+	return dev->data[IOMMU_LU_VTD_DEV_ALIASES] >> (16 * i);
+}
+
 static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 {
 	const struct iommu_lu_device_ser *dev = e->raw;
 	const struct iommu_lu_hw_unit_ser *hw;
+	unsigned int i, nr_alias = 0;
+	char name[16], alias[16];
 	bool vtd;
-	char name[16];
 
 	hw = lt_find_hw_unit(p->s, dev->hw_unit);
 	vtd = hw && hw->type == IOMMU_LU_HW_VTD;
+	if (vtd) {
+		nr_alias = dev->data[IOMMU_LU_VTD_DEV_ALIASES] >>
+			   IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
+		if (nr_alias > IOMMU_LU_VTD_MAX_ALIASES) {
+			lt_problem(p, "device entry %u claims %u DMA aliases (at most %u)",
+				   dev->hdr.index, nr_alias,
+				   IOMMU_LU_VTD_MAX_ALIASES);
+			nr_alias = 0;
+		}
+	}
 	lt_pci_name(dev->segment, dev->bdf, name, sizeof(name));
 	if (!hw)
 		lt_problem(p, "device entry %u names hw_unit %u, which is not in the state",
@@ -552,6 +569,14 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_LO]);
 			jw_khex(&p->jw, "context_hi",
 				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_HI]);
+			jw_key(&p->jw, "aliases");
+			jw_arr_begin(&p->jw);
+			for (i = 0; i < nr_alias; i++) {
+				lt_pci_name(dev->segment, lt_vtd_alias(dev, i),
+					    alias, sizeof(alias));
+				jw_str(&p->jw, alias);
+			}
+			jw_arr_end(&p->jw);
 			jw_obj_end(&p->jw);
 		}
 		return;
@@ -564,6 +589,11 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT],
 			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT_HI],
 			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT_LO]);
+	for (i = 0; i < nr_alias; i++) {
+		lt_pci_name(dev->segment, lt_vtd_alias(dev, i), alias,
+			    sizeof(alias));
+		fprintf(p->out, "%s%s", i ? ", " : ", DMA aliases ", alias);
+	}
 	fputc('\n', p->out);
 }
 
