@@ -99,11 +99,86 @@ static int dirent_not_dot(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
-/* The @nth (from 1) edu device, in PCI address order, into @bdf */
+/* Vendor and device ID of @bdf from sysfs: 0, or -1 and errno */
+static int pci_ids(const char *bdf, unsigned long *vendor,
+		   unsigned long *device)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vendor", bdf);
+	if (sysfs_read_ulong(path, vendor))
+		return -1;
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/device", bdf);
+	return sysfs_read_ulong(path, device);
+}
+
+/* Whether @bdf is an edu device */
+static bool pci_is_edu(const char *bdf)
+{
+	unsigned long vendor, device;
+
+	return !pci_ids(bdf, &vendor, &device) && vendor == EDU_VENDOR_ID &&
+	       device == EDU_DEVICE_ID;
+}
+
+#define CMDLINE_FILE		"/proc/cmdline"
+#define EDUS_PARAM		"lu.edus="
+
+/*
+ * The edu devices the test names on the kernel command line,
+ * lu.edus=BDF,BDF,...: the preserved devices first, the device that is
+ * not preserved (the control) last. Returns how many there are, 0 if
+ * there is no lu.edus=; the @nth (from 1) goes to @bdf if there is one.
+ */
+static int cmdline_edus(int nth, char *bdf, size_t size)
+{
+	char line[4096], *word, *save, *dev;
+	ssize_t len;
+	int n = 0, fd;
+
+	fd = open(CMDLINE_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		lu_die("open %s", CMDLINE_FILE);
+	len = read(fd, line, sizeof(line) - 1);
+	if (len < 0)
+		lu_die("read %s", CMDLINE_FILE);
+	close(fd);
+	line[len] = '\0';
+
+	for (word = strtok_r(line, " \n", &save); word;
+	     word = strtok_r(NULL, " \n", &save))
+		if (!strncmp(word, EDUS_PARAM, strlen(EDUS_PARAM)))
+			break;
+	if (!word)
+		return 0;
+	word += strlen(EDUS_PARAM);
+	for (dev = strtok_r(word, ",", &save); dev;
+	     dev = strtok_r(NULL, ",", &save))
+		if (++n == nth)
+			snprintf(bdf, size, "%s", dev);
+	return n;
+}
+
+/*
+ * The @nth (from 1) edu device into @bdf: the @nth that lu.edus= names,
+ * or else the @nth in PCI address order.
+ */
 static void pci_find_edu_nth(int nth, char *bdf, size_t size)
 {
 	struct dirent **list;
 	int i, n, found = 0, seen = 0;
+
+	n = cmdline_edus(nth, bdf, size);
+	if (n) {
+		if (nth > n)
+			lu_diex("%s names %d edu device(s), not %d",
+				EDUS_PARAM, n, nth);
+		if (!pci_is_edu(bdf))
+			lu_diex("%s device %d, %s, is not a PCI device "
+				"%04x:%04x", EDUS_PARAM, nth, bdf,
+				EDU_VENDOR_ID, EDU_DEVICE_ID);
+		return;
+	}
 
 	n = scandir(PCI_DEVICES_DIR, &list, dirent_not_dot, alphasort);
 	if (n < 0)
@@ -111,17 +186,10 @@ static void pci_find_edu_nth(int nth, char *bdf, size_t size)
 
 	for (i = 0; i < n; i++) {
 		unsigned long vendor, device;
-		char path[PATH_MAX];
 
 		if (!found) {
-			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/vendor",
-				 list[i]->d_name);
-			if (sysfs_read_ulong(path, &vendor))
-				lu_die("read %s", path);
-			snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/device",
-				 list[i]->d_name);
-			if (sysfs_read_ulong(path, &device))
-				lu_die("read %s", path);
+			if (pci_ids(list[i]->d_name, &vendor, &device))
+				lu_die("read the IDs of %s", list[i]->d_name);
 			if (vendor == EDU_VENDOR_ID && device == EDU_DEVICE_ID &&
 			    ++seen == nth) {
 				snprintf(bdf, size, "%s", list[i]->d_name);
@@ -135,6 +203,17 @@ static void pci_find_edu_nth(int nth, char *bdf, size_t size)
 	if (!found)
 		lu_diex("no PCI device %04x:%04x number %d in %s", EDU_VENDOR_ID,
 			EDU_DEVICE_ID, nth, PCI_DEVICES_DIR);
+}
+
+/*
+ * The edu device that is never preserved, the control, into @bdf: the
+ * last that lu.edus= names, or else the second in PCI address order.
+ */
+static inline void pci_find_edu_control(char *bdf, size_t size)
+{
+	int n = cmdline_edus(0, NULL, 0);
+
+	pci_find_edu_nth(n ? n : 2, bdf, size);
 }
 
 static void pci_find_edu(char *bdf, size_t size)

@@ -5,8 +5,9 @@
  *   lu-vfio mark-checks [--bdf DDDD:BB:DD.F]
  *   lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] [--second-session]
  *                    [--msi] [--extra-device BDF] -- CMD...
- *   lu-vfio retrieve [--session NAME] [--msi]
- *                    [--extra-device BDF --idle-control BDF2]
+ *   lu-vfio preserve-session2 [--bdf DDDD:BB:DD.F] -- CMD...
+ *   lu-vfio retrieve [--session NAME] [--bdf DDDD:BB:DD.F] [--hwpt-token T]
+ *                    [--msi] [--extra-device BDF [--idle-control BDF2]]
  *                    [--next-session NAME2 -- CMD...]
  *   lu-vfio retrieve-refused
  *   lu-vfio destroy-early [--after-bind]
@@ -15,32 +16,46 @@
  *   lu-vfio finish-unretrieved
  *   lu-vfio rescan
  *   lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]
+ *   lu-vfio group-refused --bdf DDDD:BB:DD.F --member BDF2 -- CMD...
+ *   lu-vfio bridges BDF...
+ *
+ * The edu devices are the ones the test names on the kernel command line,
+ * lu.edus=BDF,... (the preserved ones first, the control last), or else
+ * the edu devices in bus order (pci_find_edu_nth()); the control, never
+ * preserved, is the last of lu.edus=, or else the second edu device.
  *
  * preserve and retrieve are the reference user of the device live update
  * (docs/liveupdate-flow.md): preserve, in stage 1, attaches the edu device
  * to a marked HWPT, preserves the memfd, the iommufd and the device in a
  * session and runs CMD (the kexec) with it open; on the way, while the
- * iommufd is preserved, no mark can be set or cleared, while the device
- * is preserved, attaching it to another HWPT and detaching it fail with
- * EBUSY, and after a cancelled session both work again. With
- * --second-session, a second VMM preserves the second edu device in a
+ * iommufd is preserved, no mark can be set or cleared, while the device is
+ * preserved, attaching it to another HWPT and detaching it fail with EBUSY,
+ * and after a cancelled session both work again. With --second-session, a
+ * second VMM then preserves the device that was on the unmarked HWPT in a
  * session of its own (its own memfd, iommufd and marked HWPT), also kept
- * open across the kexec. With --msi, the device's MSI is set up through
- * VFIO first and works (msi_before_preserve), and stays on. With
- * --extra-device, the device BDF (one with PCI power management and no
- * DMA to check: an e1000e) is bound to the same iommufd, attached to the
- * same marked HWPT and preserved after the edu device in the same session,
- * with a token of its own. retrieve, in stage 2, takes everything back;
- * with --msi, it checks first that the kexec quiesced the device's
- * interrupts (MSI off, INTx disabled, an interrupt it raises goes nowhere)
- * and then that MSI set up again on the retrieved device works. With
- * --extra-device BDF (after preserve --extra-device BDF) --idle-control
- * BDF2 (a device like BDF, not preserved), the edu device, BDF and BDF2
- * are first bound to vfio-pci and left idle, not opened, for 3 s: vfio-pci
+ * open across the kexec, from the same process. preserve-session2 is a
+ * second VMM in a process of its own, with DMA in flight too (run before
+ * preserve, it keeps its session open in CMD). With --msi, the device's MSI
+ * is set up through VFIO first and works (msi_before_preserve), and stays
+ * on. With --extra-device, the device BDF is bound to the same iommufd,
+ * attached to the same marked HWPT and preserved after the edu device in
+ * the same session, with a token of its own; if BDF is an edu device, its
+ * DMA is checked before the preserve and in flight across the kexec as the
+ * first device's is, in the second half of pages A and B. retrieve, in
+ * stage 2, takes everything back (with --session, --bdf and --hwpt-token, a
+ * second VMM's); --extra-device BDF (after preserve --extra-device BDF)
+ * retrieves BDF and attaches it to the restored HWPT too, and checks an edu
+ * device's DMA as the first's (check names extra_...). With --msi, it
+ * checks first that the kexec quiesced the device's interrupts (MSI off,
+ * INTx disabled, an interrupt it raises goes nowhere) and then that MSI set
+ * up again on the retrieved device works. With --extra-device BDF
+ * --idle-control BDF2 (BDF one with PCI power management, an e1000e, and
+ * BDF2 a device like it, not preserved), the edu device, BDF and BDF2 are
+ * first bound to vfio-pci and left idle, not opened, for 3 s: vfio-pci
  * suspends idle devices (runtime PM), so BDF2 must be in D3hot
- * (control_idle_suspended), while BDF, which the update keeps doing DMA
- * for its VM, must stay in D0 (preserved_idle_d0); BDF is retrieved with
- * the edu device and attached to the restored HWPT, and must be in D0
+ * (control_idle_suspended), while BDF, which the update keeps doing DMA for
+ * its VM, must stay in D0 (preserved_idle_d0); BDF is retrieved with the
+ * edu device and attached to the restored HWPT, and must be in D0
  * (preserved_retrieved_d0); after the FINISH, its fds closed, it must be
  * suspended as any idle device (released_suspends). The power states seen
  * are LU-RESULT control_idle_power, preserved_idle_power,
@@ -89,6 +104,14 @@
  *     was damaged before the kexec), DMAs to the preserved IOVAs through
  *     BAR 0 in sysfs: those must fault too.
  *
+ * group-refused, in stage 1, preserves an edu device whose IOMMU group has
+ * another member (behind a PCIe-to-PCI bridge) that is bound to no
+ * iommufd: that must be refused (EBUSY), by the preserve or else by the
+ * kexec into the kernel CMD loads, and once the member is attached to the
+ * same HWPT both are preserved. bridges, in stage 2 before
+ * anything is retrieved, reads the command register of every bridge
+ * above each preserved device BDF: each must have kept bus mastering.
+ *
  * mark-checks checks the rules of IOMMU_HWPT_LU_SET_PRESERVE, which marks a
  * paging HWPT to be kept across a live update. The edu device (default: the
  * first 1234:11e8) is bound to vfio-pci, its cdev bound to an iommufd and
@@ -133,13 +156,16 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
 #include <linux/liveupdate.h>
 #include <linux/pci_regs.h>
+#include <linux/reboot.h>
 #include <linux/vfio.h>
 
 #include "edu.h"
@@ -157,6 +183,15 @@
 #define IOVA_COPY		0x300000ULL	/* never mapped in IOAS 1 */
 #define IOVA_OWN		0x500000ULL	/* A in a moved device's IOAS */
 
+/*
+ * An edu device preserved with --extra-device on the same HWPT: its DMA
+ * uses the second half of A and B, and never mapped IOVAs a page above
+ * the first device's, whose faults the test tells apart by address (both
+ * may have one requester ID, a DMA alias).
+ */
+#define EXTRA_OFF		0x800UL
+#define EXTRA_GAP		PAGE
+
 #define TOKEN_1			0x1234ULL	/* HWPT 1 */
 #define TOKEN_2			0x1235ULL	/* HWPT 3; the second session's */
 #define TOKEN_AGAIN		0x1236ULL	/* HWPT 1's second mark */
@@ -165,6 +200,7 @@
 #define FLAG_UNKNOWN		(IOMMU_HWPT_LU_CLEAR << 1)	/* no such flag */
 
 #define ERR_STR_LEN		32
+#define NAME_LEN		64		/* check and result names */
 
 #define IRQ_BIT			0x1		/* the edu status bit raised */
 #define IRQ_TIMEOUT_MS		2000		/* for an MSI to arrive */
@@ -538,6 +574,41 @@ static void check_dma_at(const char *name, uint64_t iova, uint8_t *a,
 	check_dma_copy(name, iova, iova + PAGE, b, seed, b_seed);
 }
 
+#define FAULT_TIME_FILE		"/run/lu-vfio-fault"
+#define FAULT_GAP_MS		1800
+
+/*
+ * Before DMA that must fault, for a test to find the fault in the kernel
+ * log: the kernel logs DMAR faults rate limited (dmar_fault(): 10
+ * messages in 5 s, a fault takes 3), so that more than 3 faults in 5 s
+ * lose their lines. Wait until FAULT_GAP_MS have passed since the last
+ * such DMA of any lu-vfio process (its time is in FAULT_TIME_FILE).
+ */
+static void dmar_fault_pace(void)
+{
+	unsigned long long last = 0, now;
+	struct timespec ts;
+	FILE *f;
+
+	f = fopen(FAULT_TIME_FILE, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &last) != 1)
+			last = 0;
+		fclose(f);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	if (last && now < last + FAULT_GAP_MS) {
+		usleep((last + FAULT_GAP_MS - now) * 1000);
+		now = last + FAULT_GAP_MS;
+	}
+	f = fopen(FAULT_TIME_FILE, "w");
+	if (!f)
+		lu_die("open %s", FAULT_TIME_FILE);
+	fprintf(f, "%llu\n", now);
+	fclose(f);
+}
+
 /*
  * LU-CHECK @name: the device ran a DMA (@dir) at @iova, which nothing maps
  * for it; the IOMMU must have blocked it, which only the kernel log shows
@@ -546,7 +617,10 @@ static void check_dma_at(const char *name, uint64_t iova, uint8_t *a,
 static void check_dma_unmapped(const char *name, const char *key,
 			       enum edu_dma_dir dir, uint64_t iova)
 {
-	int ret = edu_dma_xfer(dir, iova, XFER_LEN);
+	int ret;
+
+	dmar_fault_pace();
+	ret = edu_dma_xfer(dir, iova, XFER_LEN);
 
 	lu_result(key, "0x%" PRIx64, iova);
 	nr_failed += !lu_check(name, !ret, "%s iova 0x%" PRIx64 ": %s (the "
@@ -989,33 +1063,36 @@ static void check_trace(const char *name, const char *event)
 }
 
 /*
- * DMA in flight across the kexec: the device's buffer gets pattern Q from
- * A, B is filled with S, and the copy from the device to B is started and
- * not waited for. The next stage finds Q in B.
+ * DMA in flight across the kexec, at @off into A and B (0, or EXTRA_OFF
+ * for the extra edu device): the device's buffer gets pattern Q from A, B
+ * is filled with S, and the copy from the device to B is started and not
+ * waited for. The next stage finds Q in B.
  */
-static void start_inflight_dma(uint8_t *mem)
+static void start_inflight_dma(uint8_t *mem, size_t off)
 {
-	pattern_fill(mem, XFER_LEN, SEED_Q);
-	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
-	must(-edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN),
+	pattern_fill(mem + off, XFER_LEN, SEED_Q);
+	pattern_fill(mem + PAGE + off, XFER_LEN, SEED_S);
+	must(-edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A + off, XFER_LEN),
 	     "DMA from A to the device");
-	must(-edu_dma_start(edu_bar, EDU_DMA_FROM_DEVICE, IOVA_B, 0, XFER_LEN),
+	must(-edu_dma_start(edu_bar, EDU_DMA_FROM_DEVICE, IOVA_B + off, 0,
+			    XFER_LEN),
 	     "start the DMA from the device to B");
 	printf("lu-vfio: DMA from the device to iova 0x%llx started; kexec now\n",
-	       IOVA_B);
+	       IOVA_B + off);
 }
 
 /*
- * A second edu device, bound to the same iommufd but attached to an HWPT
- * that is not marked: it may not be preserved. Returns its device fd, and
- * its BDF in @bdf (NAME_MAX + 1 bytes).
+ * A second edu device (the control, pci_find_edu_control()), bound to the
+ * same iommufd but attached to an HWPT that is not marked: it may not be
+ * preserved. Returns its device fd, and its BDF in @bdf (NAME_MAX + 1
+ * bytes).
  */
 static int second_device(struct session *s, int memfd, char *bdf)
 {
 	struct session s2;
 	uint32_t ioas, hwpt;
 
-	pci_find_edu_nth(2, bdf, NAME_MAX + 1);
+	pci_find_edu_control(bdf, NAME_MAX + 1);
 	session_add_device(s, bdf, &s2);
 	ioas = ioas_alloc(&s2);
 	must(hwpt_alloc(&s2, ioas, &hwpt), "IOMMU_HWPT_ALLOC for %s", bdf);
@@ -1027,9 +1104,10 @@ static int second_device(struct session *s, int memfd, char *bdf)
 }
 
 /*
- * preserve --extra-device: the device @bdf (with no DMA of its own: an
- * e1000e) on the iommufd of @s, attached to its HWPT @hwpt beside the edu
- * device, to be preserved with it. Returns its device fd.
+ * preserve --extra-device: the device @bdf (an e1000e, with no DMA of its
+ * own, or another edu device) on the iommufd of @s, attached to its HWPT
+ * @hwpt beside the edu device, to be preserved with it. Returns its
+ * device fd.
  */
 static int extra_device_attach(struct session *s, uint32_t hwpt,
 			       const char *bdf)
@@ -1040,6 +1118,29 @@ static int extra_device_attach(struct session *s, uint32_t hwpt,
 	vfio_attach_pt(&x, hwpt);
 	lu_result("extra_bdf", "%s", bdf);
 	return x.devfd;
+}
+
+/*
+ * preserve --extra-device with an edu device @bdf, its device fd @devfd:
+ * BAR 0 mapped and bus mastering on, it copies the second half of A to
+ * the second half of B through the marked HWPT (check
+ * extra_dma_before_preserve). Returns its BAR 0; edu_bar is left as it
+ * was.
+ */
+static volatile void *extra_edu_enable(int devfd, const char *bdf,
+				       uint8_t *mem)
+{
+	volatile void *bar1 = edu_bar, *bar;
+	size_t bar_size;
+
+	bar = vfio_map_bar0(devfd, &bar_size);
+	vfio_pci_enable_master(devfd);
+	lu_result("extra_edu_bdf", "%s", bdf);
+	edu_bar = bar;
+	check_dma_at("extra_dma_before_preserve", IOVA_A + EXTRA_OFF,
+		     mem + EXTRA_OFF, mem + PAGE + EXTRA_OFF, SEED_P, SEED_R);
+	edu_bar = bar1;
+	return bar;
 }
 
 /*
@@ -1093,14 +1194,17 @@ static LU_NORETURN void exec_cmd(char **cmd)
 }
 
 /*
- * A second VMM (preserve --second-session): the second edu device @bdf in
- * an iommufd of its own, attached to an HWPT marked with a token of its
- * own, whose IOAS maps a memfd of its own; the memfd, the iommufd and the
- * device preserved in session LU_SESSION2, with no DMA in flight. Returns
- * the session fd. Its other files are closed by the exec of CMD: the
- * session holds them.
+ * A second VMM (preserve --second-session, preserve-session2): the edu
+ * device @bdf, bound to vfio-pci, in an iommufd of its own, attached to an
+ * HWPT marked with a token of its own, whose IOAS maps a memfd of its own;
+ * the memfd, the iommufd and the device preserved in session LU_SESSION2.
+ * Returns the session fd. Its other files are closed by the exec of CMD:
+ * the session holds them. With @memp, the memfd's mapping goes there and
+ * the device's BAR 0 stays in edu_bar, for DMA in flight; else edu_bar is
+ * left as it was.
  */
-static int preserve_second_session(int luo_fd, const char *bdf)
+static int preserve_second_session(int luo_fd, const char *bdf,
+				   uint8_t **memp)
 {
 	volatile void *bar1 = edu_bar;
 	char cdev[NAME_MAX + 1];
@@ -1126,8 +1230,12 @@ static int preserve_second_session(int luo_fd, const char *bdf)
 	vfio_pci_enable_master(s.devfd);
 	check_dma("second_dma_before_preserve", mem, mem + PAGE, SEED_P,
 		  SEED_R);
-	munmap((void *)edu_bar, bar_size);
-	edu_bar = bar1;
+	if (memp) {
+		*memp = mem;
+	} else {
+		munmap((void *)edu_bar, bar_size);
+		edu_bar = bar1;
+	}
 	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_2),
 	     "mark %s's HWPT %u with token 0x%llx", bdf, hwpt, TOKEN_2);
 
@@ -1167,8 +1275,11 @@ static void check_preserved_stays(struct session *s, uint32_t spare)
  * device then moves to a second session of its own, kept open too. With
  * @msi, the first device's MSI is set up through VFIO before anything is
  * preserved, and left on across the kexec. With @extra, the device @extra
- * is attached to the marked HWPT as well and preserved after the first
- * device, in the same session (token LU_TOKEN_EXTRA).
+ * is attached to the marked HWPT as well after the cancelled session and
+ * preserved after the first device, in the same session (token
+ * LU_TOKEN_EXTRA); if it is an edu device, it has DMA of its own, in the
+ * second half of A and B, checked before the preserve and in flight
+ * across the kexec.
  */
 static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 			   bool second_session, bool msi, const char *extra,
@@ -1176,6 +1287,7 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 {
 	char bdf_buf[NAME_MAX + 1], bdf2[NAME_MAX + 1], cdev[NAME_MAX + 1];
 	int memfd, luo_fd, session_fd, session2_fd = -1, cancel_fd, dev2_fd;
+	volatile void *extra_bar = NULL;
 	int extra_fd = -1;
 	uint32_t ioas, hwpt, spare_ioas, spare_hwpt;
 	unsigned long long t0;
@@ -1198,8 +1310,6 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	ioas = ioas_alloc(&s);
 	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
 	vfio_attach_pt(&s, hwpt);
-	if (extra)
-		extra_fd = extra_device_attach(&s, hwpt, extra);
 	mem = memfd_buf(2 * PAGE, &memfd);
 	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_A),
 	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
@@ -1244,6 +1354,16 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 		exec_cmd(cmd);
 	}
 
+	/*
+	 * The extra device joins the marked HWPT only now: if it is in the
+	 * device's IOMMU group, the device could not have left the HWPT alone
+	 * after the cancel.
+	 */
+	if (extra)
+		extra_fd = extra_device_attach(&s, hwpt, extra);
+	if (extra && pci_is_edu(extra))
+		extra_bar = extra_edu_enable(extra_fd, extra, mem);
+
 	session_fd = luo_session_create(luo_fd, LU_SESSION);
 	err = luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD);
 	check_err("preserve_before_memfd_refused", err, ENOENT,
@@ -1276,7 +1396,7 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	if (second_session) {
 		/* It leaves this iommufd for one of its own */
 		close(dev2_fd);
-		session2_fd = preserve_second_session(luo_fd, bdf2);
+		session2_fd = preserve_second_session(luo_fd, bdf2, NULL);
 	}
 	close(luo_fd);
 	if (nr_failed) {
@@ -1285,11 +1405,52 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 		return LU_EXIT_FAIL;
 	}
 
-	start_inflight_dma(mem);
+	if (extra_bar) {
+		volatile void *bar = edu_bar;
+
+		edu_bar = extra_bar;
+		start_inflight_dma(mem, EXTRA_OFF);
+		edu_bar = bar;
+	}
+	start_inflight_dma(mem, 0);
 	/* CMD holds the sessions open until the kexec */
 	keep_open(session_fd);
 	if (session2_fd >= 0)
 		keep_open(session2_fd);
+	exec_cmd(cmd);
+}
+
+/*
+ * preserve-session2: a second VMM in a process of its own. The edu device
+ * @bdf (default: the second edu device) goes to session LU_SESSION2 as
+ * with preserve --second-session, and its DMA is started as the first
+ * device's is (pattern Q from A to B, not waited for); CMD runs with the
+ * session open. CMD keeps it open until the first VMM's kexec, which
+ * takes both sessions to the next kernel.
+ */
+static int lu_preserve_session2_cmd(const char *bdf, char **cmd)
+{
+	char bdf_buf[NAME_MAX + 1];
+	int luo_fd, session_fd;
+	uint8_t *mem;
+
+	if (!bdf) {
+		pci_find_edu_nth(2, bdf_buf, sizeof(bdf_buf));
+		bdf = bdf_buf;
+	}
+	vfio_bind_pci(bdf);
+	lu_result("edu2_bdf", "%s", bdf);
+	/* LUO has one user at a time: closed before the first VMM opens it */
+	luo_fd = luo_open();
+	session_fd = preserve_second_session(luo_fd, bdf, &mem);
+	close(luo_fd);
+	if (nr_failed) {
+		printf("lu-vfio: %d check(s) failed, not keeping session '%s'\n",
+		       nr_failed, LU_SESSION2);
+		return LU_EXIT_FAIL;
+	}
+	start_inflight_dma(mem, 0);
+	keep_open(session_fd);
 	exec_cmd(cmd);
 }
 
@@ -1478,9 +1639,11 @@ static void dma_unowned_blocked(const char *bdf, const char *prefix)
 			      PCI_COMMAND_MASTER);
 	edu_bar = sysfs_map_bar0(bdf, &bar_size);
 
+	dmar_fault_pace();
 	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
 	snprintf(key, sizeof(key), "%s_read_iova", prefix);
 	lu_result(key, "0x%llx", IOVA_A);
+	dmar_fault_pace();
 	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
 	snprintf(key, sizeof(key), "%s_write_iova", prefix);
 	lu_result(key, "0x%llx", IOVA_B);
@@ -1538,41 +1701,115 @@ static void check_irqs_quiesced(const char *bdf)
 }
 
 /*
- * Stage 2, before anything attaches the preserved device again: it still
- * translates through the page table preserved for it. New DMA to the same
- * IOVAs works without a map call; an IOVA that was never mapped is blocked
- * (the kernel logs the fault). The device that was not preserved lost its
- * bus mastering at the kexec, as before.
+ * A preserved edu device in stage 2: its BDF, the prefix of its check and
+ * result names ("" for the first device, "extra_" for preserve
+ * --extra-device), and where its DMA goes: @off into A and B and their
+ * IOVAs, @gap above the never mapped IOVAs IOVA_FREE and IOVA_COPY.
  */
-static void check_dma_after_update(uint8_t *mem, const char *bdf,
-				   const char *bdf2)
+struct kept_edu {
+	const char *bdf;
+	const char *prefix;
+	size_t off;
+	uint64_t gap;
+};
+
+/* The name of check or result @name of @e, in @buf */
+static const char *kept_name(char buf[NAME_LEN], const struct kept_edu *e,
+			     const char *name)
 {
-	uint16_t cmd = sysfs_pci_command(bdf), cmd2 = sysfs_pci_command(bdf2);
+	snprintf(buf, NAME_LEN, "%s%s", e->prefix, name);
+	return buf;
+}
+
+/* Stage 2: the DMA that @e started before the kexec landed in B */
+static void check_inflight_landed(uint8_t *mem, const struct kept_edu *e)
+{
+	uint8_t *b = mem + PAGE + e->off;
+	size_t match = pattern_count(b, XFER_LEN, SEED_Q);
+	char name[NAME_LEN];
+
+	nr_failed += !lu_check(kept_name(name, e, "inflight_dma_landed"),
+			       match == XFER_LEN, "%s: B holds %s (%zu/%u "
+			       "bytes of the DMA started before the kexec)",
+			       e->bdf, describe(b, XFER_LEN), match, XFER_LEN);
+}
+
+/* The device @bdf that was not preserved lost its bus mastering at the kexec */
+static void check_control_cleared(const char *bdf)
+{
+	uint16_t cmd = sysfs_pci_command(bdf);
+
+	nr_failed += !lu_check("bus_master_cleared_unpreserved",
+			       !(cmd & PCI_COMMAND_MASTER),
+			       "%s command 0x%04x", bdf, cmd);
+}
+
+/*
+ * Stage 2, before anything attaches the preserved device @e again: it
+ * still translates through the page table preserved for it, with bus
+ * mastering kept. New DMA to the same IOVAs works without a map call; an
+ * IOVA that was never mapped is blocked (the kernel logs the fault).
+ */
+static void check_dma_after_update(uint8_t *mem, const struct kept_edu *e)
+{
+	uint16_t cmd = sysfs_pci_command(e->bdf);
+	char name[NAME_LEN], key[NAME_LEN];
+	uint8_t *b = mem + PAGE + e->off;
 	int ret_to, ret_from;
 	size_t bar_size, match;
 
-	nr_failed += !lu_check("bus_master_kept", cmd & PCI_COMMAND_MASTER,
-			       "%s command 0x%04x", bdf, cmd);
-	nr_failed += !lu_check("bus_master_cleared_unpreserved",
-			       !(cmd2 & PCI_COMMAND_MASTER),
-			       "%s command 0x%04x", bdf2, cmd2);
+	nr_failed += !lu_check(kept_name(name, e, "bus_master_kept"),
+			       cmd & PCI_COMMAND_MASTER, "%s command 0x%04x",
+			       e->bdf, cmd);
 
-	edu_bar = sysfs_map_bar0(bdf, &bar_size);
-	pattern_fill(mem, XFER_LEN, SEED_R);
-	pattern_fill(mem + PAGE, XFER_LEN, SEED_S);
-	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
-	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
-	match = pattern_count(mem + PAGE, XFER_LEN, SEED_R);
-	nr_failed += !lu_check("dma_after_update_no_map",
+	edu_bar = sysfs_map_bar0(e->bdf, &bar_size);
+	pattern_fill(mem + e->off, XFER_LEN, SEED_R);
+	pattern_fill(b, XFER_LEN, SEED_S);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A + e->off, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B + e->off,
+				XFER_LEN);
+	match = pattern_count(b, XFER_LEN, SEED_R);
+	nr_failed += !lu_check(kept_name(name, e, "dma_after_update_no_map"),
 			       !ret_to && !ret_from && match == XFER_LEN,
-			       "A to device, device to B through the preserved "
-			       "table: B holds %s (%zu/%u bytes match A)",
-			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
+			       "%s: A to device, device to B through the "
+			       "preserved table: B holds %s (%zu/%u bytes match "
+			       "A)", e->bdf, describe(b, XFER_LEN), match,
+			       XFER_LEN);
 
 	/* Never mapped: the write must fault, not land anywhere */
-	check_dma_unmapped("dma_to_unmapped_issued", "blocked_dma_iova",
-			   EDU_DMA_FROM_DEVICE, IOVA_FREE);
+	check_dma_unmapped(kept_name(name, e, "dma_to_unmapped_issued"),
+			   kept_name(key, e, "blocked_dma_iova"),
+			   EDU_DMA_FROM_DEVICE, IOVA_FREE + e->gap);
 	munmap((void *)edu_bar, bar_size);
+}
+
+/*
+ * Stage 2: the retrieved device @e, attached to the restored HWPT, its BAR
+ * 0 in edu_bar: DMA to the same IOVAs works with no map call, and a never
+ * mapped IOVA stays blocked (the kernel logs the fault).
+ */
+static void check_dma_restored(uint8_t *mem, const struct kept_edu *e)
+{
+	char name[NAME_LEN], key[NAME_LEN];
+	uint8_t *b = mem + PAGE + e->off;
+	int ret_to, ret_from;
+	size_t match;
+
+	pattern_fill(mem + e->off, XFER_LEN, SEED_P);
+	pattern_fill(b, XFER_LEN, SEED_R);
+	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A + e->off, XFER_LEN);
+	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B + e->off,
+				XFER_LEN);
+	match = pattern_count(b, XFER_LEN, SEED_P);
+	nr_failed += !lu_check(kept_name(name, e, "dma_restored_hwpt"),
+			       !ret_to && !ret_from && match == XFER_LEN,
+			       "%s, retrieved, on the restored HWPT, no map "
+			       "call: B holds %s (%zu/%u bytes match A)", e->bdf,
+			       describe(b, XFER_LEN), match, XFER_LEN);
+	/* Never mapped: blocked on the restored HWPT too (DMAR fault) */
+	check_dma_unmapped(kept_name(name, e, "dma_unmapped_after_attach_issued"),
+			   kept_name(key, e, "blocked_dma_iova_attached"),
+			   EDU_DMA_FROM_DEVICE, IOVA_COPY + e->gap);
 }
 
 /* Bind the retrieved device to the retrieved iommufd: 0 or an errno */
@@ -1602,9 +1839,10 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 	struct iommu_hwpt_lu_get_id get = {
 		.size = sizeof(get),
 	};
-	int fd, fd2, err, ret_to, ret_from;
+	const struct kept_edu e = { .bdf = bdf, .prefix = "" };
+	int fd, fd2, err;
 	struct session s;
-	size_t bar_size, match;
+	size_t bar_size;
 	uint32_t devid;
 
 	vfio_bind_pci(bdf);
@@ -1664,21 +1902,7 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 		  "IOMMU_DESTROY of the restored HWPT with the device attached");
 
 	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
-	pattern_fill(mem, XFER_LEN, SEED_P);
-	pattern_fill(mem + PAGE, XFER_LEN, SEED_R);
-	ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A, XFER_LEN);
-	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
-	match = pattern_count(mem + PAGE, XFER_LEN, SEED_P);
-	nr_failed += !lu_check("dma_restored_hwpt",
-			       !ret_to && !ret_from && match == XFER_LEN,
-			       "through the retrieved device on the restored "
-			       "HWPT, no map call: B holds %s (%zu/%u bytes "
-			       "match A)", describe(mem + PAGE, XFER_LEN), match,
-			       XFER_LEN);
-	/* Never mapped: blocked on the restored HWPT too (DMAR fault) */
-	check_dma_unmapped("dma_unmapped_after_attach_issued",
-			   "blocked_dma_iova_attached", EDU_DMA_FROM_DEVICE,
-			   IOVA_COPY);
+	check_dma_restored(mem, &e);
 	if (keep) {
 		/* For the next update; BAR 0 stays mapped in edu_bar */
 		*keep = s;
@@ -1716,7 +1940,7 @@ static int lu_preserve_again(struct session *s, uint32_t hwpt, int memfd,
 		       nr_failed);
 		return LU_EXIT_FAIL;
 	}
-	start_inflight_dma(mem);
+	start_inflight_dma(mem, 0);
 	keep_open(session_fd);
 	exec_cmd(cmd);
 }
@@ -2037,18 +2261,19 @@ static void check_idle_power(const char *edu, const char *extra,
 }
 
 /*
- * Stage 2, retrieve --extra-device: the preserved device @bdf (on
- * vfio-pci already) comes back from session @session_fd, binds to the
- * retrieved iommufd of @kept and attaches to the restored HWPT @hwpt, as
- * the edu device did; opened, it must be in D0. Returns its device fd, or
- * -1 if it was not retrieved.
+ * Stage 2, retrieve --extra-device: the preserved device @bdf, bound to
+ * vfio-pci, comes back from session @session_fd, binds to the retrieved
+ * iommufd of @kept and attaches to the restored HWPT @hwpt, as the edu
+ * device did; with @power, opened, it must be in D0. Returns its device
+ * fd, or -1 if it was not retrieved.
  */
 static int retrieve_extra_device(int session_fd, const struct session *kept,
-				 uint32_t hwpt, const char *bdf)
+				 uint32_t hwpt, const char *bdf, bool power)
 {
 	struct session x = { .fd = kept->fd };
 	int err;
 
+	vfio_bind_pci(bdf);
 	x.devfd = luo_retrieve(session_fd, LU_TOKEN_EXTRA);
 	check_err("extra_device_retrieved", x.devfd < 0 ? -x.devfd : 0, 0,
 		  "retrieve %s", bdf);
@@ -2060,72 +2285,111 @@ static int retrieve_extra_device(int session_fd, const struct session *kept,
 	if (!err)
 		check_err("extra_device_attach_ok", vfio_attach_pt_err(&x, hwpt),
 			  0, "attach %s to the restored HWPT %u", bdf, hwpt);
-	check_power_state("preserved_retrieved_d0", "preserved_retrieved_power",
-			  bdf, "D0", 0, "retrieved and opened");
+	if (power)
+		check_power_state("preserved_retrieved_d0",
+				  "preserved_retrieved_power", bdf, "D0", 0,
+				  "retrieved and opened");
 	return x.devfd;
 }
 
+/* lu-vfio retrieve's options */
+struct retrieve_opts {
+	const char *session;	/* --session NAME */
+	const char *bdf;	/* --bdf: the edu device, or NULL */
+	uint64_t token;		/* --hwpt-token: of its marked HWPT */
+	bool msi;		/* --msi */
+	const char *extra;	/* --extra-device BDF */
+	const char *control;	/* --idle-control BDF2 */
+	const char *next;	/* --next-session NAME2 */
+	char **cmd;		/* CMD, with --next-session */
+};
+
 /*
- * Stage 2: session @name is retrieved and finished, its device checked on
- * the way (the DMA started before the kexec landed, the device works
- * before and after it is attached again). With @msi (preserve --msi), its
+ * Stage 2: session @o->session is retrieved and finished, its edu device
+ * (@o->bdf, default the first; its HWPT marked with token @o->token)
+ * checked on the way: the DMA started before the kexec landed, the device
+ * works before and after it is attached again, and the control (not
+ * preserved) lost its bus mastering. With @o->msi (preserve --msi), its
  * interrupts are checked first, quiesced by the kexec, and once the device
- * is retrieved, its MSI is set up again and works. With @extra (preserve
- * --extra-device), the preserved device @extra is checked to stay in D0
- * while it waits idle on vfio-pci to be retrieved, as @control, not
- * preserved, is suspended (check_idle_power()), and when it is retrieved
- * and opened; after the FINISH, once its fds are closed, vfio-pci must
- * suspend it as any idle device. With @next, everything is preserved
- * again in session @next and CMD (the next kexec) run.
+ * is retrieved, its MSI is set up again and works. With @o->extra
+ * (preserve --extra-device), the preserved device @o->extra is retrieved
+ * and attached to the restored HWPT too; if it is an edu device, its DMA
+ * is checked as the first device's is (check names extra_...). With
+ * @o->control as well, @o->extra is checked to stay in D0 while it waits
+ * idle on vfio-pci to be retrieved, as @o->control, not preserved, is
+ * suspended (check_idle_power()), and when it is retrieved and opened;
+ * after the FINISH, once its fds are closed, vfio-pci must suspend it as
+ * any idle device. With @o->next, everything is preserved again in
+ * session @o->next and CMD (the next kexec) run.
  */
-static int lu_retrieve_cmd(const char *name, bool msi, const char *extra,
-			   const char *control, const char *next, char **cmd)
+static int lu_retrieve_cmd(const struct retrieve_opts *o)
 {
 	char bdf[NAME_MAX + 1], bdf2[NAME_MAX + 1];
 	struct iommu_hwpt_lu_get_id ids = { 0 };
 	struct session kept = { .devfd = -1 };
+	struct kept_edu first = { .bdf = bdf, .prefix = "" };
+	struct kept_edu xedu = { .bdf = o->extra, .prefix = "extra_",
+				 .off = EXTRA_OFF, .gap = EXTRA_GAP };
+	bool extra_edu = o->extra && pci_is_edu(o->extra);
 	int luo_fd, session_fd, memfd, err, extra_fd = -1;
 	uint8_t *mem;
-	size_t match;
 
-	pci_find_edu_nth(1, bdf, sizeof(bdf));
-	pci_find_edu_nth(2, bdf2, sizeof(bdf2));
-	if (extra)
-		check_idle_power(bdf, extra, control);
-	if (msi)
+	if (o->bdf)
+		snprintf(bdf, sizeof(bdf), "%s", o->bdf);
+	else
+		pci_find_edu_nth(1, bdf, sizeof(bdf));
+	pci_find_edu_control(bdf2, sizeof(bdf2));
+	if (o->control)
+		check_idle_power(bdf, o->extra, o->control);
+	if (o->msi)
 		check_irqs_quiesced(bdf);
 
 	luo_fd = luo_open();
-	session_fd = luo_session_retrieve(luo_fd, name);
+	session_fd = luo_session_retrieve(luo_fd, o->session);
 	mem = luo_retrieve_mem(session_fd, &memfd);
-	match = pattern_count(mem + PAGE, XFER_LEN, SEED_Q);
-	nr_failed += !lu_check("inflight_dma_landed", match == XFER_LEN,
-			       "B holds %s (%zu/%u bytes of the DMA started "
-			       "before the kexec)",
-			       describe(mem + PAGE, XFER_LEN), match, XFER_LEN);
-	check_dma_after_update(mem, bdf, bdf2);
+	check_inflight_landed(mem, &first);
+	if (extra_edu)
+		check_inflight_landed(mem, &xedu);
+	check_control_cleared(bdf2);
+	check_dma_after_update(mem, &first);
+	if (extra_edu)
+		check_dma_after_update(mem, &xedu);
 
-	check_restored_device(session_fd, memfd, mem, bdf, TOKEN_1,
-			      next || msi || extra ? &kept : NULL, &ids);
+	check_restored_device(session_fd, memfd, mem, bdf, o->token,
+			      o->next || o->msi || o->extra ? &kept : NULL,
+			      &ids);
 	/* The VMM sets the retrieved device's interrupts up again */
-	if (msi && kept.devfd >= 0)
+	if (o->msi && kept.devfd >= 0)
 		check_msi("msi_after_retrieve", kept.devfd);
-	if (extra && kept.devfd >= 0)
+	if (o->extra && kept.devfd >= 0)
 		extra_fd = retrieve_extra_device(session_fd, &kept,
-						 ids.out_hwpt_id, extra);
-	else if (extra)
-		check_not_done("preserved_retrieved_d0", "the edu device is not "
-			       "attached to the restored HWPT");
+						 ids.out_hwpt_id, o->extra,
+						 o->control);
+	else if (o->extra)
+		check_not_done(o->control ? "preserved_retrieved_d0" :
+					    "extra_device_retrieved",
+			       "the edu device is not attached to the restored "
+			       "HWPT");
+	if (extra_edu && extra_fd >= 0) {
+		volatile void *bar = edu_bar;
+		size_t bar_size;
+
+		edu_bar = vfio_map_bar0(extra_fd, &bar_size);
+		check_dma_restored(mem, &xedu);
+		munmap((void *)edu_bar, bar_size);
+		edu_bar = bar;
+	}
 
 	err = luo_finish(session_fd);
-	check_err("session_finish_ok", err, 0, "finish session '%s'", name);
-	if (next) {
+	check_err("session_finish_ok", err, 0, "finish session '%s'",
+		  o->session);
+	if (o->next) {
 		close(session_fd);
 		close(luo_fd);
 		if (nr_failed)
 			return exit_status();
 		return lu_preserve_again(&kept, ids.out_hwpt_id, memfd, mem,
-					 next, cmd);
+					 o->next, o->cmd);
 	}
 	/* Its BAR 0 stays mapped (edu_bar) until the exit */
 	if (extra_fd >= 0)
@@ -2135,10 +2399,10 @@ static int lu_retrieve_cmd(const char *name, bool msi, const char *extra,
 	munmap(mem, 2 * PAGE);
 	close(session_fd);
 	close(luo_fd);
-	if (extra)
-		check_power_state("released_suspends", "released_power", extra,
-				  "D3hot", SUSPEND_WAIT_MS, "the update finished, "
-				  "its fds closed");
+	if (o->control)
+		check_power_state("released_suspends", "released_power",
+				  o->extra, "D3hot", SUSPEND_WAIT_MS,
+				  "the update finished, its fds closed");
 	return exit_status();
 }
 
@@ -2434,6 +2698,187 @@ static int lu_memfd_first_cmd(void)
 	return exit_status();
 }
 
+/* Run CMD as a child and wait for it; it must succeed */
+static void run_cmd(char **cmd)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		lu_die("fork");
+	if (!pid) {
+		execvp(cmd[0], cmd);
+		lu_die("exec %s", cmd[0]);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		lu_die("wait for %s", cmd[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		lu_diex("%s failed (status 0x%x)", cmd[0], status);
+}
+
+/*
+ * Stage 1, group-refused: @bdf and @member are one IOMMU group (behind a
+ * PCIe-to-PCI bridge, which DMAs for both with one requester ID). @bdf
+ * alone is bound to an iommufd and attached to a marked HWPT whose IOAS
+ * maps a memfd; @member is bound to no iommufd. With the memfd and the
+ * iommufd preserved in a session, preserving @bdf must be refused with
+ * EBUSY (a group is preserved whole or not at all), or, if the kernel
+ * checks that when the session is frozen, the kexec must be: CMD loads
+ * the next kernel (lu-kexec --load-only), then reboot(KEXEC) must fail
+ * with EBUSY. The kernel names @member in its log. LU-RESULT
+ * group_preserve_errno and group_kexec_errno say what came back (a kexec
+ * that is not refused does not come back). The refusal leaves no trace:
+ * @bdf's DMA works, and once that session is closed and @member bound to
+ * the iommufd and attached to the same HWPT, both are preserved in a new
+ * session, which is closed in turn.
+ */
+static int lu_group_refused_cmd(const char *bdf, const char *member,
+				char **cmd)
+{
+	char cdev[NAME_MAX + 1], e[ERR_STR_LEN], e2[ERR_STR_LEN];
+	int memfd, luo_fd, session_fd, member_fd, err, kexec_err = 0;
+	uint32_t ioas, hwpt;
+	struct session s;
+	size_t bar_size;
+	uint8_t *mem;
+
+	vfio_bind_pci(bdf);
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	lu_result("edu_bdf", "%s", bdf);
+	lu_result("member_bdf", "%s", member);
+	session_open(cdev, &s);
+	ioas = ioas_alloc(&s);
+	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
+	vfio_attach_pt(&s, hwpt);
+	mem = memfd_buf(2 * PAGE, &memfd);
+	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_A),
+	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
+	must(ioas_map_file(&s, ioas, memfd, PAGE, IOVA_B),
+	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_B);
+	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
+	vfio_pci_enable_master(s.devfd);
+	check_dma("group_dma_before_preserve", mem, mem + PAGE, SEED_P,
+		  SEED_R);
+	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_1),
+	     "mark HWPT %u with token 0x%llx", hwpt, TOKEN_1);
+
+	luo_fd = luo_open();
+	session_fd = luo_session_create(luo_fd, LU_SESSION);
+	check_err("group_preserve_memfd_ok",
+		  luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD), 0,
+		  "preserve the memfd");
+	check_err("group_preserve_iommufd_ok",
+		  luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD), 0,
+		  "preserve the iommufd");
+	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
+	result_errno("group_preserve_errno", err);
+	if (!err) {
+		/* LUO has one user at a time: lu-kexec may need it */
+		close(luo_fd);
+		run_cmd(cmd);
+		fflush(NULL);
+		sync();
+		kexec_err = reboot(LINUX_REBOOT_CMD_KEXEC) ? errno : 0;
+		result_errno("group_kexec_errno", kexec_err);
+		luo_fd = luo_open();
+	}
+	nr_failed += !lu_check("group_member_unbound_refused",
+			       err == EBUSY || (!err && kexec_err == EBUSY),
+			       "preserve %s, %s of its IOMMU group bound to no "
+			       "iommufd: %s%s%s, expected errno EBUSY from the "
+			       "one or the other", bdf, member, err_str(e, err),
+			       err ? "" : "; the kexec: ",
+			       err ? "" : err_str(e2, kexec_err));
+	check_dma("group_dma_after_refusal", mem, mem + PAGE, SEED_Q,
+		  SEED_S);
+	close(session_fd);
+
+	member_fd = extra_device_attach(&s, hwpt, member);
+	session_fd = luo_session_create(luo_fd, LU_SESSION);
+	must(luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD),
+	     "preserve the memfd again");
+	must(luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD),
+	     "preserve the iommufd again");
+	check_err("group_whole_preserve_ok",
+		  luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE), 0,
+		  "preserve %s, %s of its IOMMU group on the same HWPT",
+		  bdf, member);
+	check_err("group_whole_preserve_member_ok",
+		  luo_preserve(session_fd, member_fd, LU_TOKEN_EXTRA), 0,
+		  "preserve %s in the same session", member);
+	close(session_fd);
+
+	close(luo_fd);
+	close(member_fd);
+	munmap((void *)edu_bar, bar_size);
+	session_close(&s);
+	munmap(mem, 2 * PAGE);
+	close(memfd);
+	return exit_status();
+}
+
+/* Whether the sysfs name @name is a PCI device's, DDDD:BB:DD.F */
+static bool is_pci_name(const char *name)
+{
+	return strlen(name) == 12 && name[4] == ':' && name[7] == ':' &&
+	       name[10] == '.';
+}
+
+#define MAX_BRIDGES		16
+
+/*
+ * Stage 2, bridges BDF...: before anything is retrieved, every bridge
+ * upstream of each preserved device BDF (the PCI devices on its sysfs
+ * path) must have kept bus mastering across the kexec: check
+ * bridge_bus_master_kept_<bridge> for each (once), with its command
+ * register and driver. LU-RESULT upstream_bridges_<BDF> lists the bridges
+ * above BDF from the root bus down, comma separated, or says "none".
+ */
+static int lu_bridges_cmd(char **bdfs)
+{
+	char done[MAX_BRIDGES][NAME_MAX + 1];
+	int nr_done = 0, i;
+
+	for (; *bdfs; bdfs++) {
+		char path[PATH_MAX], real[PATH_MAX], list[256] = "";
+		char key[NAME_LEN], name[NAME_LEN], drv[NAME_MAX + 1];
+		char *comp, *save;
+		uint16_t cmd;
+
+		snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s", *bdfs);
+		if (!realpath(path, real))
+			lu_die("realpath %s", path);
+		for (comp = strtok_r(real, "/", &save); comp;
+		     comp = strtok_r(NULL, "/", &save)) {
+			if (!is_pci_name(comp) || !strcmp(comp, *bdfs))
+				continue;
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+				 "%s%s", list[0] ? "," : "", comp);
+			for (i = 0; i < nr_done && strcmp(done[i], comp); i++)
+				;
+			if (i < nr_done)
+				continue;
+			if (nr_done == MAX_BRIDGES)
+				lu_diex("more than %d bridges", MAX_BRIDGES);
+			snprintf(done[nr_done++], NAME_MAX + 1, "%s", comp);
+			cmd = sysfs_pci_command(comp);
+			pci_driver_name(comp, drv, sizeof(drv));
+			snprintf(name, sizeof(name), "bridge_bus_master_kept_%s",
+				 comp);
+			nr_failed += !lu_check(name, cmd & PCI_COMMAND_MASTER,
+					       "%s (driver %s) command 0x%04x, "
+					       "upstream of %s", comp,
+					       drv[0] ? drv : "none", cmd,
+					       *bdfs);
+		}
+		snprintf(key, sizeof(key), "upstream_bridges_%s", *bdfs);
+		lu_result(key, "%s", list[0] ? list : "none");
+	}
+	return exit_status();
+}
+
 /* ----------------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -2442,9 +2887,15 @@ static void usage(FILE *f)
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
 		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] "
 		"[--second-session] [--msi] [--extra-device BDF] -- CMD...\n"
-		"       lu-vfio retrieve [--session NAME] [--msi] "
-		"[--extra-device BDF --idle-control BDF2]\n"
+		"       lu-vfio preserve-session2 [--bdf DDDD:BB:DD.F] -- CMD...\n"
+		"       lu-vfio retrieve [--session NAME] [--bdf DDDD:BB:DD.F] "
+		"[--hwpt-token TOKEN] [--msi]\n"
+		"                        [--extra-device BDF "
+		"[--idle-control BDF2]]\n"
 		"                        [--next-session NAME2 -- CMD...]\n"
+		"       lu-vfio group-refused --bdf DDDD:BB:DD.F --member BDF2 "
+		"-- CMD...\n"
+		"       lu-vfio bridges BDF...\n"
 		"       lu-vfio retrieve-refused\n"
 		"       lu-vfio destroy-early [--after-bind]\n"
 		"       lu-vfio memory\n"
@@ -2461,18 +2912,26 @@ static void usage(FILE *f)
 		"               --second-session, the second edu device too, in\n"
 		"               session '" LU_SESSION2 "' of its own; with --msi,\n"
 		"               the device's MSI on first, left on; with\n"
-		"               --extra-device, BDF (e.g. an e1000e) on the\n"
-		"               marked HWPT too, preserved after the device\n"
+		"               --extra-device, BDF (an e1000e, or an edu device\n"
+		"               with DMA of its own) on the marked HWPT too,\n"
+		"               preserved after the device\n"
+		"  preserve-session2  a second VMM in a process of its own: the\n"
+		"               edu device (default: the second) in session\n"
+		"               '" LU_SESSION2 "', DMA in flight, then CMD\n"
 		"  retrieve     after the kexec: retrieve and finish the session\n"
-		"               NAME (default '" LU_SESSION "'); with --msi,\n"
-		"               check the device's interrupts quiesced first and\n"
-		"               its MSI set up again after; with\n"
-		"               --extra-device (preserve --extra-device BDF):\n"
-		"               BDF, idle on vfio-pci, must stay in D0 while\n"
-		"               BDF2, not preserved, suspends, and in D0 once\n"
-		"               retrieved; after the FINISH it must suspend;\n"
-		"               with --next-session, preserve everything again\n"
-		"               in NAME2 and run CMD (the next kexec)\n"
+		"               NAME (default '" LU_SESSION "') with the edu\n"
+		"               device (default: the first) on the HWPT marked\n"
+		"               with TOKEN (default 0x1234); with --msi, check\n"
+		"               the device's interrupts quiesced first and its\n"
+		"               MSI set up again after; with --extra-device\n"
+		"               (preserve --extra-device BDF), BDF retrieved and\n"
+		"               attached too, its DMA checked if it is an edu\n"
+		"               device; with --idle-control: BDF, idle on\n"
+		"               vfio-pci, must stay in D0 while BDF2, not\n"
+		"               preserved, suspends, and in D0 once retrieved;\n"
+		"               after the FINISH it must suspend; with\n"
+		"               --next-session, preserve everything again in\n"
+		"               NAME2 and run CMD (the next kexec)\n"
 		"  retrieve-refused  after a kexec that refused the first\n"
 		"               device (preserve --second-session): its session\n"
 		"               gives no HWPT, its DMA faults; the second\n"
@@ -2498,12 +2957,18 @@ static void usage(FILE *f)
 		"  dma-sysfs    after a kexec whose kernel did not take the\n"
 		"               preserved state: DMA to the preserved IOVAs\n"
 		"               through BAR 0 in sysfs\n"
+		"  group-refused  preserve the edu device whose IOMMU group\n"
+		"               member BDF2 is bound to no iommufd: refused\n"
+		"               (EBUSY), or else the kexec into the kernel CMD\n"
+		"               loads; then both, on one HWPT: preserved\n"
+		"  bridges      after the kexec, before any retrieve: the\n"
+		"               bridges above each BDF kept bus mastering\n"
 		"  --bdf        the edu device (default: the first %04x:%04x)\n",
 		EDU_VENDOR_ID, EDU_DEVICE_ID);
 }
 
 enum { OPT_BDF = 256, OPT_HELP, OPT_CANCEL_ONLY, OPT_SECOND_SESSION,
-       OPT_AFTER_BIND, OPT_MSI, OPT_EXTRA_DEVICE };
+       OPT_AFTER_BIND, OPT_MSI, OPT_EXTRA_DEVICE, OPT_MEMBER };
 
 /* Whether command @cmd takes option @opt */
 static bool cmd_takes(const char *cmd, int opt)
@@ -2515,7 +2980,7 @@ static bool cmd_takes(const char *cmd, int opt)
 		       strcmp(cmd, "memfd-first") &&
 		       strcmp(cmd, "finish-unretrieved") &&
 		       strcmp(cmd, "retrieve-refused") &&
-		       strcmp(cmd, "rescan");
+		       strcmp(cmd, "rescan") && strcmp(cmd, "bridges");
 	case OPT_CANCEL_ONLY:
 	case OPT_SECOND_SESSION:
 	case OPT_MSI:
@@ -2523,6 +2988,8 @@ static bool cmd_takes(const char *cmd, int opt)
 		return !strcmp(cmd, "preserve");
 	case OPT_AFTER_BIND:
 		return !strcmp(cmd, "destroy-early");
+	case OPT_MEMBER:
+		return !strcmp(cmd, "group-refused");
 	default:
 		return true;
 	}
@@ -2545,12 +3012,13 @@ int main(int argc, char **argv)
 		{ "after-bind", no_argument,		NULL, OPT_AFTER_BIND },
 		{ "msi",	no_argument,		NULL, OPT_MSI },
 		{ "extra-device", required_argument,	NULL, OPT_EXTRA_DEVICE },
+		{ "member",	required_argument,	NULL, OPT_MEMBER },
 		{ "help",	no_argument,		NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
 	bool cancel_only = false, second_session = false, after_bind = false;
 	bool msi = false;
-	const char *bdf = NULL, *extra = NULL, *cmd;
+	const char *bdf = NULL, *extra = NULL, *member = NULL, *cmd;
 	int opt, idx;
 
 	lu_init_stdio();
@@ -2560,37 +3028,50 @@ int main(int argc, char **argv)
 		return argc < 2 ? LU_EXIT_ERROR : LU_EXIT_PASS;
 	}
 	if (!strcmp(argv[1], "retrieve")) {
-		const char *name = LU_SESSION, *next = NULL, *control = NULL;
+		struct retrieve_opts o = {
+			.session = LU_SESSION,
+			.token = TOKEN_1,
+		};
 		int i = 2;
 
 		for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--");
 		     i++) {
 			if (!strcmp(argv[i], "--msi"))
-				msi = true;
+				o.msi = true;
 			else if (i + 1 < argc && !strcmp(argv[i], "--session"))
-				name = argv[++i];
+				o.session = argv[++i];
+			else if (i + 1 < argc && !strcmp(argv[i], "--bdf"))
+				o.bdf = check_bdf("--bdf", argv[++i]);
+			else if (i + 1 < argc &&
+				 !strcmp(argv[i], "--hwpt-token") &&
+				 lu_parse_u64(argv[i + 1], &o.token))
+				i++;
 			else if (i + 1 < argc &&
 				 !strcmp(argv[i], "--next-session"))
-				next = argv[++i];
+				o.next = argv[++i];
 			else if (i + 1 < argc &&
 				 !strcmp(argv[i], "--extra-device"))
-				extra = check_bdf("--extra-device", argv[++i]);
+				o.extra = check_bdf("--extra-device", argv[++i]);
 			else if (i + 1 < argc &&
 				 !strcmp(argv[i], "--idle-control"))
-				control = check_bdf("--idle-control", argv[++i]);
+				o.control = check_bdf("--idle-control",
+						      argv[++i]);
 			else
 				break;
 		}
-		if ((next ? (i >= argc || strcmp(argv[i], "--") ||
-			     i + 1 >= argc) : i != argc) ||
-		    !extra != !control || (extra && next)) {
+		if ((o.next ? (i >= argc || strcmp(argv[i], "--") ||
+			       i + 1 >= argc) : i != argc) ||
+		    (o.control && !o.extra) || (o.extra && o.next)) {
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
-		return lu_retrieve_cmd(name, msi, extra, control, next,
-				       next ? argv + i + 1 : NULL);
+		if (o.next)
+			o.cmd = argv + i + 1;
+		return lu_retrieve_cmd(&o);
 	}
 	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve") &&
+	    strcmp(argv[1], "preserve-session2") &&
+	    strcmp(argv[1], "group-refused") && strcmp(argv[1], "bridges") &&
 	    strcmp(argv[1], "retrieve-refused") &&
 	    strcmp(argv[1], "destroy-early") && strcmp(argv[1], "memory") &&
 	    strcmp(argv[1], "memfd-first") &&
@@ -2629,6 +3110,9 @@ int main(int argc, char **argv)
 		case OPT_EXTRA_DEVICE:
 			extra = check_bdf("--extra-device", optarg);
 			break;
+		case OPT_MEMBER:
+			member = check_bdf("--member", optarg);
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -2648,6 +3132,34 @@ int main(int argc, char **argv)
 		}
 		return lu_preserve_cmd(bdf, cancel_only, second_session, msi,
 				       extra, argv + optind);
+	}
+	if (!strcmp(cmd, "preserve-session2")) {
+		if (optind >= argc) {
+			lu_msg("preserve-session2 needs the command to run: "
+			       "-- CMD...");
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
+		return lu_preserve_session2_cmd(bdf, argv + optind);
+	}
+	if (!strcmp(cmd, "group-refused")) {
+		if (!bdf || !member || optind >= argc) {
+			lu_msg("group-refused needs --bdf, --member and the "
+			       "command that loads the next kernel: -- CMD...");
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
+		return lu_group_refused_cmd(bdf, member, argv + optind);
+	}
+	if (!strcmp(cmd, "bridges")) {
+		if (optind >= argc) {
+			lu_msg("bridges needs the preserved devices: BDF...");
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
+		for (idx = optind; idx < argc; idx++)
+			check_bdf("bridges", argv[idx]);
+		return lu_bridges_cmd(argv + optind);
 	}
 	if (optind < argc) {
 		lu_msg("unexpected argument '%s'", argv[optind]);

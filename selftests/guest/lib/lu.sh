@@ -37,14 +37,15 @@ lu_check() {
 }
 
 # Run a guest program, tagging its LU- lines with the stage; returns its
-# exit status.
+# exit status. With LU_PREFIX set, its check and result names get that
+# prefix: a second VMM's "LU_PREFIX=second_ lu_run lu-vfio retrieve ...".
 lu_run() {
 	{ "$@"; echo "LU-EXIT $?"; } 2>&1 | {
 		rc=1
 		while IFS= read -r line; do
 			case "$line" in
 			"LU-RESULT "*|"LU-CHECK "*)
-				lu_say "${line%% *} $LU_STAGE ${line#* }" ;;
+				lu_say "${line%% *} $LU_STAGE $LU_PREFIX${line#* }" ;;
 			"LU-EXIT "*)
 				rc=${line#LU-EXIT } ;;
 			*)
@@ -95,9 +96,24 @@ lu_pci_bdf() {
 	return 1
 }
 
-# BDF of the n-th (default first) QEMU edu device.
+# BDF of the n-th (default first) QEMU edu device: the n-th that the test
+# names on the kernel command line, lu.edus=BDF,BDF,... (the preserved
+# devices first, the control last), or else the n-th in bus order.
 lu_edu_bdf() {
-	lu_pci_bdf 0x1234 0x11e8 "$@"
+	edus=$(lu_cmdline_get lu.edus) || { lu_pci_bdf 0x1234 0x11e8 "$@"; return; }
+	i=0
+	for b in $(echo "$edus" | tr ',' ' '); do
+		i=$((i + 1))
+		[ $i -eq "${1:-1}" ] && { echo "$b"; return 0; }
+	done
+	return 1
+}
+
+# BDF of the edu device that is never preserved: the last of lu.edus=, or
+# else the second in bus order.
+lu_edu_control() {
+	edus=$(lu_cmdline_get lu.edus) || { lu_edu_bdf 2; return; }
+	echo "${edus##*,}"
 }
 
 # Stage 1 of the device live update scenarios: trace the iommu_lu events,
