@@ -4,9 +4,12 @@ by lu-vfio on edu devices: the rules of IOMMU_HWPT_LU_SET_PRESERVE, the
 preserve and retrieve across a kexec, the kexecs the pre-flight refuses,
 state the next kernel refuses (as a whole, or one device), and misuses."""
 
+import contextlib
 import re
 
 import pytest
+
+from harness.topology import TOPOLOGIES
 
 pytestmark = pytest.mark.qemu
 
@@ -109,21 +112,52 @@ PRESERVE_CHECKS = (
     # A preserved device stays on its HWPT
     "reattach_preserved_refused", "detach_preserved_refused",
 )
+# A preserved device in stage 2, before its user takes it back: the DMA it
+# started before the kexec landed, it kept bus mastering, and it still
+# translates through the preserved table
+KEPT_CHECKS = ("inflight_dma_landed", "bus_master_kept",
+               "dma_after_update_no_map", "dma_to_unmapped_issued")
+# Taken back and attached to the restored HWPT, it translates through it
+RESTORED_DMA_CHECKS = ("dma_restored_hwpt", "dma_unmapped_after_attach_issued")
 # The iommufd and the device come back and keep translating
 RESTORED_DEVICE_CHECKS = (
     "retrieve_unknown_token_refused", "iommufd_retrieved",
     "iommufd_second_retrieve_same", "get_id_unknown_refused", "get_id_ok",
     "device_retrieved", "bind_new_iommufd_refused", "device_bind_ok", "restored_ioas_immutable",
-    "restored_hwpt_destroy_busy", "dma_restored_hwpt",
-    "dma_unmapped_after_attach_issued",
-)
-RETRIEVE_CHECKS = (
-    "inflight_dma_landed",
-    "bus_master_kept", "bus_master_cleared_unpreserved",
-    "dma_after_update_no_map", "dma_to_unmapped_issued",
+    "restored_hwpt_destroy_busy",
+) + RESTORED_DMA_CHECKS
+RETRIEVE_CHECKS = KEPT_CHECKS + (
+    "bus_master_cleared_unpreserved",
 ) + RESTORED_DEVICE_CHECKS + (
     "session_finish_ok",
 )
+
+
+def _assert_incoming(run, n, *, domains=1, devices=1):
+    """Stage `n`'s kernel found valid incoming state: one hardware unit,
+    `domains` domains and `devices` devices."""
+    assert run.grep(rf"iommu-lu: incoming state: 1 hw units, {domains} domains, "
+                    rf"{devices} devices valid", stage=n), run.describe()
+
+
+def _assert_device_updated(run, bdf, *, prefix="", requester=None, token="0x1234"):
+    """The preserved edu device `bdf`, its checks and results named with
+    `prefix` in stage 2, came through the live update (KEPT_CHECKS): before
+    its user took it back, its DMA to a never mapped IOVA faulted. The
+    kernel restored its domain at probe, its user retrieved it and attached
+    it to the restored HWPT (marked with `token`), where DMA works and a
+    never mapped IOVA faults too (RESTORED_DMA_CHECKS). Its faults are
+    those of `requester`, its DMA alias, if it has one."""
+    requester = requester or bdf
+    s2 = run.stage(2)
+    _assert_checks(run, 2, [prefix + c for c in KEPT_CHECKS + RESTORED_DMA_CHECKS])
+    for key in ("blocked_dma_iova", "blocked_dma_iova_attached"):
+        iova = s2.results[prefix + key]
+        assert _dmar_fault(run, 2, iova, requester), \
+            f"{bdf}: {prefix}{key} {iova}: no DMAR fault of {requester}; {run.describe()}"
+    assert _restored(run, 2, bdf), f"{bdf}: domain not restored; {run.describe()}"
+    assert run.grep(rf"{re.escape(bdf)}: vfio: retrieved the preserved device "
+                    rf"\(HWPT {token}\)", stage=2), run.describe()
 
 
 def test_preserve_across_kexec(lu_e2e):
@@ -138,15 +172,12 @@ def test_preserve_across_kexec(lu_e2e):
     s1, s2 = run.stage(1), run.stage(2)
     _assert_checks(run, 1, PRESERVE_CHECKS)
     _assert_checks(run, 2, RETRIEVE_CHECKS)
-    assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 1 devices valid",
-                    stage=2), run.describe()
+    _assert_incoming(run, 2)
     assert run.grep(r"iommufd: restored HWPT 0x1234: domain 0, format 1, "
                     r"\d levels, [1-9]\d* table pages", stage=2), run.describe()
     edu = s1.results["edu_bdf"]
     assert run.grep(rf"{edu}: iommu-lu: restored its preserved domain 0", stage=2), \
         run.describe()
-    assert run.grep(rf"{edu}: vfio: retrieved the preserved device \(HWPT 0x1234\)",
-                    stage=2), run.describe()
     # Attaching the retrieved device to the restored HWPT kept the context
     # entry the unit adopted, with its domain id: no change in the hardware.
     assert run.grep(rf"DMAR: dmar\d+: live update: {edu[5:]} keeps its context entry",
@@ -155,15 +186,9 @@ def test_preserve_across_kexec(lu_e2e):
     # VT-d adopted the preserved tables instead of clearing them...
     assert run.grep(r"DMAR: dmar\d+: live update: adopted the root table "
                     r"with 1 preserved device", stage=2), run.describe()
-    # ...and they still block what was never mapped: the DMA to it faulted.
-    blocked = s2.results["blocked_dma_iova"]
-    addr = format(int(blocked, 16), "x")
-    assert run.grep(rf"DMAR: .*\[DMA Write.*\] Request device \[00:0?{edu[-4:-2]}\.0\]"
-                    rf".*fault addr 0x0*{addr}", stage=2) or \
-        run.grep(rf"DMAR: .*fault addr 0x0*{addr}", stage=2), run.describe()
-    # Through the restored HWPT, a never mapped IOVA is blocked as well.
-    addr2 = format(int(s2.results["blocked_dma_iova_attached"], 16), "x")
-    assert run.grep(rf"DMAR: .*fault addr 0x0*{addr2}", stage=2), run.describe()
+    # ...and they still block what was never mapped, as the restored HWPT
+    # does: the DMA to it faulted, before and after the retrieve.
+    _assert_device_updated(run, edu)
     # Both devices work normally afterwards, the one that was not preserved
     # included.
     dma_ok = [l for l in s2.lines if "LU-RESULT" in l and "edu_dma ok" in l]
@@ -183,8 +208,7 @@ def test_two_updates_in_a_row(guest):
     _assert_checks(run, 2, RETRIEVE_CHECKS[:-1] + AGAIN_CHECKS)
     _assert_checks(run, 3, RETRIEVE_CHECKS)
     for n in (2, 3):
-        assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 1 devices valid",
-                        stage=n), run.describe()
+        _assert_incoming(run, n)
         assert run.grep(r"live update: \S+ keeps its context entry", stage=n), \
             run.describe()
     assert s3.results.get("edu_dma") == "ok", run.describe()
@@ -507,8 +531,7 @@ def test_idle_preserved_device_stays_d0(guest):
     # The update itself, the edu device's DMA through the restored HWPT
     # included, and the e1000e on the same restored HWPT
     _assert_checks(run, 2, RETRIEVE_CHECKS + EXTRA_RETRIEVE_CHECKS)
-    assert run.grep(r"iommu-lu: incoming state: 1 hw units, 1 domains, 2 devices valid",
-                    stage=2), run.describe()
+    _assert_incoming(run, 2, devices=2)
     assert run.grep(rf"{re.escape(extra)}: iommu-lu: restored its preserved domain 0",
                     stage=2), run.describe()
     for name, what in (
@@ -623,8 +646,7 @@ def test_one_device_refused_other_works(guest, what):
                        rf"{re.escape(edu[5:])} changed since it was preserved: "
                        r"cleared", stage=1)
     assert bool(changed) == (what == "device-context"), run.describe()
-    assert run.grep(r"iommu-lu: incoming state: 1 hw units, 2 domains, 2 devices valid",
-                    stage=2), run.describe()
+    _assert_incoming(run, 2, domains=2, devices=2)
     # The first device alone is refused, the unit adopted with the second
     why = re.escape(REFUSED_DEVICE[what])
     assert run.grep(rf"DMAR: dmar\d+: live update: device {re.escape(edu)}: {why}; "
@@ -648,3 +670,173 @@ def test_one_device_refused_other_works(guest, what):
     assert run.grep(r"iommufd: restored HWPT 0x1235: domain \d+", stage=2), run.describe()
     assert run.grep(rf"DMAR: dmar\d+: live update: {re.escape(edu2[5:])} keeps its "
                     r"context entry", stage=2), run.describe()
+
+
+# The device live update on the PCI topologies of harness/topology.py, on
+# VT-d in legacy and in scalable mode: scenario lu-topo, one guest boot each
+TOPOLOGY_MACHINES = ("vtd", "vtd-sm")
+TOPOLOGY_CASES = ("bus0", "rootport", "switch", "bridge-pair", "two-one-hwpt",
+                  "two-sessions")
+# Stage 1, by how the devices are preserved (Topology.how), in the order
+# they are done (with two sessions, the second VMM preserves first)
+TOPOLOGY_PRESERVE_CHECKS = {
+    "one": PRESERVE_CHECKS,
+    "one-hwpt": PRESERVE_CHECKS + ("extra_dma_before_preserve", "preserve_extra_device_ok"),
+    "sessions": SECOND_SESSION_CHECKS + PRESERVE_CHECKS,
+}
+# What a guest program says when it gives up (not a check)
+GUEST_ERRORS = r"LU-ERROR|^(lu-vfio|lu-kexec|edu-dma): "
+
+
+def _topology_run(guest, machine, topo, how=None):
+    """Boot `machine` with the devices of topology `topo` and run lu-topo,
+    the devices preserved as `how` (default: the topology's way). A failed
+    check does not fail the run: the test asserts each."""
+    return guest(machine, "lu-topo", edu=0, qemu_extra=topo.qemu_args(),
+                 append=topo.append(), args=(how or topo.how,), allow_fail=True)
+
+
+@contextlib.contextmanager
+def _with_guest_errors(run):
+    """A failed assertion in the block says what the guest programs said
+    when they gave up (often the cause: a setup step that failed)."""
+    try:
+        yield
+    except AssertionError as e:
+        said = run.grep(GUEST_ERRORS)
+        if not said:
+            raise
+        raise AssertionError(f"{e}\nthe guest said:\n" + "".join(said[:10])) from None
+
+
+def _assert_bridges_kept(run, topo):
+    """Stage 2, before anything was retrieved: the guest found the bridges
+    the topology puts above each preserved device, and each of them kept
+    bus mastering."""
+    s2 = run.stage(2)
+    for bdf in topo.preserved:
+        want = topo.bridges_of(bdf)
+        seen = s2.results.get(f"upstream_bridges_{bdf}")
+        assert seen == (",".join(want) or "none"), \
+            f"bridges above {bdf}: {seen}, expected {want}; {run.describe()}"
+        _assert_checks(run, 2, [f"bridge_bus_master_kept_{b}" for b in want])
+
+
+@pytest.mark.machines(*TOPOLOGY_MACHINES)
+@pytest.mark.parametrize("topology", TOPOLOGY_CASES)
+def test_topology_live_update(guest, machine, topology):
+    """test_preserve_across_kexec's live update on other PCI topologies, in
+    VT-d legacy and scalable mode (harness/topology.py): an edu device on
+    bus 0 (bus0), behind a PCIe root port (rootport), behind a switch under
+    a root port (switch); two edu devices behind a PCIe-to-PCI bridge,
+    which share its requester ID (a DMA alias) and one IOMMU group, on one
+    marked HWPT (bridge-pair); two edu devices on bus 0 on one marked HWPT
+    (two-one-hwpt); two edu devices preserved by two VMMs, processes of
+    their own, each in its own session with its own memfd, iommufd and
+    HWPT, and in the next kernel one VMM takes its device back and finishes
+    while the other device is still pending and keeps translating through
+    its preserved table (two-sessions). Each preserved device has DMA in
+    flight when the kexec starts; in the next kernel, before anything is
+    retrieved, it has kept bus mastering, its DMA works with no map call,
+    and a never mapped IOVA is blocked (a DMAR fault of its requester ID);
+    it is then retrieved and attached to its restored HWPT and works
+    there. The control, an edu device on bus 0 never preserved, has lost
+    bus mastering.
+
+    Bridges: every bridge above a preserved device must have kept bus
+    mastering, which the guest reads in its command register before
+    anything is retrieved. That read proves little for ports the PCIe port
+    driver (pcieport, built in) sets bus mastering on when it probes them
+    in the new kernel (ports with port services: the root ports here); it
+    matters for a bridge no driver enables, such as the PCIe-to-PCI bridge.
+    And QEMU (7.2) does not gate DMA on a bridge's bus master bit: DMA
+    from behind a root port whose bus mastering is cleared still reaches
+    the IOMMU. So under QEMU, DMA that works in the new kernel does not
+    show that the bridges kept bus mastering; only the command register
+    does."""
+    topo = TOPOLOGIES[topology]
+    run = _topology_run(guest, machine, topo)
+    with _with_guest_errors(run):
+        p1 = topo.preserved[0]
+        _assert_checks(run, 1, TOPOLOGY_PRESERVE_CHECKS[topo.how])
+        assert run.stage(1).results.get("edu_bdf") == p1, run.describe()
+        _assert_incoming(run, 2, domains=topo.domains, devices=len(topo.preserved))
+        assert not run.grep(r"refusing incoming", stage=2), run.describe()
+        _assert_bridges_kept(run, topo)
+        _assert_checks(run, 2, RETRIEVE_CHECKS)
+        _assert_device_updated(run, p1, requester=topo.requester_of(p1))
+        if topo.how == "one-hwpt":
+            p2 = topo.preserved[1]
+            _assert_checks(run, 2, EXTRA_RETRIEVE_CHECKS)
+            _assert_device_updated(run, p2, prefix="extra_",
+                                   requester=topo.requester_of(p2))
+        elif topo.how == "sessions":
+            p2 = topo.preserved[1]
+            _assert_checks(run, 2, ["second_" + c for c in RETRIEVE_CHECKS])
+            _assert_device_updated(run, p2, prefix="second_", token="0x1235")
+            # Its DMA went through its preserved table after the first VMM
+            # had finished with its own
+            assert _in_order(run, 2, FINISHED,
+                             r"LU-CHECK 2 second_dma_after_update_no_map"), run.describe()
+        failed = run.failed_checks()
+        assert not failed, "guest checks failed:\n  " + "\n  ".join(failed) + \
+            "\n" + run.describe()
+        assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
+
+
+# The kernel's log lines, not the guest's
+_KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\] (?!.*LU-)")
+
+
+def _kernel_lines_between(run, n, first, last):
+    """Stage `n`'s kernel log lines after the first line matching `first`
+    and before the next matching `last`."""
+    out, inside = [], False
+    for line in run.stage(n).lines:
+        if not inside:
+            inside = bool(re.search(first, line))
+        elif re.search(last, line):
+            return out
+        elif _KERNEL_LINE.search(line):
+            out.append(line)
+    return out
+
+
+@pytest.mark.machines(*TOPOLOGY_MACHINES)
+def test_bridge_pair_one_refused(guest, machine):
+    """The two edu devices behind the PCIe-to-PCI bridge (topology
+    bridge-pair) are one IOMMU group: a group is preserved whole or not at
+    all. One of them preserved while the other is bound to no iommufd must
+    be refused with EBUSY, and the kernel must name the other one in its
+    log. The refusal may come from the preserve itself or, as the kernel
+    can only tell that a group is whole once nothing more can be added to
+    the session, from the kexec (the freeze of the session): either way
+    before the jump, and the kexec does not happen. The refusal leaves no
+    trace: the device's DMA works, and once the other is attached to the
+    same HWPT both are preserved (that session is cancelled)."""
+    topo = TOPOLOGIES["bridge-pair"]
+    run = _topology_run(guest, machine, topo, how="group-refused")
+    with _with_guest_errors(run):
+        p1, p2 = topo.preserved
+        s1 = run.stage(1)
+        group = s1.results.get(f"iommu_group_{p1}", "")
+        assert p2 in group.split(","), \
+            f"{p1} and {p2} are not one IOMMU group: {group}; {run.describe()}"
+        _assert_checks(run, 1, ("group_dma_before_preserve", "group_preserve_memfd_ok",
+                                "group_preserve_iommufd_ok"))
+        assert 2 not in run.stages, \
+            f"the kexec with {p1} preserved alone was not refused; {run.describe()}"
+        preserve = s1.results.get("group_preserve_errno")
+        kexec = s1.results.get("group_kexec_errno")
+        assert preserve == "EBUSY" or (preserve == "0" and kexec == "EBUSY"), \
+            f"{p1} preserved alone: the preserve gave {preserve}, the kexec " \
+            f"{kexec or '(not tried)'}; expected EBUSY from the one or the other; " \
+            f"{run.describe()}"
+        said = _kernel_lines_between(run, 1, r"LU-BOOT stage=1",
+                                     r"LU-CHECK 1 group_member_unbound_refused")
+        member = re.escape(p2[5:])
+        assert [l for l in said if re.search(rf"(0000:)?{member}\b", l)], \
+            f"the kernel did not name {p2} when it refused {p1}; {run.describe()}"
+        _assert_checks(run, 1, ("group_member_unbound_refused", "group_dma_after_refusal",
+                                "group_whole_preserve_ok", "group_whole_preserve_member_ok"))
+        assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"

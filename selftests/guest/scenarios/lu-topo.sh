@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0
+# The device live update on other PCI topologies (harness/topology.py).
+# lu.edus= names the edu devices, the preserved ones first, the control
+# last (lu_edu_bdf, lu_edu_control); lu.args= says how they are preserved:
+#
+#   one            the first edu, as lu-iommufd does (lu-vfio preserve;
+#                  retrieve)
+#   one-hwpt       the first two on one marked HWPT, in one session, each
+#                  with DMA in flight (preserve --extra-device; retrieve
+#                  --extra-device)
+#   sessions       the first two, by two VMMs, processes of their own, each
+#                  with its own session, memfd, iommufd and marked HWPT:
+#                  the second (preserve-session2) preserves first, in the
+#                  background, and holds its session open across the first
+#                  one's kexec. (The iommu_lu trace events are on before
+#                  it: the VT-d unit is preserved with the first device
+#                  preserved on it, the second VMM's, and the first VMM's
+#                  check cancel_trace_hw_unit_preserve finds that.)
+#                  Stage 2: the first VMM retrieves its device and
+#                  finishes while the second device is still pending; the
+#                  second VMM then finds its device still translating
+#                  through its preserved table, with no map call, and
+#                  retrieves it (its checks named second_...)
+#   group-refused  one stage: the first edu alone, the second (the other
+#                  member of its IOMMU group) bound to no iommufd: the
+#                  preserve is refused, or else the kexec (lu-vfio
+#                  group-refused), which then must not happen
+#
+# Stage 2 first reads the command register of every bridge above each
+# preserved device, before anything is retrieved (lu-vfio bridges).
+. /lib/lu.sh
+
+how=$(lu_args)
+p1=$(lu_edu_bdf 1)
+p2=
+[ "$how" = one ] || p2=$(lu_edu_bdf 2)
+
+# The IOMMU group of each edu device, for the test and its reader
+lu_groups() {
+	for d in $p1 $p2 $(lu_edu_control); do
+		g=$(readlink "/sys/bus/pci/devices/$d/iommu_group")
+		lu_result "iommu_group_$d" \
+			"$(ls "/sys/kernel/iommu_groups/${g##*/}/devices" | tr '\n' ',' | sed 's/,$//')"
+	done
+}
+
+# The second VMM: preserves its device and keeps its session open, in
+# the background, until the kexec; returns once it has its session
+vmm2_start() {
+	lu_run lu-vfio preserve-session2 --bdf "$p2" -- \
+		sh -c 'touch /run/vmm2-ready; exec sleep 1000000' &
+	pid=$!
+	for i in $(seq 600); do
+		[ -e /run/vmm2-ready ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	lu_say "LU-ERROR the second VMM did not preserve its session"
+	return 1
+}
+
+case "$1-$how" in
+1-one)
+	lu_groups
+	lu_vfio_preserve_kexec --bdf "$p1" ;;
+1-one-hwpt)
+	lu_groups
+	lu_vfio_preserve_kexec --bdf "$p1" --extra-device "$p2" ;;
+1-sessions)
+	lu_groups
+	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable
+	vmm2_start || exit 1
+	lu_vfio_preserve_kexec --bdf "$p1" ;;
+1-group-refused)
+	lu_groups
+	lu_self_cpio || { lu_say "LU-ERROR cannot pack the root file system"; exit 1; }
+	lu_run lu-vfio group-refused --bdf "$p1" --member "$p2" -- \
+		lu-kexec --kernel /boot/bzImage --initrd /run/self.cpio \
+		--reuse-cmdline --set lu.stage=2 --load-only ;;
+2-one|2-one-hwpt|2-sessions)
+	# $p2 unquoted: no word when there is no second device
+	lu_run lu-vfio bridges "$p1" $p2
+	rc=$?
+	case "$how" in
+	one)
+		lu_run lu-vfio retrieve --bdf "$p1" || rc=1 ;;
+	one-hwpt)
+		lu_run lu-vfio retrieve --bdf "$p1" --extra-device "$p2" || rc=1 ;;
+	sessions)
+		lu_run lu-vfio retrieve --bdf "$p1" || rc=1
+		LU_PREFIX=second_ lu_run lu-vfio retrieve --session lu-iommufd-vmm2 \
+			--bdf "$p2" --hwpt-token 0x1235 || rc=1 ;;
+	esac
+	exit $rc ;;
+*)
+	lu_say "LU-ERROR no stage $1 of '$how' in this scenario"; exit 2 ;;
+esac
