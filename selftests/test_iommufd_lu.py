@@ -158,6 +158,13 @@ def _assert_device_updated(run, bdf, *, prefix="", requester=None, token="0x1234
     assert _restored(run, 2, bdf), f"{bdf}: domain not restored; {run.describe()}"
     assert run.grep(rf"{re.escape(bdf)}: vfio: retrieved the preserved device "
                     rf"\(HWPT {token}\)", stage=2), run.describe()
+    # Attached to its restored HWPT without a change in the hardware: the
+    # entry the unit adopted was kept, with its domain id
+    if run.machine == "vtd-sm":
+        hitless = rf"{re.escape(bdf)}: DMAR: dmar\d+: live update: keeps its PASID entry"
+    else:
+        hitless = rf"DMAR: dmar\d+: live update: {re.escape(bdf[5:])} keeps its context entry"
+    assert run.grep(hitless, stage=2), f"{bdf}: not attached hitless; {run.describe()}"
 
 
 def test_preserve_across_kexec(lu_e2e):
@@ -710,16 +717,41 @@ def _with_guest_errors(run):
 
 
 def _assert_bridges_kept(run, topo):
-    """Stage 2, before anything was retrieved: the guest found the bridges
-    the topology puts above each preserved device, and each of them kept
-    bus mastering."""
+    """The old kernel's kexec left bus mastering on for each bridge above a
+    preserved device, and said so; in stage 2, before anything was
+    retrieved, the guest found the bridges the topology puts above each
+    preserved device, and each of them had bus mastering on."""
     s2 = run.stage(2)
     for bdf in topo.preserved:
         want = topo.bridges_of(bdf)
         seen = s2.results.get(f"upstream_bridges_{bdf}")
         assert seen == (",".join(want) or "none"), \
             f"bridges above {bdf}: {seen}, expected {want}; {run.describe()}"
+        for b in want:
+            assert run.grep(rf"{re.escape(b)}: live update: bus mastering kept "
+                            r"for the device\(s\) below", stage=1), \
+                f"the kexec did not keep bus mastering of bridge {b} above " \
+                f"{bdf}; {run.describe()}"
         _assert_checks(run, 2, [f"bridge_bus_master_kept_{b}" for b in want])
+
+
+SM_NO_ALIAS_ENTRY = (
+    "base kernel: in scalable mode VT-d writes no context entry for a "
+    "PCIe-to-PCI bridge's requester ID (pci_pasid_table_setup() skips the "
+    "aliases of other devices), so a device behind such a bridge cannot do "
+    "DMA at all, live update or not")
+
+
+def _xfail_sm_alias(run, topo):
+    """On vtd-sm, a device behind a PCIe-to-PCI bridge cannot do DMA even
+    before any live update (SM_NO_ALIAS_ENTRY): if that is what happened,
+    the case is an expected failure; anything else is asserted as usual."""
+    if run.machine != "vtd-sm" or not topo.requester:
+        return
+    alias = re.escape(next(iter(topo.requester.values())))
+    if run.grep(rf"DMAR: \[DMA \w+ .*\] Request device \[{alias}\].*"
+                r"Present bit in context entry is clear", stage=1):
+        pytest.xfail(SM_NO_ALIAS_ENTRY)
 
 
 @pytest.mark.machines(*TOPOLOGY_MACHINES)
@@ -756,6 +788,7 @@ def test_topology_live_update(guest, machine, topology):
     does."""
     topo = TOPOLOGIES[topology]
     run = _topology_run(guest, machine, topo)
+    _xfail_sm_alias(run, topo)
     with _with_guest_errors(run):
         p1 = topo.preserved[0]
         _assert_checks(run, 1, TOPOLOGY_PRESERVE_CHECKS[topo.how])
@@ -808,14 +841,14 @@ def test_bridge_pair_one_refused(guest, machine):
     bridge-pair) are one IOMMU group: a group is preserved whole or not at
     all. One of them preserved while the other is bound to no iommufd must
     be refused with EBUSY, and the kernel must name the other one in its
-    log. The refusal may come from the preserve itself or, as the kernel
-    can only tell that a group is whole once nothing more can be added to
-    the session, from the kexec (the freeze of the session): either way
-    before the jump, and the kexec does not happen. The refusal leaves no
+    log. The kernel can only tell that a group is whole once nothing more
+    can be added to the session: the preserve succeeds, and the kexec (the
+    freeze of the session) fails, before the jump. The refusal leaves no
     trace: the device's DMA works, and once the other is attached to the
     same HWPT both are preserved (that session is cancelled)."""
     topo = TOPOLOGIES["bridge-pair"]
     run = _topology_run(guest, machine, topo, how="group-refused")
+    _xfail_sm_alias(run, topo)
     with _with_guest_errors(run):
         p1, p2 = topo.preserved
         s1 = run.stage(1)
@@ -828,14 +861,15 @@ def test_bridge_pair_one_refused(guest, machine):
             f"the kexec with {p1} preserved alone was not refused; {run.describe()}"
         preserve = s1.results.get("group_preserve_errno")
         kexec = s1.results.get("group_kexec_errno")
-        assert preserve == "EBUSY" or (preserve == "0" and kexec == "EBUSY"), \
+        assert preserve == "0" and kexec == "EBUSY", \
             f"{p1} preserved alone: the preserve gave {preserve}, the kexec " \
-            f"{kexec or '(not tried)'}; expected EBUSY from the one or the other; " \
+            f"{kexec or '(not tried)'}; expected success, then EBUSY; " \
             f"{run.describe()}"
         said = _kernel_lines_between(run, 1, r"LU-BOOT stage=1",
                                      r"LU-CHECK 1 group_member_unbound_refused")
-        member = re.escape(p2[5:])
-        assert [l for l in said if re.search(rf"(0000:)?{member}\b", l)], \
+        assert [l for l in said if re.search(
+            rf"{re.escape(p2)}: iommu-lu: not preserved, but {re.escape(p1)} "
+            r"of its IOMMU group is", l)], \
             f"the kernel did not name {p2} when it refused {p1}; {run.describe()}"
         _assert_checks(run, 1, ("group_member_unbound_refused", "group_dma_after_refusal",
                                 "group_whole_preserve_ok", "group_whole_preserve_member_ok"))
