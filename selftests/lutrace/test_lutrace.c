@@ -575,6 +575,48 @@ static int t_vtd_aliases(void)
 	return 0;
 }
 
+/* A VT-d unit in scalable mode and its devices' PASID directories */
+static int t_vtd_scalable(void)
+{
+	struct iommu_lu_hw_unit_ser *hw;
+	struct iommu_lu_device_ser *d;
+	static char line[512];
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	hw = slot_of(find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0), 0);
+	hw->data[IOMMU_LU_VTD_UNIT_FLAGS] = IOMMU_LU_VTD_UNIT_F_SM;
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 0);
+	d->data[IOMMU_LU_VTD_DEV_PASID_DIR] = 0x777000;
+	d->data[IOMMU_LU_VTD_DEV_PASID_TABLE] = 0x778000;
+	d->data[IOMMU_LU_VTD_DEV_PASID_ENTRY] = 0x1234089;
+	d->data[IOMMU_LU_VTD_DEV_PASID_ENTRY + 1] = 0x1;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "ecap 0xf050da, scalable mode\n");
+	EXPECT(line_with(out, "PCI 0000:00:03.0", line, sizeof(line)), "no 00:03.0 line");
+	HAS(line, ", PASID directory 0x777000, PASID 0 entry at 0x778000 = 0x1:0x1234089");
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "\"mode\":\"scalable\"");
+	HAS(out, "\"pasid_dir\":7827456,\"pasid_table\":7831552,\"pasid0_entry\":[\"0x1234089\",\"0x1\",\"0x0\",");
+	free(out);
+	/* A flag this lutrace does not know */
+	hw->data[IOMMU_LU_VTD_UNIT_FLAGS] |= 0x4;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 1);
+	HAS(out, "hw_unit entry 0 has unknown VT-d flags 0x4");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
 static int t_outgoing_text(void)
 {
 	struct lt_snapshot s;
@@ -592,7 +634,7 @@ static int t_outgoing_text(void)
 	HAS(out, "device block 0 at 0x122000: 2 entries, next 0");
 	HAS(out, "hw_unit entries: 1");
 	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 2, flags used");
-	HAS(out, "vtd unit, token 0xfed90000, root table 0x123000, cap 0xd2008c40660462, ecap 0xf050da");
+	HAS(out, "vtd unit, token 0xfed90000, root table 0x123000, cap 0xd2008c40660462, ecap 0xf050da, legacy mode\n");
 	HAS(out, "domain entries: 1");
 	HAS(out, "domain 0 (block 0 slot 0): refcount 2, flags used");
 	HAS(out, "vtdss page table, 3 levels, top 0x1234000, IOVA width 39, OA width 39, 3 table pages, features dynamic_top force_coherence\n");
@@ -1813,6 +1855,7 @@ static const struct {
 	{ "chain_entries", t_chain_entries },
 	{ "outgoing_text", t_outgoing_text },
 	{ "vtd_aliases", t_vtd_aliases },
+	{ "vtd_scalable", t_vtd_scalable },
 	{ "outgoing_json", t_outgoing_json },
 	{ "outgoing_pretty", t_outgoing_pretty },
 	{ "deleted_slot", t_deleted_slot },

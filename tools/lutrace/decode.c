@@ -445,6 +445,19 @@ static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
 	}
 }
 
+/* @v as "0x..." text in @buf */
+static const char *lt_hex(char *buf, size_t size, __u64 v)
+{
+	snprintf(buf, size, "0x%llx", (unsigned long long)v);
+	return buf;
+}
+
+/* Are a VT-d unit's tables in scalable mode? */
+static bool lt_vtd_sm(const struct iommu_lu_hw_unit_ser *hw)
+{
+	return hw->data[IOMMU_LU_VTD_UNIT_FLAGS] & IOMMU_LU_VTD_UNIT_F_SM;
+}
+
 static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 {
 	const struct iommu_lu_hw_unit_ser *hw = e->raw;
@@ -461,6 +474,7 @@ static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 				hw->data[IOMMU_LU_VTD_UNIT_ROOT]);
 			jw_khex(&p->jw, "cap", hw->data[IOMMU_LU_VTD_UNIT_CAP]);
 			jw_khex(&p->jw, "ecap", hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
+			jw_kstr(&p->jw, "mode", lt_vtd_sm(hw) ? "scalable" : "legacy");
 			jw_obj_end(&p->jw);
 		}
 		return;
@@ -472,7 +486,14 @@ static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 			(unsigned long long)hw->data[IOMMU_LU_VTD_UNIT_ROOT],
 			(unsigned long long)hw->data[IOMMU_LU_VTD_UNIT_CAP],
 			(unsigned long long)hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
+	if (vtd)
+		fprintf(p->out, ", %s mode", lt_vtd_sm(hw) ? "scalable" : "legacy");
 	fputc('\n', p->out);
+	if (vtd && (hw->data[IOMMU_LU_VTD_UNIT_FLAGS] & ~IOMMU_LU_VTD_UNIT_F_SM))
+		lt_problem(p, "hw_unit entry %u has unknown VT-d flags %#llx",
+			   hw->hdr.index,
+			   (unsigned long long)(hw->data[IOMMU_LU_VTD_UNIT_FLAGS] &
+						~IOMMU_LU_VTD_UNIT_F_SM));
 }
 
 static void lt_print_domain(struct lt_printer *p, const struct lt_entry *e)
@@ -531,11 +552,12 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 	const struct iommu_lu_device_ser *dev = e->raw;
 	const struct iommu_lu_hw_unit_ser *hw;
 	unsigned int i, nr_alias = 0;
-	char name[16], alias[16];
-	bool vtd;
+	char name[16], alias[16], hex[24];
+	bool vtd, sm;
 
 	hw = lt_find_hw_unit(p->s, dev->hw_unit);
 	vtd = hw && hw->type == IOMMU_LU_HW_VTD;
+	sm = vtd && lt_vtd_sm(hw);
 	if (vtd) {
 		nr_alias = dev->data[IOMMU_LU_VTD_DEV_ALIASES] >>
 			   IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
@@ -577,6 +599,18 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 				jw_str(&p->jw, alias);
 			}
 			jw_arr_end(&p->jw);
+			if (sm) {
+				jw_ku64(&p->jw, "pasid_dir",
+					dev->data[IOMMU_LU_VTD_DEV_PASID_DIR]);
+				jw_ku64(&p->jw, "pasid_table",
+					dev->data[IOMMU_LU_VTD_DEV_PASID_TABLE]);
+				jw_key(&p->jw, "pasid0_entry");
+				jw_arr_begin(&p->jw);
+				for (i = 0; i < IOMMU_LU_VTD_PASID_ENTRY_WORDS; i++)
+					jw_str(&p->jw, lt_hex(hex, sizeof(hex),
+							      dev->data[IOMMU_LU_VTD_DEV_PASID_ENTRY + i]));
+				jw_arr_end(&p->jw);
+			}
 			jw_obj_end(&p->jw);
 		}
 		return;
@@ -594,6 +628,12 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 			    sizeof(alias));
 		fprintf(p->out, "%s%s", i ? ", " : ", DMA aliases ", alias);
 	}
+	if (sm)
+		fprintf(p->out, ", PASID directory %#llx, PASID 0 entry at %#llx = %#llx:%#llx",
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_PASID_DIR],
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_PASID_TABLE],
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_PASID_ENTRY + 1],
+			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_PASID_ENTRY]);
 	fputc('\n', p->out);
 }
 
