@@ -20,6 +20,11 @@ IOMMU_LU_CASES = [
     "lu_bad_triple_duplicate",
 ]
 
+# VT-d's live update checks that need no hardware (scalable mode: a device
+# using a PASID other than 0 is not preserved)
+INTEL_LU_CASES = ["lu_pasid_only_zero", "lu_pasid_same_table", "lu_pasid_other_table",
+                  "lu_pasid_empty_table", "lu_pasid_beyond_dir"]
+
 # Page table live update, one suite per generic_pt format with a live
 # update format id; each case runs once per configuration of the format.
 PT_LU_SUITES = ["vtdss_iommu_lu_test", "x86_64_iommu_lu_test",
@@ -49,6 +54,10 @@ def test_kunit_at_boot(guest, machine):
     assert not missing, f"iommu_liveupdate cases did not run: {missing}; {run.describe()}"
     skipped = [n for n, st in lu.items() if st != "pass"]
     assert not skipped, f"iommu_liveupdate cases not passed: {skipped}"
+    intel = {c.name: c.status for c in cases if c.suite == "intel_iommu_liveupdate"}
+    bad = [n for n in INTEL_LU_CASES if intel.get(n) != "pass"]
+    assert not bad, f"intel_iommu_liveupdate cases missing or not passed: {bad}; " \
+        f"{run.describe()}"
     # Each corruption case is refused with one clear log line.
     assert run.grep(r"iommu-lu: refusing incoming device \d+: .*points at domain"), \
         run.describe()
