@@ -874,3 +874,89 @@ def test_bridge_pair_one_refused(guest, machine):
         _assert_checks(run, 1, ("group_member_unbound_refused", "group_dma_after_refusal",
                                 "group_whole_preserve_ok", "group_whole_preserve_member_ok"))
         assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
+
+
+# lu-topo's hitless mode (lu-vfio retrieve --hitless-replace): the HWPT
+# replaced with DMA running, the restored one by an HWPT of the same IOAS
+# ("same", before the FINISH), that by one of a new IOAS with the same
+# memfd pages ("other", after the FINISH)
+HITLESS_SAME_CHECKS = ("hitless_same_hwpt_alloc_ok", "restored_hwpt_destroy_after_replace_ok",
+                       "restored_table_freed")
+HITLESS_OTHER_CHECKS = ("hitless_old_only_map_ok", "hitless_old_only_dma_ok",
+                        "hitless_other_ioas_ok", "hitless_other_new_iova_dma_ok",
+                        "hitless_other_old_iova_issued", "hitless_other_old_iova_untouched")
+DMAR_FAULT = r"DMAR: .*fault"
+
+
+def _assert_replace_hitless(run, case):
+    """Replace window `case` of lu-vfio (LU-RESULT <name>_begin to _end):
+    every replace succeeded, the DMA loop's data was intact in every
+    round, and the kernel logged no DMAR fault in between."""
+    s2, name = run.stage(2), f"hitless_replace_{case}"
+    assert f"{name}_end" in s2.results, \
+        f"{name}: the replace window did not run to its end; {run.describe()}"
+    lines = _kernel_lines_between(run, 2, rf"LU-RESULT 2 {name}_begin ",
+                                  rf"LU-RESULT 2 {name}_end ")
+    faults = [l for l in lines if re.search(DMAR_FAULT, l)]
+    _, dma = _check_ok(run, 2, f"{name}_dma_intact")
+    assert not faults, \
+        f"{name}: {len(faults)} DMAR fault line(s) while the device's DMA ran " \
+        f"and its HWPT was replaced ({s2.results[f'{name}_begin']}; " \
+        f"{s2.results[f'{name}_end']}); the DMA loop: {dma}; the faults:\n" + \
+        "".join(faults[:6]) + run.describe()
+    _assert_checks(run, 2, (f"{name}_attach_ok", f"{name}_dma_intact"))
+
+
+@pytest.mark.machines(*TOPOLOGY_MACHINES)
+def test_hitless_replace_after_update(guest, machine):
+    """After the live update (topology bus0: one edu preserved on a marked
+    HWPT whose IOAS maps memfd pages A and B), the VMM, its device attached
+    to the restored HWPT, replaces its HWPT while the device's DMA (A to
+    device to B) runs in a loop. Before the FINISH, the restored HWPT by a
+    new HWPT of the restored IOAS (same mappings: the IOAS is immutable
+    until the FINISH, but may take another HWPT); after the FINISH, that
+    one by an HWPT of a new IOAS that maps the same memfd pages at the same
+    IOVAs and a page C (other mappings). In each window lu-vfio replaces
+    again and again (to a spare HWPT of the same IOAS and back) for 2 s,
+    so that a replace which leaves the device without a translation,
+    however briefly, meets a transfer: no DMAR fault may be logged in the
+    window, every transfer completes and B is right each time. Destroying
+    the restored HWPT once nothing uses it frees its table pages
+    (nr_iommu_pages drops by the count its restore logged). After the
+    second replace the device reaches C, and D, which only the old IOAS
+    mapped (after the FINISH), faults."""
+    topo = TOPOLOGIES["bus0"]
+    run = _topology_run(guest, machine, topo, how="hitless")
+    with _with_guest_errors(run):
+        p1 = topo.preserved[0]
+        s2 = run.stage(2)
+        _assert_checks(run, 1, PRESERVE_CHECKS)
+        _assert_incoming(run, 2)
+        _assert_checks(run, 2, RETRIEVE_CHECKS)
+        _assert_device_updated(run, p1)
+        _assert_checks(run, 2, HITLESS_SAME_CHECKS[:1])
+        _assert_replace_hitless(run, "same")
+        # The restored table freed once its HWPT is destroyed
+        logged = run.grep(r"iommufd: restored HWPT 0x1234: domain \d+, format \d+, "
+                          r"\d+ levels, \d+ table pages", stage=2)
+        assert logged, f"no restored HWPT line; {run.describe()}"
+        pages = int(re.search(r"(\d+) table pages", logged[0]).group(1))
+        _assert_checks(run, 2, HITLESS_SAME_CHECKS[1:2])
+        before = int(s2.results["iommu_pages_before_destroy"])
+        after = int(s2.results["iommu_pages_after_destroy"])
+        assert before - after >= pages, \
+            f"nr_iommu_pages {before} before the restored HWPT was destroyed, " \
+            f"{after} after: {before - after} freed, its table has {pages} " \
+            f"pages; {run.describe()}"
+        assert s2.results.get("restored_table_pages") == str(pages), run.describe()
+        _assert_checks(run, 2, HITLESS_SAME_CHECKS[2:])
+        _assert_replace_hitless(run, "other")
+        _assert_checks(run, 2, HITLESS_OTHER_CHECKS)
+        iova = s2.results["hitless_other_old_iova"]
+        assert _dmar_fault(run, 2, iova, p1), \
+            f"DMA to {iova}, which only the old IOAS mapped: no DMAR fault " \
+            f"of {p1}; {run.describe()}"
+        failed = run.failed_checks()
+        assert not failed, "guest checks failed:\n  " + "\n  ".join(failed) + \
+            "\n" + run.describe()
+        assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"

@@ -8,7 +8,7 @@
  *   lu-vfio preserve-session2 [--bdf DDDD:BB:DD.F] -- CMD...
  *   lu-vfio retrieve [--session NAME] [--bdf DDDD:BB:DD.F] [--hwpt-token T]
  *                    [--msi] [--extra-device BDF [--idle-control BDF2]]
- *                    [--next-session NAME2 -- CMD...]
+ *                    [--next-session NAME2 -- CMD... | --hitless-replace]
  *   lu-vfio retrieve-refused
  *   lu-vfio destroy-early [--after-bind]
  *   lu-vfio memory
@@ -60,6 +60,15 @@
  * suspended as any idle device (released_suspends). The power states seen
  * are LU-RESULT control_idle_power, preserved_idle_power,
  * preserved_retrieved_power and released_power ("D3hot suspended").
+ * With --hitless-replace, the VMM replaces the device's HWPT while its DMA
+ * runs in a loop (A to device to B, in a thread): before the FINISH, the
+ * restored HWPT by a new HWPT of the restored IOAS (immutable, but it may
+ * take another HWPT), after which the restored HWPT is destroyed (its
+ * table pages must leave nr_iommu_pages); after the FINISH, that HWPT by
+ * one of a new IOAS that maps the memfd's A and B at the same IOVAs and a
+ * page C. Every transfer must complete with B right each time, the kernel
+ * must log no DMAR fault between the LU-RESULT lines that bracket each
+ * window, and an IOVA only the old IOAS mapped must fault after.
  * retrieve-refused does it after a kexec in which the first device's
  * context entry was refused: its session gives no HWPT back, its DMA
  * faults, and the second session's device works.
@@ -153,6 +162,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -578,13 +588,10 @@ static void check_dma_at(const char *name, uint64_t iova, uint8_t *a,
 #define FAULT_GAP_MS		1800
 
 /*
- * Before DMA that must fault, for a test to find the fault in the kernel
- * log: the kernel logs DMAR faults rate limited (dmar_fault(): 10
- * messages in 5 s, a fault takes 3), so that more than 3 faults in 5 s
- * lose their lines. Wait until FAULT_GAP_MS have passed since the last
- * such DMA of any lu-vfio process (its time is in FAULT_TIME_FILE).
+ * Wait until @gap_ms have passed since the last DMA that may have faulted
+ * (its time in FAULT_TIME_FILE), and record now as the time of the next.
  */
-static void dmar_fault_pace(void)
+static void dmar_fault_wait(unsigned int gap_ms)
 {
 	unsigned long long last = 0, now;
 	struct timespec ts;
@@ -598,15 +605,27 @@ static void dmar_fault_pace(void)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-	if (last && now < last + FAULT_GAP_MS) {
-		usleep((last + FAULT_GAP_MS - now) * 1000);
-		now = last + FAULT_GAP_MS;
+	if (last && now < last + gap_ms) {
+		usleep((last + gap_ms - now) * 1000);
+		now = last + gap_ms;
 	}
 	f = fopen(FAULT_TIME_FILE, "w");
 	if (!f)
 		lu_die("open %s", FAULT_TIME_FILE);
 	fprintf(f, "%llu\n", now);
 	fclose(f);
+}
+
+/*
+ * Before DMA that must fault, for a test to find the fault in the kernel
+ * log: the kernel logs DMAR faults rate limited (dmar_fault(): 10
+ * messages in 5 s, a fault takes 3), so that more than 3 faults in 5 s
+ * lose their lines. Wait until FAULT_GAP_MS have passed since the last
+ * such DMA of any lu-vfio process (its time is in FAULT_TIME_FILE).
+ */
+static void dmar_fault_pace(void)
+{
+	dmar_fault_wait(FAULT_GAP_MS);
 }
 
 /*
@@ -2292,6 +2311,331 @@ static int retrieve_extra_device(int session_fd, const struct session *kept,
 	return x.devfd;
 }
 
+/* ----------------------------------------------------------------------- */
+/* retrieve --hitless-replace: the restored HWPT replaced with DMA running  */
+
+#define REPLACE_WINDOW_MS	2000	/* of replaces, DMA running */
+#define DMAR_RATELIMIT_MS	5500	/* dmar_fault()'s log limit: 5 s */
+#define LOOP_WAIT_MS		5000	/* for a round of the DMA loop */
+#define FREED_WAIT_MS		1000	/* for freed table pages to count */
+#define IOVA_C			0x600000ULL	/* page C: the other IOAS only */
+#define IOVA_D			0x700000ULL	/* page D: the restored IOAS only */
+#define VMSTAT_FILE		"/proc/vmstat"
+#define STAT_REFRESH_FILE	"/proc/sys/vm/stat_refresh"
+#define KMSG_FILE		"/dev/kmsg"
+
+/* The DMA loop's pattern of round @n: none of the SEED_ ones */
+#define LOOP_SEED(n)		((uint8_t)(0xd0 + 2 * ((n) % 23)))
+
+/* nr_iommu_pages of /proc/vmstat, the per-CPU counts folded in first */
+static long iommu_pages(void)
+{
+	char line[128];
+	long pages = -1;
+	FILE *f;
+
+	if (sysfs_write(STAT_REFRESH_FILE, "1"))
+		lu_die("write 1 to %s", STAT_REFRESH_FILE);
+	f = fopen(VMSTAT_FILE, "r");
+	if (!f)
+		lu_die("open %s", VMSTAT_FILE);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "nr_iommu_pages %ld", &pages) == 1)
+			break;
+	fclose(f);
+	if (pages < 0)
+		lu_diex("no nr_iommu_pages in %s", VMSTAT_FILE);
+	return pages;
+}
+
+/*
+ * The table pages of the HWPT restored with @token, from the kernel's log
+ * line "iommufd: restored HWPT 0x<token>: domain N, format F, L levels,
+ * P table pages, ...": P, or -1 if there is no such line.
+ */
+static long restored_table_pages(uint64_t token)
+{
+	char rec[8192], key[64], *p;
+	long pages = -1;
+	ssize_t n;
+	int fd;
+
+	snprintf(key, sizeof(key), "iommufd: restored HWPT %#" PRIx64 ": ",
+		 token);
+	fd = open(KMSG_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		lu_die("open %s", KMSG_FILE);
+	/* One record a read; EPIPE: records overwritten, read on */
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		p = strstr(rec, key);
+		p = p ? strstr(p, " levels, ") : NULL;
+		if (p)
+			sscanf(p, " levels, %ld table pages", &pages);
+	}
+	close(fd);
+	return pages;
+}
+
+/*
+ * The device's DMA in a loop while the VMM replaces its HWPT: round after
+ * round, it copies A (at @iova) into its buffer and out to B (the next
+ * page), each round with a pattern of its own, B filled with another
+ * first, until @stop. A transfer that faulted leaves the device buffer or
+ * B as it was, so that B then does not hold the round's pattern.
+ */
+struct dma_loop {
+	uint8_t *a, *b;
+	uint64_t iova;
+	bool stop;		/* atomic */
+	unsigned int rounds;	/* atomic: rounds done */
+	unsigned int bad;	/* rounds whose B was wrong */
+	char first_bad[256];
+};
+
+static void *dma_loop_run(void *arg)
+{
+	struct dma_loop *l = arg;
+	unsigned int n;
+
+	for (n = 0; !__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE); n++) {
+		uint8_t seed = LOOP_SEED(n);
+		int ret_to, ret_from;
+		size_t match;
+
+		pattern_fill(l->a, XFER_LEN, seed);
+		pattern_fill(l->b, XFER_LEN, seed + 1);
+		ret_to = edu_dma_xfer(EDU_DMA_TO_DEVICE, l->iova, XFER_LEN);
+		ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, l->iova + PAGE,
+					XFER_LEN);
+		match = pattern_count(l->b, XFER_LEN, seed);
+		if ((ret_to || ret_from || match != XFER_LEN) && !l->bad++)
+			snprintf(l->first_bad, sizeof(l->first_bad),
+				 "first in round %u: A to device %s, device to "
+				 "B %s, B holds %s (%zu/%u bytes match A)", n,
+				 ret_to ? "DMA error" : "completed",
+				 ret_from ? "DMA error" : "completed",
+				 describe(l->b, XFER_LEN), match, XFER_LEN);
+		__atomic_store_n(&l->rounds, n + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* The rounds @l has done */
+static unsigned int dma_loop_rounds(struct dma_loop *l)
+{
+	return __atomic_load_n(&l->rounds, __ATOMIC_ACQUIRE);
+}
+
+/* Wait until @l has done @n rounds, at most LOOP_WAIT_MS */
+static void dma_loop_wait(struct dma_loop *l, unsigned int n)
+{
+	unsigned long long end = now_us() + LOOP_WAIT_MS * 1000ULL;
+
+	while (dma_loop_rounds(l) < n && now_us() < end)
+		usleep(10000);
+}
+
+/*
+ * LU-CHECK @name_attach_ok and @name_dma_intact: with the device's DMA
+ * running in a loop (struct dma_loop, A at @iova), the device is moved
+ * from HWPT @from to @to (a replace: VFIO_DEVICE_ATTACH_IOMMUFD_PT), and
+ * for REPLACE_WINDOW_MS on, to @spare (an HWPT of @to's IOAS) and back to
+ * @to, again and again: a replace that is not hitless, however short its
+ * gap, then meets a transfer. The loop does a round before the first
+ * replace and a whole round after the last; every transfer must complete
+ * and B hold A's pattern each time. LU-RESULT @name_begin and @name_end
+ * bracket the window: the test reads the kernel's DMAR faults between
+ * them (there must be none), with the kernel's rate limit of their lines
+ * fresh at the start. @name_replaces and @name_rounds count.
+ */
+static void check_replace_window(const char *name, struct session *s,
+				 uint8_t *mem, uint64_t iova, uint32_t from,
+				 uint32_t to, uint32_t spare)
+{
+	struct dma_loop l = { .a = mem, .b = mem + PAGE, .iova = iova };
+	unsigned int replaces = 0, before, during;
+	unsigned long long start;
+	char key[NAME_LEN];
+	pthread_t thread;
+	int err;
+
+	dmar_fault_wait(DMAR_RATELIMIT_MS);
+	snprintf(key, sizeof(key), "%s_begin", name);
+	lu_result(key, "HWPT %u to %u (and %u), DMA iova 0x%" PRIx64 " to "
+		  "0x%" PRIx64, from, to, spare, iova, iova + PAGE);
+	err = pthread_create(&thread, NULL, dma_loop_run, &l);
+	if (err)
+		lu_die_err(err, "pthread_create");
+	dma_loop_wait(&l, 1);
+	before = dma_loop_rounds(&l);
+
+	start = now_us();
+	err = vfio_attach_pt_err(s, to);
+	replaces += !err;
+	while (!err && now_us() - start < REPLACE_WINDOW_MS * 1000ULL) {
+		err = vfio_attach_pt_err(s, spare);
+		replaces += !err;
+		if (!err) {
+			err = vfio_attach_pt_err(s, to);
+			replaces += !err;
+		}
+	}
+	during = dma_loop_rounds(&l) - before;
+
+	dma_loop_wait(&l, before + during + 2);
+	__atomic_store_n(&l.stop, true, __ATOMIC_RELEASE);
+	pthread_join(thread, NULL);
+	/* The window's faults, if any, count for the next pacing */
+	dmar_fault_wait(0);
+	snprintf(key, sizeof(key), "%s_end", name);
+	lu_result(key, "%u replaces, %u DMA rounds", replaces, l.rounds);
+	snprintf(key, sizeof(key), "%s_replaces", name);
+	lu_result(key, "%u", replaces);
+	snprintf(key, sizeof(key), "%s_rounds", name);
+	lu_result(key, "%u", l.rounds);
+
+	snprintf(key, sizeof(key), "%s_attach_ok", name);
+	check_err(key, err, 0, "replace HWPT %u by %u, then %u and %u in "
+		  "turn for %d ms, ending on %u: %u replaces done", from, to,
+		  spare, to, REPLACE_WINDOW_MS, to, replaces);
+	snprintf(key, sizeof(key), "%s_dma_intact", name);
+	nr_failed += !lu_check(key, !l.bad && before && during &&
+			       l.rounds >= before + during + 2,
+			       "%u DMA rounds (A to device, device to B): %u "
+			       "before the %u replaces, %u during, %u after; "
+			       "%u with B wrong%s%s", l.rounds, before,
+			       replaces, during, l.rounds - before - during,
+			       l.bad, l.bad ? ", " : "", l.first_bad);
+}
+
+/*
+ * Stage 2, retrieve --hitless-replace, before the FINISH (the restored
+ * IOAS is immutable: no map, unmap or copy, but it may take another
+ * HWPT): the device @s, attached to the restored HWPT (@ids; marked with
+ * @token), has it replaced by a new HWPT of the restored IOAS, same
+ * mappings, while its DMA runs (check_replace_window(),
+ * "hitless_replace_same"). The restored HWPT, which nothing uses then, is
+ * destroyed: nr_iommu_pages must drop by the restored table's pages at
+ * least (LU-RESULT iommu_pages_before_destroy, iommu_pages_after_destroy,
+ * restored_table_pages, from the kernel log; iommu_pages_attached before
+ * anything). The new HWPT's id goes to @hwpt (0 if there is none).
+ */
+static void check_hitless_replace_same(struct session *s,
+				       const struct iommu_hwpt_lu_get_id *ids,
+				       uint64_t token, uint8_t *mem,
+				       uint32_t *hwpt)
+{
+	long before, after, pages;
+	unsigned int waited;
+	uint32_t spare;
+	int err;
+
+	*hwpt = 0;
+	lu_result("iommu_pages_attached", "%ld", iommu_pages());
+	err = hwpt_alloc(s, ids->out_ioas_id, hwpt);
+	if (!err)
+		err = hwpt_alloc(s, ids->out_ioas_id, &spare);
+	check_err("hitless_same_hwpt_alloc_ok", err, 0, "two HWPTs on the "
+		  "restored IOAS %u before the FINISH", ids->out_ioas_id);
+	if (err) {
+		*hwpt = 0;
+		return;
+	}
+	check_replace_window("hitless_replace_same", s, mem, IOVA_A,
+			     ids->out_hwpt_id, *hwpt, spare);
+
+	/* The restored table is freed (the spare HWPT's is not) */
+	before = iommu_pages();
+	err = obj_destroy(s, ids->out_hwpt_id);
+	check_err("restored_hwpt_destroy_after_replace_ok", err, 0,
+		  "IOMMU_DESTROY of the restored HWPT %u, its device moved to "
+		  "HWPT %u", ids->out_hwpt_id, *hwpt);
+	pages = restored_table_pages(token);
+	after = iommu_pages();
+	for (waited = 0; before - after < pages && waited < FREED_WAIT_MS;
+	     waited += 100) {
+		usleep(100000);
+		after = iommu_pages();
+	}
+	lu_result("iommu_pages_before_destroy", "%ld", before);
+	lu_result("iommu_pages_after_destroy", "%ld", after);
+	lu_result("restored_table_pages", "%ld", pages);
+	nr_failed += !lu_check("restored_table_freed",
+			       !err && pages > 0 && before - after >= pages,
+			       "nr_iommu_pages %ld before the IOMMU_DESTROY of "
+			       "the restored HWPT, %ld after (%u ms later): %ld "
+			       "freed; its table has %ld pages (kernel log)",
+			       before, after, waited, before - after, pages);
+}
+
+/*
+ * Stage 2, retrieve --hitless-replace, after the FINISH: the device @s, on
+ * HWPT @hwpt of the restored IOAS @ioas (check_hitless_replace_same()),
+ * reaches a page D of a new memfd once it is mapped at IOVA_D there. Its
+ * HWPT is then replaced while its DMA runs (check_replace_window(),
+ * "hitless_replace_other") by an HWPT of a new IOAS that maps the memfd
+ * @memfd's A and B (@mem) at the same IOVAs, and page C of the new memfd
+ * at IOVA_C: the device reaches C, and its DMA to D, which only the old
+ * IOAS maps, must fault (LU-RESULT hitless_other_old_iova) and leave D as
+ * it was.
+ */
+static void check_hitless_replace_other(struct session *s, uint32_t ioas,
+					uint32_t hwpt, int memfd, uint8_t *mem)
+{
+	uint32_t ioas2, hwpt2, spare2;
+	uint8_t *cd;
+	int cd_fd, err;
+
+	/* D, in the restored IOAS only */
+	cd = memfd_buf(2 * PAGE, &cd_fd);
+	err = ioas_map_file(s, ioas, cd_fd, PAGE, IOVA_D);
+	check_err("hitless_old_only_map_ok", err, 0, "IOMMU_IOAS_MAP_FILE "
+		  "of page D at iova 0x%llx into the restored IOAS %u after "
+		  "the FINISH", IOVA_D, ioas);
+	pattern_fill(mem, XFER_LEN, SEED_P);
+	check_dma_copy("hitless_old_only_dma_ok", IOVA_A, IOVA_D, cd + PAGE,
+		       SEED_P, SEED_R);
+
+	ioas2 = ioas_alloc(s);
+	err = ioas_map_file(s, ioas2, memfd, 0, IOVA_A);
+	if (!err)
+		err = ioas_map_file(s, ioas2, memfd, PAGE, IOVA_B);
+	if (!err)
+		err = ioas_map_file(s, ioas2, cd_fd, 0, IOVA_C);
+	if (!err)
+		err = hwpt_alloc(s, ioas2, &hwpt2);
+	if (!err)
+		err = hwpt_alloc(s, ioas2, &spare2);
+	check_err("hitless_other_ioas_ok", err, 0, "IOAS %u: A and B at the "
+		  "same IOVAs, C at 0x%llx (IOMMU_IOAS_MAP_FILE); two HWPTs on "
+		  "it", ioas2, IOVA_C);
+	if (err)
+		return;
+	check_replace_window("hitless_replace_other", s, mem, IOVA_A, hwpt,
+			     hwpt2, spare2);
+
+	pattern_fill(mem, XFER_LEN, SEED_R);
+	check_dma_copy("hitless_other_new_iova_dma_ok", IOVA_A, IOVA_C, cd,
+		       SEED_R, SEED_S);
+	/* Its lines not lost to the rate limit if the window faulted */
+	dmar_fault_wait(DMAR_RATELIMIT_MS);
+	check_dma_unmapped("hitless_other_old_iova_issued",
+			   "hitless_other_old_iova", EDU_DMA_FROM_DEVICE, IOVA_D);
+	nr_failed += !lu_check("hitless_other_old_iova_untouched",
+			       pattern_count(cd + PAGE, XFER_LEN, SEED_P) ==
+			       XFER_LEN, "D holds %s, expected pattern P, as "
+			       "before the replace (the device wrote pattern R)",
+			       describe(cd + PAGE, XFER_LEN));
+	munmap(cd, 2 * PAGE);
+	close(cd_fd);
+}
+
 /* lu-vfio retrieve's options */
 struct retrieve_opts {
 	const char *session;	/* --session NAME */
@@ -2302,6 +2646,7 @@ struct retrieve_opts {
 	const char *control;	/* --idle-control BDF2 */
 	const char *next;	/* --next-session NAME2 */
 	char **cmd;		/* CMD, with --next-session */
+	bool hitless;		/* --hitless-replace */
 };
 
 /*
@@ -2320,7 +2665,10 @@ struct retrieve_opts {
  * suspended (check_idle_power()), and when it is retrieved and opened;
  * after the FINISH, once its fds are closed, vfio-pci must suspend it as
  * any idle device. With @o->next, everything is preserved again in
- * session @o->next and CMD (the next kexec) run.
+ * session @o->next and CMD (the next kexec) run. With @o->hitless, the
+ * restored HWPT is replaced with DMA running before the FINISH
+ * (check_hitless_replace_same()), and that HWPT again after it
+ * (check_hitless_replace_other()).
  */
 static int lu_retrieve_cmd(const struct retrieve_opts *o)
 {
@@ -2332,6 +2680,7 @@ static int lu_retrieve_cmd(const struct retrieve_opts *o)
 				 .off = EXTRA_OFF, .gap = EXTRA_GAP };
 	bool extra_edu = o->extra && pci_is_edu(o->extra);
 	int luo_fd, session_fd, memfd, err, extra_fd = -1;
+	uint32_t new_hwpt = 0;
 	uint8_t *mem;
 
 	if (o->bdf)
@@ -2356,8 +2705,8 @@ static int lu_retrieve_cmd(const struct retrieve_opts *o)
 		check_dma_after_update(mem, &xedu);
 
 	check_restored_device(session_fd, memfd, mem, bdf, o->token,
-			      o->next || o->msi || o->extra ? &kept : NULL,
-			      &ids);
+			      o->next || o->msi || o->extra || o->hitless ?
+			      &kept : NULL, &ids);
 	/* The VMM sets the retrieved device's interrupts up again */
 	if (o->msi && kept.devfd >= 0)
 		check_msi("msi_after_retrieve", kept.devfd);
@@ -2380,9 +2729,23 @@ static int lu_retrieve_cmd(const struct retrieve_opts *o)
 		edu_bar = bar;
 	}
 
+	if (o->hitless && kept.devfd >= 0)
+		check_hitless_replace_same(&kept, &ids, o->token, mem,
+					   &new_hwpt);
+	else if (o->hitless)
+		check_not_done("hitless_replace_same_dma_intact", "the edu "
+			       "device is not attached to the restored HWPT");
+
 	err = luo_finish(session_fd);
 	check_err("session_finish_ok", err, 0, "finish session '%s'",
 		  o->session);
+	if (o->hitless && new_hwpt)
+		check_hitless_replace_other(&kept, ids.out_ioas_id, new_hwpt,
+					    memfd, mem);
+	else if (o->hitless)
+		check_not_done("hitless_replace_other_dma_intact", "the edu "
+			       "device is not on a new HWPT of the restored "
+			       "IOAS");
 	if (o->next) {
 		close(session_fd);
 		close(luo_fd);
@@ -2892,7 +3255,8 @@ static void usage(FILE *f)
 		"[--hwpt-token TOKEN] [--msi]\n"
 		"                        [--extra-device BDF "
 		"[--idle-control BDF2]]\n"
-		"                        [--next-session NAME2 -- CMD...]\n"
+		"                        [--next-session NAME2 -- CMD... | "
+		"--hitless-replace]\n"
 		"       lu-vfio group-refused --bdf DDDD:BB:DD.F --member BDF2 "
 		"-- CMD...\n"
 		"       lu-vfio bridges BDF...\n"
@@ -2931,7 +3295,10 @@ static void usage(FILE *f)
 		"               preserved, suspends, and in D0 once retrieved;\n"
 		"               after the FINISH it must suspend; with\n"
 		"               --next-session, preserve everything again in\n"
-		"               NAME2 and run CMD (the next kexec)\n"
+		"               NAME2 and run CMD (the next kexec); with\n"
+		"               --hitless-replace, replace the restored HWPT\n"
+		"               with DMA running by an HWPT of the same IOAS,\n"
+		"               then, after the FINISH, that by one of another\n"
 		"  retrieve-refused  after a kexec that refused the first\n"
 		"               device (preserve --second-session): its session\n"
 		"               gives no HWPT, its DMA faults; the second\n"
@@ -3038,6 +3405,8 @@ int main(int argc, char **argv)
 		     i++) {
 			if (!strcmp(argv[i], "--msi"))
 				o.msi = true;
+			else if (!strcmp(argv[i], "--hitless-replace"))
+				o.hitless = true;
 			else if (i + 1 < argc && !strcmp(argv[i], "--session"))
 				o.session = argv[++i];
 			else if (i + 1 < argc && !strcmp(argv[i], "--bdf"))
@@ -3061,7 +3430,8 @@ int main(int argc, char **argv)
 		}
 		if ((o.next ? (i >= argc || strcmp(argv[i], "--") ||
 			       i + 1 >= argc) : i != argc) ||
-		    (o.control && !o.extra) || (o.extra && o.next)) {
+		    (o.control && !o.extra) || (o.extra && o.next) ||
+		    (o.hitless && (o.next || o.extra))) {
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}

@@ -21,6 +21,10 @@
 #                  second VMM then finds its device still translating
 #                  through its preserved table, with no map call, and
 #                  retrieves it (its checks named second_...)
+#   hitless        the first edu, as one; in stage 2, once it is attached
+#                  to the restored HWPT, its HWPT is replaced with its DMA
+#                  running, before the FINISH and after (lu-vfio retrieve
+#                  --hitless-replace)
 #   group-refused  one stage: the first edu alone, the second (the other
 #                  member of its IOMMU group) bound to no iommufd: the
 #                  preserve is refused, or else the kexec (lu-vfio
@@ -33,7 +37,10 @@
 how=$(lu_args)
 p1=$(lu_edu_bdf 1)
 p2=
-[ "$how" = one ] || p2=$(lu_edu_bdf 2)
+case "$how" in
+one|hitless) ;;
+*) p2=$(lu_edu_bdf 2) ;;
+esac
 
 # The IOMMU group of each edu device, for the test and its reader
 lu_groups() {
@@ -60,7 +67,7 @@ vmm2_start() {
 }
 
 case "$1-$how" in
-1-one)
+1-one|1-hitless)
 	lu_groups
 	lu_vfio_preserve_kexec --bdf "$p1" ;;
 1-one-hwpt)
@@ -77,7 +84,7 @@ case "$1-$how" in
 	lu_run lu-vfio group-refused --bdf "$p1" --member "$p2" -- \
 		lu-kexec --kernel /boot/bzImage --initrd /run/self.cpio \
 		--reuse-cmdline --set lu.stage=2 --load-only ;;
-2-one|2-one-hwpt|2-sessions)
+2-one|2-one-hwpt|2-sessions|2-hitless)
 	# $p2 unquoted: no word when there is no second device
 	lu_run lu-vfio bridges "$p1" $p2
 	rc=$?
@@ -86,6 +93,8 @@ case "$1-$how" in
 		lu_run lu-vfio retrieve --bdf "$p1" || rc=1 ;;
 	one-hwpt)
 		lu_run lu-vfio retrieve --bdf "$p1" --extra-device "$p2" || rc=1 ;;
+	hitless)
+		lu_run lu-vfio retrieve --bdf "$p1" --hitless-replace || rc=1 ;;
 	sessions)
 		lu_run lu-vfio retrieve --bdf "$p1" || rc=1
 		LU_PREFIX=second_ lu_run lu-vfio retrieve --session lu-iommufd-vmm2 \
