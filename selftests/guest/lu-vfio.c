@@ -4,10 +4,11 @@
  *
  *   lu-vfio mark-checks [--bdf DDDD:BB:DD.F]
  *   lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] [--second-session]
- *                    [--msi] [--extra-device BDF] -- CMD...
+ *                    [--msi] [--extra-device BDF]... -- CMD...
  *   lu-vfio preserve-session2 [--bdf DDDD:BB:DD.F] -- CMD...
  *   lu-vfio retrieve [--session NAME] [--bdf DDDD:BB:DD.F] [--hwpt-token T]
- *                    [--msi] [--extra-device BDF [--idle-control BDF2]]
+ *                    [--msi] [--extra-device BDF]...
+ *                    [--idle-control BDF2]
  *                    [--next-session NAME2 -- CMD... | --hitless-replace]
  *   lu-vfio retrieve-refused
  *   lu-vfio destroy-early [--after-bind]
@@ -41,24 +42,29 @@
  * attached to the same marked HWPT and preserved after the edu device in
  * the same session, with a token of its own; if BDF is an edu device, its
  * DMA is checked before the preserve and in flight across the kexec as the
- * first device's is, in the second half of pages A and B. retrieve, in
- * stage 2, takes everything back (with --session, --bdf and --hwpt-token, a
- * second VMM's); --extra-device BDF (after preserve --extra-device BDF)
- * retrieves BDF and attaches it to the restored HWPT too, and checks an edu
- * device's DMA as the first's (check names extra_...). With --msi, it
- * checks first that the kexec quiesced the device's interrupts (MSI off,
- * INTx disabled, an interrupt it raises goes nowhere) and then that MSI set
- * up again on the retrieved device works. With --extra-device BDF
- * --idle-control BDF2 (BDF one with PCI power management, an e1000e, and
- * BDF2 a device like it, not preserved), the edu device, BDF and BDF2 are
- * first bound to vfio-pci and left idle, not opened, for 3 s: vfio-pci
- * suspends idle devices (runtime PM), so BDF2 must be in D3hot
- * (control_idle_suspended), while BDF, which the update keeps doing DMA for
- * its VM, must stay in D0 (preserved_idle_d0); BDF is retrieved with the
- * edu device and attached to the restored HWPT, and must be in D0
- * (preserved_retrieved_d0); after the FINISH, its fds closed, it must be
- * suspended as any idle device (released_suspends). The power states seen
- * are LU-RESULT control_idle_power, preserved_idle_power,
+ * first device's is, in the second half of pages A and B. --extra-device
+ * may be given up to 3 times, for as many devices on the same HWPT, the
+ * second and the third with their DMA in the second and the last quarter
+ * of A and B (check names extra2_..., extra3_...). retrieve, in stage 2,
+ * takes everything back (with --session, --bdf and --hwpt-token, a second
+ * VMM's); --extra-device BDF (after preserve --extra-device BDF, the same
+ * ones in the same order) retrieves BDF and attaches it to the restored
+ * HWPT too, and checks an edu device's DMA as the first's (check names
+ * extra_...); once all are retrieved, it writes "lu-vfio: devices
+ * retrieved" to the kernel's trace_marker, a point on the trace's clock.
+ * With --msi, it checks first that the kexec quiesced the device's
+ * interrupts (MSI off, INTx disabled, an interrupt it raises goes nowhere)
+ * and then that MSI set up again on the retrieved device works. With one
+ * --extra-device BDF and --idle-control BDF2 (BDF one with PCI power
+ * management, an e1000e, and BDF2 a device like it, not preserved), the edu
+ * device, BDF and BDF2 are first bound to vfio-pci and left idle, not
+ * opened, for 3 s: vfio-pci suspends idle devices (runtime PM), so BDF2 must
+ * be in D3hot (control_idle_suspended), while BDF, which the update keeps
+ * doing DMA for its VM, must stay in D0 (preserved_idle_d0); BDF is
+ * retrieved with the edu device and attached to the restored HWPT, and must
+ * be in D0 (preserved_retrieved_d0); after the FINISH, its fds closed, it
+ * must be suspended as any idle device (released_suspends). The power states
+ * seen are LU-RESULT control_idle_power, preserved_idle_power,
  * preserved_retrieved_power and released_power ("D3hot suspended").
  * With --hitless-replace, the VMM replaces the device's HWPT while its DMA
  * runs in a loop (A to device to B, in a thread): before the FINISH, the
@@ -211,6 +217,53 @@
 
 #define ERR_STR_LEN		32
 #define NAME_LEN		64		/* check and result names */
+
+/*
+ * A preserved edu device: its BDF, the prefix of its check and result
+ * names ("" for the first device; "extra_", "extra2_", "extra3_" for
+ * preserve --extra-device), and where its DMA goes: @off into A and B and
+ * their IOVAs, @gap above the never mapped IOVAs IOVA_FREE and IOVA_COPY.
+ */
+struct kept_edu {
+	const char *bdf;
+	const char *prefix;
+	size_t off;
+	uint64_t gap;
+};
+
+/* The name of check or result @name of @e, in @buf */
+static const char *kept_name(char buf[NAME_LEN], const struct kept_edu *e,
+			     const char *name)
+{
+	snprintf(buf, NAME_LEN, "%s%s", e->prefix, name);
+	return buf;
+}
+
+/*
+ * --extra-device may be given up to MAX_EXTRA times. Extra device @i has
+ * token LU_TOKEN_EXTRA + @i, and its DMA (if it is an edu device) a
+ * quarter of A and B of its own: the first extra device the second half,
+ * as always, the others the second and the last quarter (the first device
+ * has the first).
+ */
+#define MAX_EXTRA		3
+
+static const struct kept_edu extra_layout[MAX_EXTRA] = {
+	{ .prefix = "extra_", .off = EXTRA_OFF, .gap = EXTRA_GAP },
+	{ .prefix = "extra2_", .off = EXTRA_OFF / 2, .gap = 2 * EXTRA_GAP },
+	{ .prefix = "extra3_", .off = EXTRA_OFF + EXTRA_OFF / 2,
+	  .gap = 3 * EXTRA_GAP },
+};
+
+/* Extra device @i, @bdf */
+static struct kept_edu extra_edu(int i, const char *bdf)
+{
+	struct kept_edu e = extra_layout[i];
+
+	e.bdf = bdf;
+	return e;
+}
+_Static_assert(XFER_LEN <= EXTRA_OFF / 2, "the DMA of extra devices overlap");
 
 #define IRQ_BIT			0x1		/* the edu status bit raised */
 #define IRQ_TIMEOUT_MS		2000		/* for an MSI to arrive */
@@ -965,6 +1018,7 @@ static int mark_checks(const char *bdf)
 #define LU_TOKEN_DEVICE2	4ULL
 #define LU_TOKEN_EXTRA		5ULL	/* preserve --extra-device */
 #define TRACE_FILE		"/sys/kernel/tracing/trace"
+#define TRACE_MARKER_FILE	"/sys/kernel/tracing/trace_marker"
 #define PCI_RESCAN		"/sys/bus/pci/rescan"
 
 static int luo_session_create(int luo_fd, const char *name)
@@ -1082,8 +1136,23 @@ static void check_trace(const char *name, const char *event)
 }
 
 /*
- * DMA in flight across the kexec, at @off into A and B (0, or EXTRA_OFF
- * for the extra edu device): the device's buffer gets pattern Q from A, B
+ * Write @what to the kernel's trace buffer, on its clock, for a reader of
+ * the trace (selftests/bench); nothing if tracing is not there.
+ */
+static void trace_mark(const char *what)
+{
+	int fd = open(TRACE_MARKER_FILE, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, what, strlen(what)) < 0)
+		lu_msg("write %s: %s", TRACE_MARKER_FILE, strerror(errno));
+	close(fd);
+}
+
+/*
+ * DMA in flight across the kexec, at @off into A and B (0, or an extra
+ * edu device's, extra_layout): the device's buffer gets pattern Q from A, B
  * is filled with S, and the copy from the device to B is started and not
  * waited for. The next stage finds Q in B.
  */
@@ -1123,41 +1192,43 @@ static int second_device(struct session *s, int memfd, char *bdf)
 }
 
 /*
- * preserve --extra-device: the device @bdf (an e1000e, with no DMA of its
- * own, or another edu device) on the iommufd of @s, attached to its HWPT
- * @hwpt beside the edu device, to be preserved with it. Returns its
- * device fd.
+ * preserve --extra-device: the device @x->bdf (an e1000e, with no DMA of
+ * its own, or another edu device) on the iommufd of @s, attached to its
+ * HWPT @hwpt beside the edu device, to be preserved with it (result
+ * <prefix>bdf). Returns its device fd.
  */
 static int extra_device_attach(struct session *s, uint32_t hwpt,
-			       const char *bdf)
+			       const struct kept_edu *x)
 {
-	struct session x;
+	char key[NAME_LEN];
+	struct session d;
 
-	session_add_device(s, bdf, &x);
-	vfio_attach_pt(&x, hwpt);
-	lu_result("extra_bdf", "%s", bdf);
-	return x.devfd;
+	session_add_device(s, x->bdf, &d);
+	vfio_attach_pt(&d, hwpt);
+	lu_result(kept_name(key, x, "bdf"), "%s", x->bdf);
+	return d.devfd;
 }
 
 /*
- * preserve --extra-device with an edu device @bdf, its device fd @devfd:
- * BAR 0 mapped and bus mastering on, it copies the second half of A to
- * the second half of B through the marked HWPT (check
- * extra_dma_before_preserve). Returns its BAR 0; edu_bar is left as it
+ * preserve --extra-device with an edu device @x, its device fd @devfd:
+ * BAR 0 mapped and bus mastering on, it copies its part of A (@x->off) to
+ * its part of B through the marked HWPT (check
+ * <prefix>dma_before_preserve). Returns its BAR 0; edu_bar is left as it
  * was.
  */
-static volatile void *extra_edu_enable(int devfd, const char *bdf,
+static volatile void *extra_edu_enable(int devfd, const struct kept_edu *x,
 				       uint8_t *mem)
 {
 	volatile void *bar1 = edu_bar, *bar;
+	char name[NAME_LEN];
 	size_t bar_size;
 
 	bar = vfio_map_bar0(devfd, &bar_size);
 	vfio_pci_enable_master(devfd);
-	lu_result("extra_edu_bdf", "%s", bdf);
+	lu_result(kept_name(name, x, "edu_bdf"), "%s", x->bdf);
 	edu_bar = bar;
-	check_dma_at("extra_dma_before_preserve", IOVA_A + EXTRA_OFF,
-		     mem + EXTRA_OFF, mem + PAGE + EXTRA_OFF, SEED_P, SEED_R);
+	check_dma_at(kept_name(name, x, "dma_before_preserve"), IOVA_A + x->off,
+		     mem + x->off, mem + PAGE + x->off, SEED_P, SEED_R);
 	edu_bar = bar1;
 	return bar;
 }
@@ -1293,27 +1364,29 @@ static void check_preserved_stays(struct session *s, uint32_t spare)
  * marked while the iommufd is preserved. With @second_session, the second
  * device then moves to a second session of its own, kept open too. With
  * @msi, the first device's MSI is set up through VFIO before anything is
- * preserved, and left on across the kexec. With @extra, the device @extra
- * is attached to the marked HWPT as well after the cancelled session and
- * preserved after the first device, in the same session (token
- * LU_TOKEN_EXTRA); if it is an edu device, it has DMA of its own, in the
- * second half of A and B, checked before the preserve and in flight
- * across the kexec.
+ * preserved, and left on across the kexec. With @nr_extra devices
+ * @extra, each is attached to the marked HWPT as well after the cancelled
+ * session and preserved after the first device, in the same session
+ * (token LU_TOKEN_EXTRA + its index); if it is an edu device, it has DMA
+ * of its own, in its part of A and B (extra_layout), checked before the
+ * preserve and in flight across the kexec.
  */
 static int lu_preserve_cmd(const char *bdf, bool cancel_only,
-			   bool second_session, bool msi, const char *extra,
-			   char **cmd)
+			   bool second_session, bool msi,
+			   const char *const *extra, int nr_extra, char **cmd)
 {
 	char bdf_buf[NAME_MAX + 1], bdf2[NAME_MAX + 1], cdev[NAME_MAX + 1];
 	int memfd, luo_fd, session_fd, session2_fd = -1, cancel_fd, dev2_fd;
-	volatile void *extra_bar = NULL;
-	int extra_fd = -1;
+	volatile void *extra_bar[MAX_EXTRA] = { NULL };
+	int extra_fd[MAX_EXTRA];
+	struct kept_edu x[MAX_EXTRA];
+	char name[NAME_LEN];
 	uint32_t ioas, hwpt, spare_ioas, spare_hwpt;
 	unsigned long long t0;
 	struct session s;
 	size_t bar_size;
 	uint8_t *mem;
-	int err;
+	int err, i;
 
 	if (!bdf) {
 		pci_find_edu(bdf_buf, sizeof(bdf_buf));
@@ -1374,14 +1447,16 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	}
 
 	/*
-	 * The extra device joins the marked HWPT only now: if it is in the
+	 * The extra devices join the marked HWPT only now: if one is in the
 	 * device's IOMMU group, the device could not have left the HWPT alone
 	 * after the cancel.
 	 */
-	if (extra)
-		extra_fd = extra_device_attach(&s, hwpt, extra);
-	if (extra && pci_is_edu(extra))
-		extra_bar = extra_edu_enable(extra_fd, extra, mem);
+	for (i = 0; i < nr_extra; i++) {
+		x[i] = extra_edu(i, extra[i]);
+		extra_fd[i] = extra_device_attach(&s, hwpt, &x[i]);
+		if (pci_is_edu(extra[i]))
+			extra_bar[i] = extra_edu_enable(extra_fd[i], &x[i], mem);
+	}
 
 	session_fd = luo_session_create(luo_fd, LU_SESSION);
 	err = luo_preserve(session_fd, s.fd, LU_TOKEN_IOMMUFD);
@@ -1405,11 +1480,15 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	err = luo_preserve(session_fd, s.devfd, LU_TOKEN_DEVICE);
 	lu_result("preserve_device_us", "%llu", now_us() - t0);
 	check_err("preserve_device_ok", err, 0, "preserve the device");
-	if (extra)
-		check_err("preserve_extra_device_ok",
-			  luo_preserve(session_fd, extra_fd, LU_TOKEN_EXTRA), 0,
-			  "preserve %s, attached to marked HWPT %u too", extra,
-			  hwpt);
+	for (i = 0; i < nr_extra; i++) {
+		/* preserve_extra_device_ok, preserve_extra2_device_ok, ... */
+		snprintf(name, sizeof(name), "preserve_%sdevice_ok",
+			 x[i].prefix);
+		check_err(name, luo_preserve(session_fd, extra_fd[i],
+					     LU_TOKEN_EXTRA + i), 0,
+			  "preserve %s, attached to marked HWPT %u too",
+			  extra[i], hwpt);
+	}
 	check_preserved_stays(&s, spare_hwpt);
 	lu_result("hwpt_token", "0x%llx", TOKEN_1);
 	if (second_session) {
@@ -1424,11 +1503,13 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 		return LU_EXIT_FAIL;
 	}
 
-	if (extra_bar) {
+	for (i = 0; i < nr_extra; i++) {
 		volatile void *bar = edu_bar;
 
-		edu_bar = extra_bar;
-		start_inflight_dma(mem, EXTRA_OFF);
+		if (!extra_bar[i])
+			continue;
+		edu_bar = extra_bar[i];
+		start_inflight_dma(mem, x[i].off);
 		edu_bar = bar;
 	}
 	start_inflight_dma(mem, 0);
@@ -1717,27 +1798,6 @@ static void check_irqs_quiesced(const char *bdf)
 			       "remapping fault and no unhandled interrupt)",
 			       bdf, IRQ_HOLD_MS, status);
 	munmap((void *)edu_bar, bar_size);
-}
-
-/*
- * A preserved edu device in stage 2: its BDF, the prefix of its check and
- * result names ("" for the first device, "extra_" for preserve
- * --extra-device), and where its DMA goes: @off into A and B and their
- * IOVAs, @gap above the never mapped IOVAs IOVA_FREE and IOVA_COPY.
- */
-struct kept_edu {
-	const char *bdf;
-	const char *prefix;
-	size_t off;
-	uint64_t gap;
-};
-
-/* The name of check or result @name of @e, in @buf */
-static const char *kept_name(char buf[NAME_LEN], const struct kept_edu *e,
-			     const char *name)
-{
-	snprintf(buf, NAME_LEN, "%s%s", e->prefix, name);
-	return buf;
 }
 
 /* Stage 2: the DMA that @e started before the kexec landed in B */
@@ -2280,30 +2340,34 @@ static void check_idle_power(const char *edu, const char *extra,
 }
 
 /*
- * Stage 2, retrieve --extra-device: the preserved device @bdf, bound to
- * vfio-pci, comes back from session @session_fd, binds to the retrieved
- * iommufd of @kept and attaches to the restored HWPT @hwpt, as the edu
- * device did; with @power, opened, it must be in D0. Returns its device
- * fd, or -1 if it was not retrieved.
+ * Stage 2, retrieve --extra-device: the preserved extra device @i, @e,
+ * bound to vfio-pci, comes back from session @session_fd, binds to the
+ * retrieved iommufd of @kept and attaches to the restored HWPT @hwpt, as
+ * the edu device did (checks <prefix>device_...); with @power, opened, it
+ * must be in D0. Returns its device fd, or -1 if it was not retrieved.
  */
 static int retrieve_extra_device(int session_fd, const struct session *kept,
-				 uint32_t hwpt, const char *bdf, bool power)
+				 uint32_t hwpt, int i, const struct kept_edu *e,
+				 bool power)
 {
 	struct session x = { .fd = kept->fd };
+	const char *bdf = e->bdf;
+	char name[NAME_LEN];
 	int err;
 
 	vfio_bind_pci(bdf);
-	x.devfd = luo_retrieve(session_fd, LU_TOKEN_EXTRA);
-	check_err("extra_device_retrieved", x.devfd < 0 ? -x.devfd : 0, 0,
-		  "retrieve %s", bdf);
+	x.devfd = luo_retrieve(session_fd, LU_TOKEN_EXTRA + i);
+	check_err(kept_name(name, e, "device_retrieved"),
+		  x.devfd < 0 ? -x.devfd : 0, 0, "retrieve %s", bdf);
 	if (x.devfd < 0)
 		return -1;
 	err = vfio_bind(x.devfd, x.fd, &x.devid);
-	check_err("extra_device_bind_ok", err, 0,
+	check_err(kept_name(name, e, "device_bind_ok"), err, 0,
 		  "bind %s to the retrieved iommufd", bdf);
 	if (!err)
-		check_err("extra_device_attach_ok", vfio_attach_pt_err(&x, hwpt),
-			  0, "attach %s to the restored HWPT %u", bdf, hwpt);
+		check_err(kept_name(name, e, "device_attach_ok"),
+			  vfio_attach_pt_err(&x, hwpt), 0,
+			  "attach %s to the restored HWPT %u", bdf, hwpt);
 	if (power)
 		check_power_state("preserved_retrieved_d0",
 				  "preserved_retrieved_power", bdf, "D0", 0,
@@ -2642,7 +2706,8 @@ struct retrieve_opts {
 	const char *bdf;	/* --bdf: the edu device, or NULL */
 	uint64_t token;		/* --hwpt-token: of its marked HWPT */
 	bool msi;		/* --msi */
-	const char *extra;	/* --extra-device BDF */
+	const char *extra[MAX_EXTRA];	/* --extra-device BDF, repeated */
+	int nr_extra;
 	const char *control;	/* --idle-control BDF2 */
 	const char *next;	/* --next-session NAME2 */
 	char **cmd;		/* CMD, with --next-session */
@@ -2657,17 +2722,20 @@ struct retrieve_opts {
  * preserved) lost its bus mastering. With @o->msi (preserve --msi), its
  * interrupts are checked first, quiesced by the kexec, and once the device
  * is retrieved, its MSI is set up again and works. With @o->extra
- * (preserve --extra-device), the preserved device @o->extra is retrieved
- * and attached to the restored HWPT too; if it is an edu device, its DMA
- * is checked as the first device's is (check names extra_...). With
- * @o->control as well, @o->extra is checked to stay in D0 while it waits
- * idle on vfio-pci to be retrieved, as @o->control, not preserved, is
- * suspended (check_idle_power()), and when it is retrieved and opened;
- * after the FINISH, once its fds are closed, vfio-pci must suspend it as
- * any idle device. With @o->next, everything is preserved again in
- * session @o->next and CMD (the next kexec) run. With @o->hitless, the
- * restored HWPT is replaced with DMA running before the FINISH
- * (check_hitless_replace_same()), and that HWPT again after it
+ * (preserve --extra-device, up to MAX_EXTRA times), each preserved device
+ * @o->extra[i] is retrieved and attached to the restored HWPT too; if it
+ * is an edu device, its DMA is checked as the first device's is (check
+ * names extra_..., extra2_..., extra3_...). Once the devices are
+ * retrieved, a line "lu-vfio: devices retrieved" goes to the kernel's
+ * trace buffer (trace_marker), for a reader of its timeline. With
+ * @o->control as well (one extra device), @o->extra[0] is checked to stay
+ * in D0 while it waits idle on vfio-pci to be retrieved, as @o->control,
+ * not preserved, is suspended (check_idle_power()), and when it is
+ * retrieved and opened; after the FINISH, once its fds are closed,
+ * vfio-pci must suspend it as any idle device. With @o->next, everything
+ * is preserved again in session @o->next and CMD (the next kexec) run.
+ * With @o->hitless, the restored HWPT is replaced with DMA running before
+ * the FINISH (check_hitless_replace_same()), and that HWPT again after it
  * (check_hitless_replace_other()).
  */
 static int lu_retrieve_cmd(const struct retrieve_opts *o)
@@ -2676,20 +2744,25 @@ static int lu_retrieve_cmd(const struct retrieve_opts *o)
 	struct iommu_hwpt_lu_get_id ids = { 0 };
 	struct session kept = { .devfd = -1 };
 	struct kept_edu first = { .bdf = bdf, .prefix = "" };
-	struct kept_edu xedu = { .bdf = o->extra, .prefix = "extra_",
-				 .off = EXTRA_OFF, .gap = EXTRA_GAP };
-	bool extra_edu = o->extra && pci_is_edu(o->extra);
-	int luo_fd, session_fd, memfd, err, extra_fd = -1;
+	struct kept_edu x[MAX_EXTRA];
+	bool x_edu[MAX_EXTRA];
+	int luo_fd, session_fd, memfd, err, extra_fd[MAX_EXTRA], i;
+	char name[NAME_LEN];
 	uint32_t new_hwpt = 0;
 	uint8_t *mem;
 
+	for (i = 0; i < o->nr_extra; i++) {
+		x[i] = extra_edu(i, o->extra[i]);
+		x_edu[i] = pci_is_edu(o->extra[i]);
+		extra_fd[i] = -1;
+	}
 	if (o->bdf)
 		snprintf(bdf, sizeof(bdf), "%s", o->bdf);
 	else
 		pci_find_edu_nth(1, bdf, sizeof(bdf));
 	pci_find_edu_control(bdf2, sizeof(bdf2));
 	if (o->control)
-		check_idle_power(bdf, o->extra, o->control);
+		check_idle_power(bdf, o->extra[0], o->control);
 	if (o->msi)
 		check_irqs_quiesced(bdf);
 
@@ -2697,34 +2770,41 @@ static int lu_retrieve_cmd(const struct retrieve_opts *o)
 	session_fd = luo_session_retrieve(luo_fd, o->session);
 	mem = luo_retrieve_mem(session_fd, &memfd);
 	check_inflight_landed(mem, &first);
-	if (extra_edu)
-		check_inflight_landed(mem, &xedu);
+	for (i = 0; i < o->nr_extra; i++)
+		if (x_edu[i])
+			check_inflight_landed(mem, &x[i]);
 	check_control_cleared(bdf2);
 	check_dma_after_update(mem, &first);
-	if (extra_edu)
-		check_dma_after_update(mem, &xedu);
+	for (i = 0; i < o->nr_extra; i++)
+		if (x_edu[i])
+			check_dma_after_update(mem, &x[i]);
 
 	check_restored_device(session_fd, memfd, mem, bdf, o->token,
-			      o->next || o->msi || o->extra || o->hitless ?
+			      o->next || o->msi || o->nr_extra || o->hitless ?
 			      &kept : NULL, &ids);
 	/* The VMM sets the retrieved device's interrupts up again */
 	if (o->msi && kept.devfd >= 0)
 		check_msi("msi_after_retrieve", kept.devfd);
-	if (o->extra && kept.devfd >= 0)
-		extra_fd = retrieve_extra_device(session_fd, &kept,
-						 ids.out_hwpt_id, o->extra,
-						 o->control);
-	else if (o->extra)
-		check_not_done(o->control ? "preserved_retrieved_d0" :
-					    "extra_device_retrieved",
-			       "the edu device is not attached to the restored "
-			       "HWPT");
-	if (extra_edu && extra_fd >= 0) {
+	for (i = 0; i < o->nr_extra; i++) {
+		if (kept.devfd >= 0)
+			extra_fd[i] = retrieve_extra_device(session_fd, &kept,
+							    ids.out_hwpt_id, i,
+							    &x[i], o->control);
+		else
+			check_not_done(o->control ? "preserved_retrieved_d0" :
+				       kept_name(name, &x[i], "device_retrieved"),
+				       "the edu device is not attached to the "
+				       "restored HWPT");
+	}
+	trace_mark("lu-vfio: devices retrieved");
+	for (i = 0; i < o->nr_extra; i++) {
 		volatile void *bar = edu_bar;
 		size_t bar_size;
 
-		edu_bar = vfio_map_bar0(extra_fd, &bar_size);
-		check_dma_restored(mem, &xedu);
+		if (!x_edu[i] || extra_fd[i] < 0)
+			continue;
+		edu_bar = vfio_map_bar0(extra_fd[i], &bar_size);
+		check_dma_restored(mem, &x[i]);
 		munmap((void *)edu_bar, bar_size);
 		edu_bar = bar;
 	}
@@ -2755,8 +2835,9 @@ static int lu_retrieve_cmd(const struct retrieve_opts *o)
 					 o->next, o->cmd);
 	}
 	/* Its BAR 0 stays mapped (edu_bar) until the exit */
-	if (extra_fd >= 0)
-		close(extra_fd);
+	for (i = 0; i < o->nr_extra; i++)
+		if (extra_fd[i] >= 0)
+			close(extra_fd[i]);
 	if (kept.devfd >= 0)
 		session_close(&kept);
 	munmap(mem, 2 * PAGE);
@@ -2764,7 +2845,7 @@ static int lu_retrieve_cmd(const struct retrieve_opts *o)
 	close(luo_fd);
 	if (o->control)
 		check_power_state("released_suspends", "released_power",
-				  o->extra, "D3hot", SUSPEND_WAIT_MS,
+				  o->extra[0], "D3hot", SUSPEND_WAIT_MS,
 				  "the update finished, its fds closed");
 	return exit_status();
 }
@@ -3102,6 +3183,7 @@ static int lu_group_refused_cmd(const char *bdf, const char *member,
 {
 	char cdev[NAME_MAX + 1], e[ERR_STR_LEN], e2[ERR_STR_LEN];
 	int memfd, luo_fd, session_fd, member_fd, err, kexec_err = 0;
+	struct kept_edu mx;
 	uint32_t ioas, hwpt;
 	struct session s;
 	size_t bar_size;
@@ -3158,7 +3240,8 @@ static int lu_group_refused_cmd(const char *bdf, const char *member,
 		  SEED_S);
 	close(session_fd);
 
-	member_fd = extra_device_attach(&s, hwpt, member);
+	mx = extra_edu(0, member);
+	member_fd = extra_device_attach(&s, hwpt, &mx);
 	session_fd = luo_session_create(luo_fd, LU_SESSION);
 	must(luo_preserve(session_fd, memfd, LU_TOKEN_MEMFD),
 	     "preserve the memfd again");
@@ -3249,12 +3332,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-vfio mark-checks [--bdf DDDD:BB:DD.F]\n"
 		"       lu-vfio preserve [--bdf DDDD:BB:DD.F] [--cancel-only] "
-		"[--second-session] [--msi] [--extra-device BDF] -- CMD...\n"
+		"[--second-session] [--msi] [--extra-device BDF]... -- CMD...\n"
 		"       lu-vfio preserve-session2 [--bdf DDDD:BB:DD.F] -- CMD...\n"
 		"       lu-vfio retrieve [--session NAME] [--bdf DDDD:BB:DD.F] "
 		"[--hwpt-token TOKEN] [--msi]\n"
-		"                        [--extra-device BDF "
-		"[--idle-control BDF2]]\n"
+		"                        [--extra-device BDF]... "
+		"[--idle-control BDF2]\n"
 		"                        [--next-session NAME2 -- CMD... | "
 		"--hitless-replace]\n"
 		"       lu-vfio group-refused --bdf DDDD:BB:DD.F --member BDF2 "
@@ -3278,7 +3361,7 @@ static void usage(FILE *f)
 		"               the device's MSI on first, left on; with\n"
 		"               --extra-device, BDF (an e1000e, or an edu device\n"
 		"               with DMA of its own) on the marked HWPT too,\n"
-		"               preserved after the device\n"
+		"               preserved after the device (up to 3 of them)\n"
 		"  preserve-session2  a second VMM in a process of its own: the\n"
 		"               edu device (default: the second) in session\n"
 		"               '" LU_SESSION2 "', DMA in flight, then CMD\n"
@@ -3290,9 +3373,10 @@ static void usage(FILE *f)
 		"               MSI set up again after; with --extra-device\n"
 		"               (preserve --extra-device BDF), BDF retrieved and\n"
 		"               attached too, its DMA checked if it is an edu\n"
-		"               device; with --idle-control: BDF, idle on\n"
-		"               vfio-pci, must stay in D0 while BDF2, not\n"
-		"               preserved, suspends, and in D0 once retrieved;\n"
+		"               device; with --idle-control (one BDF): BDF,\n"
+		"               idle on vfio-pci, must stay in D0 while BDF2,\n"
+		"               not preserved, suspends, and in D0 once\n"
+		"               retrieved;\n"
 		"               after the FINISH it must suspend; with\n"
 		"               --next-session, preserve everything again in\n"
 		"               NAME2 and run CMD (the next kexec); with\n"
@@ -3385,8 +3469,8 @@ int main(int argc, char **argv)
 	};
 	bool cancel_only = false, second_session = false, after_bind = false;
 	bool msi = false;
-	const char *bdf = NULL, *extra = NULL, *member = NULL, *cmd;
-	int opt, idx;
+	const char *bdf = NULL, *extra[MAX_EXTRA], *member = NULL, *cmd;
+	int opt, idx, nr_extra = 0;
 
 	lu_init_stdio();
 
@@ -3419,8 +3503,10 @@ int main(int argc, char **argv)
 				 !strcmp(argv[i], "--next-session"))
 				o.next = argv[++i];
 			else if (i + 1 < argc &&
-				 !strcmp(argv[i], "--extra-device"))
-				o.extra = check_bdf("--extra-device", argv[++i]);
+				 !strcmp(argv[i], "--extra-device") &&
+				 o.nr_extra < MAX_EXTRA)
+				o.extra[o.nr_extra++] =
+					check_bdf("--extra-device", argv[++i]);
 			else if (i + 1 < argc &&
 				 !strcmp(argv[i], "--idle-control"))
 				o.control = check_bdf("--idle-control",
@@ -3430,8 +3516,9 @@ int main(int argc, char **argv)
 		}
 		if ((o.next ? (i >= argc || strcmp(argv[i], "--") ||
 			       i + 1 >= argc) : i != argc) ||
-		    (o.control && !o.extra) || (o.extra && o.next) ||
-		    (o.hitless && (o.next || o.extra))) {
+		    (o.control && o.nr_extra != 1) ||
+		    (o.nr_extra && o.next) ||
+		    (o.hitless && (o.next || o.nr_extra))) {
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
@@ -3478,7 +3565,12 @@ int main(int argc, char **argv)
 			msi = true;
 			break;
 		case OPT_EXTRA_DEVICE:
-			extra = check_bdf("--extra-device", optarg);
+			if (nr_extra == MAX_EXTRA) {
+				lu_msg("--extra-device: at most %d", MAX_EXTRA);
+				usage(stderr);
+				return LU_EXIT_ERROR;
+			}
+			extra[nr_extra++] = check_bdf("--extra-device", optarg);
 			break;
 		case OPT_MEMBER:
 			member = check_bdf("--member", optarg);
@@ -3501,7 +3593,7 @@ int main(int argc, char **argv)
 			return LU_EXIT_ERROR;
 		}
 		return lu_preserve_cmd(bdf, cancel_only, second_session, msi,
-				       extra, argv + optind);
+				       extra, nr_extra, argv + optind);
 	}
 	if (!strcmp(cmd, "preserve-session2")) {
 		if (optind >= argc) {

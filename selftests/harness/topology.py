@@ -12,8 +12,9 @@ honour.
 
 `how` says how scenario lu-topo preserves the devices (its lu.args=):
   one            the one preserved edu, as lu-iommufd does
-  one-hwpt       two edu attached to one marked HWPT, preserved in one
-                 session (lu-vfio preserve --extra-device)
+  one-hwpt       the preserved edu (two to four) attached to one marked
+                 HWPT, preserved in one session (lu-vfio preserve
+                 --extra-device, once for each after the first)
   sessions       two edu, each preserved by a process (a VMM) of its own,
                  in a session of its own, with its own memfd, iommufd and
                  marked HWPT
@@ -65,6 +66,10 @@ class Topology:
 
 _CONTROL_EDU = "edu,bus=pcie.0,addr=0x2"
 _ROOT_PORT = "pcie-root-port,id=rp1,bus=pcie.0,addr=0x4,chassis=1,slot=1"
+# Four edu on bus 0 (slots 1, 3, 4, 5) and the control (slot 2)
+_FOUR_EDU = ("edu,bus=pcie.0,addr=0x1", _CONTROL_EDU,
+             "edu,bus=pcie.0,addr=0x3", "edu,bus=pcie.0,addr=0x4",
+             "edu,bus=pcie.0,addr=0x5")
 
 TOPOLOGIES = {t.name: t for t in (
     # lu-iommufd's machine: the preserved edu on bus 0
@@ -105,4 +110,11 @@ TOPOLOGIES = {t.name: t for t in (
     Topology("two-sessions", ("edu,bus=pcie.0,addr=0x1", _CONTROL_EDU,
                               "edu,bus=pcie.0,addr=0x3"),
              ("0000:00:01.0", "0000:00:03.0"), how="sessions"),
+    # Four edu on bus 0 on one marked HWPT, and the same machine with only
+    # the last of them preserved (the same PCI devices probed up to the
+    # last preserved one): selftests/bench/lu_restore_devices.py, no test
+    Topology("four-one-hwpt", _FOUR_EDU,
+             ("0000:00:01.0", "0000:00:03.0", "0000:00:04.0", "0000:00:05.0"),
+             how="one-hwpt"),
+    Topology("four-last-only", _FOUR_EDU, ("0000:00:05.0",)),
 )}

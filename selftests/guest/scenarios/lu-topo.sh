@@ -5,9 +5,10 @@
 #
 #   one            the first edu, as lu-iommufd does (lu-vfio preserve;
 #                  retrieve)
-#   one-hwpt       the first two on one marked HWPT, in one session, each
-#                  with DMA in flight (preserve --extra-device; retrieve
-#                  --extra-device)
+#   one-hwpt       every preserved device (two to four) on one marked
+#                  HWPT, in one session, each with DMA in flight (preserve
+#                  --extra-device, once for each after the first; retrieve
+#                  --extra-device the same)
 #   sessions       the first two, by two VMMs, processes of their own, each
 #                  with its own session, memfd, iommufd and marked HWPT:
 #                  the second (preserve-session2) preserves first, in the
@@ -31,20 +32,38 @@
 #                  group-refused), which then must not happen
 #
 # Stage 2 first reads the command register of every bridge above each
-# preserved device, before anything is retrieved (lu-vfio bridges).
+# preserved device, before anything is retrieved (lu-vfio bridges). With
+# lu.dump_trace=1 on the command line, stage 2 ends by sending the kernel's
+# trace buffer (blob ftrace; boot with trace_event=iommu_lu:* for the
+# events of the restore at boot), whose timeline selftests/bench reads.
 . /lib/lu.sh
 
 how=$(lu_args)
 p1=$(lu_edu_bdf 1)
 p2=
+# The preserved devices after the first: lu.edus= but its first and its
+# last (the control)
+rest=
 case "$how" in
 one|hitless) ;;
-*) p2=$(lu_edu_bdf 2) ;;
+*)
+	p2=$(lu_edu_bdf 2)
+	control=$(lu_edu_control)
+	i=2
+	while d=$(lu_edu_bdf $i) && [ "$d" != "$control" ]; do
+		rest="$rest $d"
+		i=$((i + 1))
+	done ;;
 esac
+# preserve and retrieve --extra-device, for each of them
+extras=
+for d in $rest; do
+	extras="$extras --extra-device $d"
+done
 
 # The IOMMU group of each edu device, for the test and its reader
 lu_groups() {
-	for d in $p1 $p2 $(lu_edu_control); do
+	for d in $p1 $rest $(lu_edu_control); do
 		g=$(readlink "/sys/bus/pci/devices/$d/iommu_group")
 		lu_result "iommu_group_$d" \
 			"$(ls "/sys/kernel/iommu_groups/${g##*/}/devices" | tr '\n' ',' | sed 's/,$//')"
@@ -72,7 +91,8 @@ case "$1-$how" in
 	lu_vfio_preserve_kexec --bdf "$p1" ;;
 1-one-hwpt)
 	lu_groups
-	lu_vfio_preserve_kexec --bdf "$p1" --extra-device "$p2" ;;
+	# $extras unquoted: one word per option and value
+	lu_vfio_preserve_kexec --bdf "$p1" $extras ;;
 1-sessions)
 	lu_groups
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable
@@ -85,14 +105,14 @@ case "$1-$how" in
 		lu-kexec --kernel /boot/bzImage --initrd /run/self.cpio \
 		--reuse-cmdline --set lu.stage=2 --load-only ;;
 2-one|2-one-hwpt|2-sessions|2-hitless)
-	# $p2 unquoted: no word when there is no second device
-	lu_run lu-vfio bridges "$p1" $p2
+	# $rest unquoted: no word when there is no second device
+	lu_run lu-vfio bridges "$p1" $rest
 	rc=$?
 	case "$how" in
 	one)
 		lu_run lu-vfio retrieve --bdf "$p1" || rc=1 ;;
 	one-hwpt)
-		lu_run lu-vfio retrieve --bdf "$p1" --extra-device "$p2" || rc=1 ;;
+		lu_run lu-vfio retrieve --bdf "$p1" $extras || rc=1 ;;
 	hitless)
 		lu_run lu-vfio retrieve --bdf "$p1" --hitless-replace || rc=1 ;;
 	sessions)
@@ -100,6 +120,9 @@ case "$1-$how" in
 		LU_PREFIX=second_ lu_run lu-vfio retrieve --session lu-iommufd-vmm2 \
 			--bdf "$p2" --hwpt-token 0x1235 || rc=1 ;;
 	esac
+	if lu_cmdline_get lu.dump_trace > /dev/null; then
+		lu_blob ftrace /sys/kernel/tracing/trace
+	fi
 	exit $rc ;;
 *)
 	lu_say "LU-ERROR no stage $1 of '$how' in this scenario"; exit 2 ;;
