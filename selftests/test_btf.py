@@ -17,7 +17,7 @@ ABI_STRUCTS = {
     "iommu_lu_entry_hdr": 16,
     "iommu_lu_hw_unit_ser": 96,
     "iommu_lu_domain_ser": 72,
-    "iommu_lu_device_ser": 72,
+    "iommu_lu_device_ser": 168,
 }
 
 

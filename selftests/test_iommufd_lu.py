@@ -628,7 +628,7 @@ REFUSED_ONE_CHECKS = ("refused_issued", "refused_iommufd_retrieved",
 # What the next kernel says about the damaged device entry
 REFUSED_DEVICE = {
     "device-context": "context entry changed",
-    "device-did": "context entry not present or domain id differs",
+    "device-did": "domain id differs",
 }
 
 
