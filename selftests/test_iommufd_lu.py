@@ -5,6 +5,7 @@ preserve and retrieve across a kexec, the kexecs the pre-flight refuses,
 state the next kernel refuses (as a whole, or one device), and misuses."""
 
 import contextlib
+import json
 import re
 
 import pytest
@@ -754,6 +755,47 @@ def _xfail_sm_alias(run, topo):
         pytest.xfail(SM_NO_ALIAS_ENTRY)
 
 
+def _blob_json(stage, name):
+    text = stage.blob(name)
+    assert text, f"no {name} from lutrace (its rc {stage.results.get(name + '-rc')}, " \
+        f"stderr: {stage.blob(name + '-err')})"
+    return json.loads(text)
+
+
+def _assert_lutrace_topology(run, topo):
+    """lutrace's dump shows the topology's state as it is: before the kexec
+    one hw unit serving every preserved device, one domain per marked HWPT
+    with a refcount of its devices, each device with its DMA aliases and,
+    in scalable mode, its PASID directory; after it the same entries, each
+    restored, and every preserved device matched and restored."""
+    sm = run.machine == "vtd-sm"
+    n = len(topo.preserved)
+    for stage, direction in ((1, "outgoing"), (2, "incoming")):
+        d = _blob_json(run.stage(stage), f"dump-{direction}")
+        where = f"lutrace dump --{direction}: {run.describe()}"
+        assert d["direction"] == direction and d["problems"] == [], f"{d['problems']}; {where}"
+        assert len(d["hw_units"]) == 1 and d["hw_units"][0]["refcount"] == n, where
+        assert d["hw_units"][0]["vtd"]["mode"] == ("scalable" if sm else "legacy"), where
+        assert len(d["domains"]) == topo.domains, where
+        per_domain = n // topo.domains
+        assert [x["refcount"] for x in d["domains"]] == [per_domain] * topo.domains, where
+        devs = {x["pci"]: x for x in d["devices"]}
+        assert sorted(devs) == sorted(topo.preserved), f"{sorted(devs)}; {where}"
+        for bdf, dev in devs.items():
+            alias = topo.requester_of(bdf)
+            assert dev["vtd"]["aliases"] == ([] if alias == bdf else [alias]), \
+                f"{bdf}: {dev['vtd']}; {where}"
+            assert bool(dev["vtd"].get("pasid_dir")) == sm, f"{bdf}: {dev['vtd']}; {where}"
+        if direction == "incoming":
+            for chain in ("hw_units", "domains", "devices"):
+                for x in d[chain]:
+                    assert "restored" in x["flags"].split(","), f"{chain} {x}; {where}"
+            rows = {r["pci"]: r for r in d["matching"]}
+            for bdf in topo.preserved:
+                assert rows.get(bdf, {}).get("status") == "restored", \
+                    f"{bdf}: {rows.get(bdf)}; {where}"
+
+
 @pytest.mark.machines(*TOPOLOGY_MACHINES)
 @pytest.mark.parametrize("topology", TOPOLOGY_CASES)
 def test_topology_live_update(guest, machine, topology):
@@ -796,6 +838,7 @@ def test_topology_live_update(guest, machine, topology):
         _assert_incoming(run, 2, domains=topo.domains, devices=len(topo.preserved))
         assert not run.grep(r"refusing incoming", stage=2), run.describe()
         _assert_bridges_kept(run, topo)
+        _assert_lutrace_topology(run, topo)
         _assert_checks(run, 2, RETRIEVE_CHECKS)
         _assert_device_updated(run, p1, requester=topo.requester_of(p1))
         if topo.how == "one-hwpt":

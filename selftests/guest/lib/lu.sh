@@ -119,7 +119,8 @@ lu_edu_control() {
 # Stage 1 of the device live update scenarios: trace the iommu_lu events,
 # then "lu-vfio preserve ARGS --" holds the session across the kexec.
 # With LU_LUTRACE=1, lutrace traces it and dumps the outgoing state before
-# the kexec (lib/lt-hook.sh). With LU_CORRUPT="WHAT [ARG]", the outgoing
+# the kexec (lib/lt-hook.sh); with LU_DUMP=1, it only dumps it
+# (lib/dump-hook.sh). With LU_CORRUPT="WHAT [ARG]", the outgoing
 # state is damaged just before the kexec (lib/corrupt-hook.sh).
 lu_vfio_preserve_kexec() {
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
@@ -130,6 +131,7 @@ lu_vfio_preserve_kexec() {
 		lt_start s1 || exit 1
 		hooks="sh /lib/lt-hook.sh"
 	fi
+	[ "$LU_DUMP" != 1 ] || hooks="$hooks sh /lib/dump-hook.sh"
 	[ -z "$LU_CORRUPT" ] || hooks="$hooks sh /lib/corrupt-hook.sh $LU_CORRUPT --"
 	# $hooks unquoted: one word per argument
 	lu_kexec lu-vfio preserve "$@" -- $hooks

@@ -31,6 +31,10 @@
 #                  preserve is refused, or else the kexec (lu-vfio
 #                  group-refused), which then must not happen
 #
+# lutrace dumps the outgoing state in stage 1, once every session is
+# preserved (blob dump-outgoing), and the incoming one in stage 2 before
+# anything is retrieved (blob dump-incoming).
+#
 # Stage 2 first reads the command register of every bridge above each
 # preserved device, before anything is retrieved (lu-vfio bridges). With
 # lu.dump_trace=1 on the command line, stage 2 ends by sending the kernel's
@@ -88,16 +92,16 @@ vmm2_start() {
 case "$1-$how" in
 1-one|1-hitless)
 	lu_groups
-	lu_vfio_preserve_kexec --bdf "$p1" ;;
+	LU_DUMP=1 lu_vfio_preserve_kexec --bdf "$p1" ;;
 1-one-hwpt)
 	lu_groups
 	# $extras unquoted: one word per option and value
-	lu_vfio_preserve_kexec --bdf "$p1" $extras ;;
+	LU_DUMP=1 lu_vfio_preserve_kexec --bdf "$p1" $extras ;;
 1-sessions)
 	lu_groups
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable
 	vmm2_start || exit 1
-	lu_vfio_preserve_kexec --bdf "$p1" ;;
+	LU_DUMP=1 lu_vfio_preserve_kexec --bdf "$p1" ;;
 1-group-refused)
 	lu_groups
 	lu_self_cpio || { lu_say "LU-ERROR cannot pack the root file system"; exit 1; }
@@ -108,6 +112,8 @@ case "$1-$how" in
 	# $rest unquoted: no word when there is no second device
 	lu_run lu-vfio bridges "$p1" $rest
 	rc=$?
+	# What arrived and how each device was matched, before any retrieve
+	lt_run dump-incoming -j dump --incoming
 	case "$how" in
 	one)
 		lu_run lu-vfio retrieve --bdf "$p1" || rc=1 ;;
