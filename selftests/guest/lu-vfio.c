@@ -1354,6 +1354,30 @@ static void check_preserved_stays(struct session *s, uint32_t spare)
 }
 
 /*
+ * The device of @s, its BAR 0 mapped (edu_bar, @bar_size) and bus
+ * mastering on, attached to a new HWPT (@hwpt) of a new IOAS that maps the
+ * two pages A and B of a new memfd (@memfd) at IOVA_A and IOVA_B. Return:
+ * the memfd's pages, mapped.
+ */
+static uint8_t *attach_memfd_hwpt(struct session *s, int *memfd,
+				  uint32_t *hwpt, size_t *bar_size)
+{
+	uint32_t ioas = ioas_alloc(s);
+	uint8_t *mem;
+
+	must(hwpt_alloc(s, ioas, hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
+	vfio_attach_pt(s, *hwpt);
+	mem = memfd_buf(2 * PAGE, memfd);
+	must(ioas_map_file(s, ioas, *memfd, 0, IOVA_A),
+	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
+	must(ioas_map_file(s, ioas, *memfd, PAGE, IOVA_B),
+	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_B);
+	edu_bar = vfio_map_bar0(s->devfd, bar_size);
+	vfio_pci_enable_master(s->devfd);
+	return mem;
+}
+
+/*
  * Stage 1: the device on a marked HWPT whose IOAS maps a memfd, a second
  * device on an unmarked HWPT; a session that is closed before the kexec
  * (cancel), then the session that is kept: the memfd, the iommufd and the
@@ -1381,7 +1405,7 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	int extra_fd[MAX_EXTRA];
 	struct kept_edu x[MAX_EXTRA];
 	char name[NAME_LEN];
-	uint32_t ioas, hwpt, spare_ioas, spare_hwpt;
+	uint32_t hwpt, spare_ioas, spare_hwpt;
 	unsigned long long t0;
 	struct session s;
 	size_t bar_size;
@@ -1399,16 +1423,7 @@ static int lu_preserve_cmd(const char *bdf, bool cancel_only,
 	spare_ioas = ioas_alloc(&s);
 	must(hwpt_alloc(&s, spare_ioas, &spare_hwpt),
 	     "IOMMU_HWPT_ALLOC for IOAS %u", spare_ioas);
-	ioas = ioas_alloc(&s);
-	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
-	vfio_attach_pt(&s, hwpt);
-	mem = memfd_buf(2 * PAGE, &memfd);
-	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_A),
-	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
-	must(ioas_map_file(&s, ioas, memfd, PAGE, IOVA_B),
-	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_B);
-	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
-	vfio_pci_enable_master(s.devfd);
+	mem = attach_memfd_hwpt(&s, &memfd, &hwpt, &bar_size);
 	check_dma("dma_before_preserve", mem, mem + PAGE, SEED_P, SEED_R);
 	if (msi)
 		check_msi("msi_before_preserve", s.devfd);
@@ -3184,7 +3199,7 @@ static int lu_group_refused_cmd(const char *bdf, const char *member,
 	char cdev[NAME_MAX + 1], e[ERR_STR_LEN], e2[ERR_STR_LEN];
 	int memfd, luo_fd, session_fd, member_fd, err, kexec_err = 0;
 	struct kept_edu mx;
-	uint32_t ioas, hwpt;
+	uint32_t hwpt;
 	struct session s;
 	size_t bar_size;
 	uint8_t *mem;
@@ -3194,16 +3209,7 @@ static int lu_group_refused_cmd(const char *bdf, const char *member,
 	lu_result("edu_bdf", "%s", bdf);
 	lu_result("member_bdf", "%s", member);
 	session_open(cdev, &s);
-	ioas = ioas_alloc(&s);
-	must(hwpt_alloc(&s, ioas, &hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
-	vfio_attach_pt(&s, hwpt);
-	mem = memfd_buf(2 * PAGE, &memfd);
-	must(ioas_map_file(&s, ioas, memfd, 0, IOVA_A),
-	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
-	must(ioas_map_file(&s, ioas, memfd, PAGE, IOVA_B),
-	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_B);
-	edu_bar = vfio_map_bar0(s.devfd, &bar_size);
-	vfio_pci_enable_master(s.devfd);
+	mem = attach_memfd_hwpt(&s, &memfd, &hwpt, &bar_size);
 	check_dma("group_dma_before_preserve", mem, mem + PAGE, SEED_P,
 		  SEED_R);
 	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_1),
