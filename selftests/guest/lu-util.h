@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LU_EXIT_PASS	0
@@ -264,6 +265,31 @@ static inline ssize_t lu_read_text(const char *path, char *buf, size_t size)
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
 		buf[--len] = '\0';
 	return len;
+}
+
+/*
+ * Run CMD (argv, NULL-terminated) as a child and wait for it. Return: its
+ * wait status (exit status 127 if it could not be executed).
+ */
+static inline int lu_spawn_wait(char **cmd)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		lu_die("fork");
+	if (pid == 0) {
+		execvp(cmd[0], cmd);
+		lu_msg("exec %s: %s", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			lu_die("waitpid %s", cmd[0]);
+	}
+	return status;
 }
 
 #endif /* LU_UTIL_H */

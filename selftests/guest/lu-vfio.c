@@ -3160,19 +3160,8 @@ static int lu_memfd_first_cmd(void)
 /* Run CMD as a child and wait for it; it must succeed */
 static void run_cmd(char **cmd)
 {
-	int status;
-	pid_t pid;
+	int status = lu_spawn_wait(cmd);
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		lu_die("fork");
-	if (!pid) {
-		execvp(cmd[0], cmd);
-		lu_die("exec %s", cmd[0]);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		lu_die("wait for %s", cmd[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		lu_diex("%s failed (status 0x%x)", cmd[0], status);
 }

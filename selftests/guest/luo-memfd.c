@@ -196,22 +196,8 @@ static void spawn_holder(void)
 
 static int run_cmd(char **cmd)
 {
-	int status;
-	pid_t pid;
+	int status = lu_spawn_wait(cmd);
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		lu_die("fork");
-	if (pid == 0) {
-		execvp(cmd[0], cmd);
-		lu_msg("exec %s: %s", cmd[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			lu_die("waitpid %s", cmd[0]);
-	}
 	if (WIFEXITED(status)) {
 		lu_msg("%s exited with status %d and the machine did not reboot; session released",
 		       cmd[0], WEXITSTATUS(status));
