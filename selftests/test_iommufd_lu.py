@@ -736,25 +736,6 @@ def _assert_bridges_kept(run, topo):
         _assert_checks(run, 2, [f"bridge_bus_master_kept_{b}" for b in want])
 
 
-SM_NO_ALIAS_ENTRY = (
-    "base kernel: in scalable mode VT-d writes no context entry for a "
-    "PCIe-to-PCI bridge's requester ID (pci_pasid_table_setup() skips the "
-    "aliases of other devices), so a device behind such a bridge cannot do "
-    "DMA at all, live update or not")
-
-
-def _xfail_sm_alias(run, topo):
-    """On vtd-sm, a device behind a PCIe-to-PCI bridge cannot do DMA even
-    before any live update (SM_NO_ALIAS_ENTRY): if that is what happened,
-    the case is an expected failure; anything else is asserted as usual."""
-    if run.machine != "vtd-sm" or not topo.requester:
-        return
-    alias = re.escape(next(iter(topo.requester.values())))
-    if run.grep(rf"DMAR: \[DMA \w+ .*\] Request device \[{alias}\].*"
-                r"Present bit in context entry is clear", stage=1):
-        pytest.xfail(SM_NO_ALIAS_ENTRY)
-
-
 def _blob_json(stage, name):
     text = stage.blob(name)
     assert text, f"no {name} from lutrace (its rc {stage.results.get(name + '-rc')}, " \
@@ -830,7 +811,6 @@ def test_topology_live_update(guest, machine, topology):
     does."""
     topo = TOPOLOGIES[topology]
     run = _topology_run(guest, machine, topo)
-    _xfail_sm_alias(run, topo)
     with _with_guest_errors(run):
         p1 = topo.preserved[0]
         _assert_checks(run, 1, TOPOLOGY_PRESERVE_CHECKS[topo.how])
@@ -891,7 +871,6 @@ def test_bridge_pair_one_refused(guest, machine):
     same HWPT both are preserved (that session is cancelled)."""
     topo = TOPOLOGIES["bridge-pair"]
     run = _topology_run(guest, machine, topo, how="group-refused")
-    _xfail_sm_alias(run, topo)
     with _with_guest_errors(run):
         p1, p2 = topo.preserved
         s1 = run.stage(1)
@@ -916,6 +895,34 @@ def test_bridge_pair_one_refused(guest, machine):
             f"the kernel did not name {p2} when it refused {p1}; {run.describe()}"
         _assert_checks(run, 1, ("group_member_unbound_refused", "group_dma_after_refusal",
                                 "group_whole_preserve_ok", "group_whole_preserve_member_ok"))
+        assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
+
+
+@pytest.mark.machines(*TOPOLOGY_MACHINES)
+def test_bridge_alias_removal(guest, machine):
+    """No live update: the two edu devices behind the PCIe-to-PCI bridge
+    (topology bridge-pair) on one HWPT. Their DMA arrives with the
+    bridge's requester ID, whose context entry serves both: in VT-d
+    scalable mode it points at the PASID table of the device whose probe
+    set it up, the first; in legacy mode it holds their domain. The first
+    is closed and removed from the bus: the entry must stay for the other
+    (scalable mode: pass to its PASID table), whose DMA must go on with no
+    DMAR fault. (The base kernel wrote no such entry in scalable mode, and
+    cleared it in legacy mode when either device was removed.)"""
+    topo = TOPOLOGIES["bridge-pair"]
+    run = _topology_run(guest, machine, topo, how="alias-removal")
+    with _with_guest_errors(run):
+        p1, _ = topo.preserved
+        s1 = run.stage(1)
+        _assert_checks(run, 1, ("alias_dma_before_removal",
+                                "alias_member_dma_before_removal"))
+        assert s1.results.get("alias_removed_bdf") == p1, run.describe()
+        _assert_checks(run, 1, ("alias_member_dma_after_removal",))
+        faults = [l for l in s1.lines[s1.lines.index(next(
+            l for l in s1.lines if "LU-RESULT 1 alias_removed_bdf" in l)):]
+            if re.search(DMAR_FAULT, l)]
+        assert not faults, "DMAR faults after the removal:\n" + \
+            "".join(faults[:6]) + run.describe()
         assert run.rc == 0, f"scenario exit status {run.rc}; {run.describe()}"
 
 
@@ -951,11 +958,14 @@ def _assert_replace_hitless(run, case):
 
 
 @pytest.mark.machines(*TOPOLOGY_MACHINES)
-def test_hitless_replace_after_update(guest, machine):
+@pytest.mark.parametrize("topology", ("bus0", "bridge-pair"))
+def test_hitless_replace_after_update(guest, machine, topology):
     """After the live update (topology bus0: one edu preserved on a marked
-    HWPT whose IOAS maps memfd pages A and B), the VMM, its device attached
-    to the restored HWPT, replaces its HWPT while the device's DMA (A to
-    device to B) runs in a loop. Before the FINISH, the restored HWPT by a
+    HWPT whose IOAS maps memfd pages A and B; bridge-pair: the two edu
+    behind a PCIe-to-PCI bridge on that HWPT, one IOMMU group whose DMA
+    all arrives with the bridge's requester ID, replaced together), the
+    VMM, its devices attached to the restored HWPT, replaces the first
+    one's HWPT while its DMA (A to device to B) runs in a loop. Before the FINISH, the restored HWPT by a
     new HWPT of the restored IOAS (same mappings: the IOAS is immutable
     until the FINISH, but may take another HWPT); after the FINISH, that
     one by an HWPT of a new IOAS that maps the same memfd pages at the same
@@ -968,15 +978,17 @@ def test_hitless_replace_after_update(guest, machine):
     (nr_iommu_pages drops by the count its restore logged). After the
     second replace the device reaches C, and D, which only the old IOAS
     mapped (after the FINISH), faults."""
-    topo = TOPOLOGIES["bus0"]
+    topo = TOPOLOGIES[topology]
     run = _topology_run(guest, machine, topo, how="hitless")
     with _with_guest_errors(run):
         p1 = topo.preserved[0]
         s2 = run.stage(2)
-        _assert_checks(run, 1, PRESERVE_CHECKS)
-        _assert_incoming(run, 2)
+        _assert_checks(run, 1, TOPOLOGY_PRESERVE_CHECKS[topo.how])
+        _assert_incoming(run, 2, domains=topo.domains, devices=len(topo.preserved))
         _assert_checks(run, 2, RETRIEVE_CHECKS)
-        _assert_device_updated(run, p1)
+        _assert_device_updated(run, p1, requester=topo.requester_of(p1))
+        if len(topo.preserved) > 1:
+            _assert_checks(run, 2, EXTRA_RETRIEVE_CHECKS)
         _assert_checks(run, 2, HITLESS_SAME_CHECKS[:1])
         _assert_replace_hitless(run, "same")
         # The restored table freed once its HWPT is destroyed
@@ -996,9 +1008,9 @@ def test_hitless_replace_after_update(guest, machine):
         _assert_replace_hitless(run, "other")
         _assert_checks(run, 2, HITLESS_OTHER_CHECKS)
         iova = s2.results["hitless_other_old_iova"]
-        assert _dmar_fault(run, 2, iova, p1), \
+        assert _dmar_fault(run, 2, iova, topo.requester_of(p1)), \
             f"DMA to {iova}, which only the old IOAS mapped: no DMAR fault " \
-            f"of {p1}; {run.describe()}"
+            f"of {topo.requester_of(p1)}; {run.describe()}"
         failed = run.failed_checks()
         assert not failed, "guest checks failed:\n  " + "\n  ".join(failed) + \
             "\n" + run.describe()

@@ -18,6 +18,7 @@
  *   lu-vfio rescan
  *   lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]
  *   lu-vfio group-refused --bdf DDDD:BB:DD.F --member BDF2 -- CMD...
+ *   lu-vfio alias-removal --bdf DDDD:BB:DD.F --member BDF2
  *   lu-vfio bridges BDF...
  *
  * The edu devices are the ones the test names on the kernel command line,
@@ -66,8 +67,9 @@
  * must be suspended as any idle device (released_suspends). The power states
  * seen are LU-RESULT control_idle_power, preserved_idle_power,
  * preserved_retrieved_power and released_power ("D3hot suspended").
- * With --hitless-replace, the VMM replaces the device's HWPT while its DMA
- * runs in a loop (A to device to B, in a thread): before the FINISH, the
+ * With --hitless-replace, the VMM replaces the device's HWPT (with
+ * --extra-device, of an IOMMU group: replaced whole, the extra devices
+ * with it) while its DMA runs in a loop (A to device to B, in a thread): before the FINISH, the
  * restored HWPT by a new HWPT of the restored IOAS (immutable, but it may
  * take another HWPT), after which the restored HWPT is destroyed (its
  * table pages must leave nr_iommu_pages); after the FINISH, that HWPT by
@@ -123,7 +125,9 @@
  * another member (behind a PCIe-to-PCI bridge) that is bound to no
  * iommufd: that must be refused (EBUSY), by the preserve or else by the
  * kexec into the kernel CMD loads, and once the member is attached to the
- * same HWPT both are preserved. bridges, in stage 2 before
+ * same HWPT both are preserved. alias-removal (no live update) removes,
+ * of two such devices on one HWPT, the one whose probe set up the
+ * bridge's requester ID: the other's DMA must go on. bridges, in stage 2 before
  * anything is retrieved, reads the command register of every bridge
  * above each preserved device BDF: each must have kept bus mastering.
  *
@@ -3260,6 +3264,58 @@ static int lu_group_refused_cmd(const char *bdf, const char *member,
 	return exit_status();
 }
 
+/*
+ * alias-removal (one stage, no live update): @bdf and @member are behind a
+ * PCIe-to-PCI bridge, one IOMMU group, attached to one HWPT; the DMA of
+ * both arrives with the bridge's requester ID. Its context entry was set
+ * up by the probe of the first of them, @bdf (in VT-d scalable mode it
+ * points at @bdf's PASID table). @bdf is closed and removed from the bus:
+ * the entry must pass to @member, whose DMA must work as before
+ * (alias_member_dma_after_removal), with the kernel's log saying nothing
+ * of a fault.
+ */
+static int lu_alias_removal_cmd(const char *bdf, const char *member)
+{
+	struct kept_edu mx = extra_edu(0, member);
+	char cdev[NAME_MAX + 1], path[PATH_MAX];
+	size_t bar_size, member_bar_size;
+	volatile void *member_bar;
+	int memfd, member_fd;
+	struct session s;
+	uint32_t hwpt;
+	uint8_t *mem;
+
+	vfio_bind_pci(bdf);
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	lu_result("edu_bdf", "%s", bdf);
+	lu_result("member_bdf", "%s", member);
+	session_open(cdev, &s);
+	mem = attach_memfd_hwpt(&s, &memfd, &hwpt, &bar_size);
+	member_fd = extra_device_attach(&s, hwpt, &mx);
+	check_dma("alias_dma_before_removal", mem, mem + PAGE, SEED_P, SEED_R);
+	munmap((void *)edu_bar, bar_size);
+	member_bar = vfio_map_bar0(member_fd, &member_bar_size);
+	vfio_pci_enable_master(member_fd);
+	edu_bar = member_bar;
+	check_dma_at("alias_member_dma_before_removal", IOVA_A + mx.off,
+		     mem + mx.off, mem + PAGE + mx.off, SEED_P, SEED_R);
+
+	close(s.devfd);
+	snprintf(path, sizeof(path), PCI_DEVICES_DIR "/%s/remove", bdf);
+	if (sysfs_write(path, "1"))
+		lu_die("write %s", path);
+	lu_result("alias_removed_bdf", "%s", bdf);
+	check_dma_at("alias_member_dma_after_removal", IOVA_A + mx.off,
+		     mem + mx.off, mem + PAGE + mx.off, SEED_Q, SEED_S);
+
+	munmap((void *)member_bar, member_bar_size);
+	close(member_fd);
+	close(s.fd);
+	munmap(mem, 2 * PAGE);
+	close(memfd);
+	return exit_status();
+}
+
 /* Whether the sysfs name @name is a PCI device's, DDDD:BB:DD.F */
 static bool is_pci_name(const char *name)
 {
@@ -3337,6 +3393,7 @@ static void usage(FILE *f)
 		"--hitless-replace]\n"
 		"       lu-vfio group-refused --bdf DDDD:BB:DD.F --member BDF2 "
 		"-- CMD...\n"
+		"       lu-vfio alias-removal --bdf DDDD:BB:DD.F --member BDF2\n"
 		"       lu-vfio bridges BDF...\n"
 		"       lu-vfio retrieve-refused\n"
 		"       lu-vfio destroy-early [--after-bind]\n"
@@ -3407,6 +3464,8 @@ static void usage(FILE *f)
 		"               member BDF2 is bound to no iommufd: refused\n"
 		"               (EBUSY), or else the kexec into the kernel CMD\n"
 		"               loads; then both, on one HWPT: preserved\n"
+		"  alias-removal  BDF and BDF2 (behind a PCIe-to-PCI bridge) on\n"
+		"               one HWPT: BDF removed, BDF2's DMA goes on\n"
 		"  bridges      after the kexec, before any retrieve: the\n"
 		"               bridges above each BDF kept bus mastering\n"
 		"  --bdf        the edu device (default: the first %04x:%04x)\n",
@@ -3435,7 +3494,8 @@ static bool cmd_takes(const char *cmd, int opt)
 	case OPT_AFTER_BIND:
 		return !strcmp(cmd, "destroy-early");
 	case OPT_MEMBER:
-		return !strcmp(cmd, "group-refused");
+		return !strcmp(cmd, "group-refused") ||
+		       !strcmp(cmd, "alias-removal");
 	default:
 		return true;
 	}
@@ -3513,7 +3573,7 @@ int main(int argc, char **argv)
 			       i + 1 >= argc) : i != argc) ||
 		    (o.control && o.nr_extra != 1) ||
 		    (o.nr_extra && o.next) ||
-		    (o.hitless && (o.next || o.nr_extra))) {
+		    (o.hitless && (o.next || o.control))) {
 			usage(stderr);
 			return LU_EXIT_ERROR;
 		}
@@ -3524,6 +3584,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "mark-checks") && strcmp(argv[1], "preserve") &&
 	    strcmp(argv[1], "preserve-session2") &&
 	    strcmp(argv[1], "group-refused") && strcmp(argv[1], "bridges") &&
+	    strcmp(argv[1], "alias-removal") &&
 	    strcmp(argv[1], "retrieve-refused") &&
 	    strcmp(argv[1], "destroy-early") && strcmp(argv[1], "memory") &&
 	    strcmp(argv[1], "memfd-first") &&
@@ -3607,6 +3668,14 @@ int main(int argc, char **argv)
 			return LU_EXIT_ERROR;
 		}
 		return lu_group_refused_cmd(bdf, member, argv + optind);
+	}
+	if (!strcmp(cmd, "alias-removal")) {
+		if (!bdf || !member || optind != argc) {
+			lu_msg("alias-removal needs --bdf and --member");
+			usage(stderr);
+			return LU_EXIT_ERROR;
+		}
+		return lu_alias_removal_cmd(bdf, member);
 	}
 	if (!strcmp(cmd, "bridges")) {
 		if (optind >= argc) {

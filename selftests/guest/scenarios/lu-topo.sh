@@ -22,10 +22,14 @@
 #                  second VMM then finds its device still translating
 #                  through its preserved table, with no map call, and
 #                  retrieves it (its checks named second_...)
-#   hitless        the first edu, as one; in stage 2, once it is attached
-#                  to the restored HWPT, its HWPT is replaced with its DMA
-#                  running, before the FINISH and after (lu-vfio retrieve
-#                  --hitless-replace)
+#   hitless        the edu devices, as one-hwpt; in stage 2, once they are
+#                  attached to the restored HWPT, the first one's HWPT is
+#                  replaced with its DMA running, before the FINISH and
+#                  after (lu-vfio retrieve --hitless-replace; an IOMMU
+#                  group is replaced whole, its other members with it)
+#   alias-removal  one stage, no live update: the first two edu on one
+#                  HWPT, the first removed from the bus; the second's DMA
+#                  goes on (lu-vfio alias-removal)
 #   group-refused  one stage: the first edu alone, the second (the other
 #                  member of its IOMMU group) bound to no iommufd: the
 #                  preserve is refused, or else the kexec (lu-vfio
@@ -49,7 +53,7 @@ p2=
 # last (the control)
 rest=
 case "$how" in
-one|hitless) ;;
+one) ;;
 *)
 	p2=$(lu_edu_bdf 2)
 	control=$(lu_edu_control)
@@ -90,10 +94,10 @@ vmm2_start() {
 }
 
 case "$1-$how" in
-1-one|1-hitless)
+1-one)
 	lu_groups
 	LU_DUMP=1 lu_vfio_preserve_kexec --bdf "$p1" ;;
-1-one-hwpt)
+1-one-hwpt|1-hitless)
 	lu_groups
 	# $extras unquoted: one word per option and value
 	LU_DUMP=1 lu_vfio_preserve_kexec --bdf "$p1" $extras ;;
@@ -102,6 +106,9 @@ case "$1-$how" in
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable
 	vmm2_start || exit 1
 	LU_DUMP=1 lu_vfio_preserve_kexec --bdf "$p1" ;;
+1-alias-removal)
+	lu_groups
+	lu_run lu-vfio alias-removal --bdf "$p1" --member "$p2" ;;
 1-group-refused)
 	lu_groups
 	lu_self_cpio || { lu_say "LU-ERROR cannot pack the root file system"; exit 1; }
@@ -120,7 +127,8 @@ case "$1-$how" in
 	one-hwpt)
 		lu_run lu-vfio retrieve --bdf "$p1" $extras || rc=1 ;;
 	hitless)
-		lu_run lu-vfio retrieve --bdf "$p1" --hitless-replace || rc=1 ;;
+		lu_run lu-vfio retrieve --bdf "$p1" $extras --hitless-replace ||
+			rc=1 ;;
 	sessions)
 		lu_run lu-vfio retrieve --bdf "$p1" || rc=1
 		LU_PREFIX=second_ lu_run lu-vfio retrieve --session lu-iommufd-vmm2 \
