@@ -899,6 +899,57 @@ def test_bridge_pair_one_refused(guest, machine):
 
 
 @pytest.mark.machines(*TOPOLOGY_MACHINES)
+def test_bridge_alias_refused(guest, machine):
+    """The two edu devices behind the PCIe-to-PCI bridge (topology
+    bridge-pair) preserved on one HWPT, the first one's device entry
+    damaged before the kexec (its refcount: the next kernel's core refuses
+    it before any IOMMU driver sees it). Both DMA with the bridge's
+    requester ID, so the entry the second one keeps would translate the
+    first one's DMA too: the second must be refused as well (legacy mode:
+    a device not kept DMAs with its alias, and a log line names the first;
+    scalable mode: the alias's entry points at the first one's PASID
+    directory, which no kept device owns). In the next kernel the DMA of each (no user, BAR
+    0 through sysfs) to the IOVAs they used must fault: a DMAR fault of the
+    bridge's requester ID for each IOVA, in each device's own turn."""
+    topo = TOPOLOGIES["bridge-pair"]
+    run = _topology_run(guest, machine, topo, how="alias-refused")
+    with _with_guest_errors(run):
+        p1, p2 = topo.preserved
+        alias = topo.requester_of(p1)
+        s2 = run.stage(2)
+        _assert_checks(run, 1, TOPOLOGY_PRESERVE_CHECKS["one-hwpt"] + ("corrupt_written",))
+        assert run.grep(r"iommu-lu: refusing incoming device \d+: refcount 2", stage=2), \
+            f"the next kernel's core did not refuse {p1}'s entry; {run.describe()}"
+        # Legacy mode: the alias's entry reads as the second one's own, kept
+        # but for the first one, which DMAs with it. Scalable mode: it points
+        # at the first one's PASID directory, which no kept device owns.
+        why = {"vtd": "a device that DMAs with its alias is not kept",
+               "vtd-sm": "context entry of a DMA alias is no kept device's"}[machine]
+        refused = run.grep(rf"live update: device {re.escape(p2)}: {re.escape(why)}; "
+                           r"its DMA is blocked", stage=2)
+        assert refused, f"{p2} was not refused with {p1} ({why}); {run.describe()}"
+        if machine == "vtd":
+            said = run.grep(rf"{re.escape(p1)}: DMAR: dmar\d+: live update: DMAs with "
+                            rf"the alias {re.escape(alias[5:])} of a preserved device, "
+                            r"and is not kept", stage=2)
+            assert said, f"no log line names {p1}, which DMAs with the alias; " \
+                f"{run.describe()}"
+        for prefix, bdf, first, last in (
+                ("offdma", p1, r"LU-RESULT 2 offdma_bdf ", r"LU-RESULT 2 member_offdma_bdf "),
+                ("member_offdma", p2, r"LU-RESULT 2 member_offdma_bdf ", r"LU-STAGE-END")):
+            assert s2.results.get(f"{prefix}_bdf") == bdf, run.describe()
+            _assert_checks(run, 2, (f"{prefix}_issued",))
+            lines = _kernel_lines_between(run, 2, first, last)
+            for key in (f"{prefix}_read_iova", f"{prefix}_write_iova"):
+                addr = format(int(s2.results[key], 16), "x")
+                rx = re.compile(rf"DMAR: .*Request device \[{re.escape(alias)}\] "
+                                rf"fault addr 0x0*{addr}\b")
+                assert [l for l in lines if rx.search(l)], \
+                    f"{bdf}: DMA to {key} {s2.results[key]} with no DMAR fault of " \
+                    f"{alias} in its turn; {run.describe()}"
+
+
+@pytest.mark.machines(*TOPOLOGY_MACHINES)
 def test_bridge_alias_removal(guest, machine):
     """No live update: the two edu devices behind the PCIe-to-PCI bridge
     (topology bridge-pair) on one HWPT. Their DMA arrives with the

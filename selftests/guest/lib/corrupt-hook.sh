@@ -2,8 +2,8 @@
 # Run by "lu-vfio preserve ... -- sh /lib/corrupt-hook.sh WHAT [ARG] --
 # CMD...", with everything preserved and the session still open: damage the
 # outgoing IOMMU state as WHAT says (the kernel's debugfs
-# iommu_lu/corrupt: abi-version, hw-unit-token, device-context, device-did
-# SSSS:BB:DD.F), so that the next kernel must refuse it; then exec CMD (the
+# iommu_lu/corrupt: abi-version, hw-unit-token, or device-context,
+# device-did or device-refcount SSSS:BB:DD.F), so that the next kernel must refuse it; then exec CMD (the
 # kexec). Check corrupt_written says the kernel took the request.
 . /lib/lu.sh
 

@@ -27,6 +27,12 @@
 #                  replaced with its DMA running, before the FINISH and
 #                  after (lu-vfio retrieve --hitless-replace; an IOMMU
 #                  group is replaced whole, its other members with it)
+#   alias-refused  the edu devices, as one-hwpt, the first one's device
+#                  entry damaged before the kexec (LU_CORRUPT
+#                  device-refcount: the next kernel's core refuses it).
+#                  Stage 2: the DMA of each, with no user, to the IOVAs it
+#                  used (lu-vfio dma-sysfs; the second's checks and
+#                  results named member_...)
 #   alias-removal  one stage, no live update: the first two edu on one
 #                  HWPT, the first removed from the bus; the second's DMA
 #                  goes on (lu-vfio alias-removal)
@@ -106,6 +112,17 @@ case "$1-$how" in
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable
 	vmm2_start || exit 1
 	LU_DUMP=1 lu_vfio_preserve_kexec --bdf "$p1" ;;
+1-alias-refused)
+	lu_groups
+	# $extras unquoted: one word per option and value
+	LU_CORRUPT="device-refcount $p1" LU_DUMP=1 \
+		lu_vfio_preserve_kexec --bdf "$p1" $extras ;;
+2-alias-refused)
+	lt_run dump-incoming -j dump --incoming
+	lu_run lu-vfio dma-sysfs --bdf "$p1"
+	rc=$?
+	LU_PREFIX=member_ lu_run lu-vfio dma-sysfs --bdf "$p2" || rc=1
+	exit $rc ;;
 1-alias-removal)
 	lu_groups
 	lu_run lu-vfio alias-removal --bdf "$p1" --member "$p2" ;;
