@@ -22,10 +22,13 @@ IOMMU_LU_CASES = [
 
 # VT-d's live update checks that need no hardware (scalable mode: a device
 # using a PASID other than 0 is not preserved; the alias word of a device
-# entry from the previous kernel is parsed or refused)
+# entry from the previous kernel is parsed or refused; a context or PASID
+# entry from it is kept only if it reads as the driver writes it, never
+# pass-through, at the table's address width)
 INTEL_LU_CASES = ["lu_pasid_only_zero", "lu_pasid_same_table", "lu_pasid_other_table",
                   "lu_pasid_empty_table", "lu_pasid_beyond_dir",
-                  "lu_rids_valid", "lu_rids_malformed"]
+                  "lu_rids_valid", "lu_rids_malformed",
+                  "lu_legacy_entry", "lu_sm_entry", "lu_pasid_entry"]
 
 # Page table live update, one suite per generic_pt format with a live
 # update format id; each case runs once per configuration of the format.
