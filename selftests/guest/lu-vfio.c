@@ -3171,6 +3171,26 @@ static void run_cmd(char **cmd)
 }
 
 /*
+ * The edu device @bdf (LU-RESULT edu_bdf; its group's other member
+ * @member: member_bdf) bound to vfio-pci and to a new iommufd @s, attached
+ * to an HWPT (@hwpt) of one IOAS that maps the memfd's pages A and B
+ * (attach_memfd_hwpt()). Returns the memfd's mapping.
+ */
+static uint8_t *group_pair_open(const char *bdf, const char *member,
+				struct session *s, int *memfd, uint32_t *hwpt,
+				size_t *bar_size)
+{
+	char cdev[NAME_MAX + 1];
+
+	vfio_bind_pci(bdf);
+	vfio_find_cdev(bdf, cdev, sizeof(cdev));
+	lu_result("edu_bdf", "%s", bdf);
+	lu_result("member_bdf", "%s", member);
+	session_open(cdev, s);
+	return attach_memfd_hwpt(s, memfd, hwpt, bar_size);
+}
+
+/*
  * Stage 1, group-refused: @bdf and @member are one IOMMU group (behind a
  * PCIe-to-PCI bridge, which DMAs for both with one requester ID). @bdf
  * alone is bound to an iommufd and attached to a marked HWPT whose IOAS
@@ -3189,20 +3209,15 @@ static void run_cmd(char **cmd)
 static int lu_group_refused_cmd(const char *bdf, const char *member,
 				char **cmd)
 {
-	char cdev[NAME_MAX + 1], e[ERR_STR_LEN], e2[ERR_STR_LEN];
 	int memfd, luo_fd, session_fd, member_fd, err, kexec_err = 0;
+	char e[ERR_STR_LEN], e2[ERR_STR_LEN];
 	struct kept_edu mx;
 	uint32_t hwpt;
 	struct session s;
 	size_t bar_size;
 	uint8_t *mem;
 
-	vfio_bind_pci(bdf);
-	vfio_find_cdev(bdf, cdev, sizeof(cdev));
-	lu_result("edu_bdf", "%s", bdf);
-	lu_result("member_bdf", "%s", member);
-	session_open(cdev, &s);
-	mem = attach_memfd_hwpt(&s, &memfd, &hwpt, &bar_size);
+	mem = group_pair_open(bdf, member, &s, &memfd, &hwpt, &bar_size);
 	check_dma("group_dma_before_preserve", mem, mem + PAGE, SEED_P,
 		  SEED_R);
 	must(hwpt_mark(&s, hwpt, 0, 0, TOKEN_1),
@@ -3277,20 +3292,15 @@ static int lu_group_refused_cmd(const char *bdf, const char *member,
 static int lu_alias_removal_cmd(const char *bdf, const char *member)
 {
 	struct kept_edu mx = extra_edu(0, member);
-	char cdev[NAME_MAX + 1], path[PATH_MAX];
 	size_t bar_size, member_bar_size;
 	volatile void *member_bar;
+	char path[PATH_MAX];
 	int memfd, member_fd;
 	struct session s;
 	uint32_t hwpt;
 	uint8_t *mem;
 
-	vfio_bind_pci(bdf);
-	vfio_find_cdev(bdf, cdev, sizeof(cdev));
-	lu_result("edu_bdf", "%s", bdf);
-	lu_result("member_bdf", "%s", member);
-	session_open(cdev, &s);
-	mem = attach_memfd_hwpt(&s, &memfd, &hwpt, &bar_size);
+	mem = group_pair_open(bdf, member, &s, &memfd, &hwpt, &bar_size);
 	member_fd = extra_device_attach(&s, hwpt, &mx);
 	check_dma("alias_dma_before_removal", mem, mem + PAGE, SEED_P, SEED_R);
 	munmap((void *)edu_bar, bar_size);
