@@ -7,9 +7,10 @@
  * time per thread and operation; its kretprobe adds the difference to the
  * histogram. Kprobes, not fentry/fexit: they need no ftrace in the kernel.
  * The tool attaches each pair by name and skips a function the running
- * kernel does not have (for example without the VT-d driver).
+ * kernel does not have: each IOMMU driver's functions are optional, a kernel
+ * without the VT-d or the AMD-Vi driver has none of them.
  *
- * What runs at boot (the VT-d unit's adoption in init_dmars(), the domain
+ * What runs at boot (a unit's adoption by its driver at init, the domain
  * restore at device probe) is over before user space can attach anything;
  * only iommu_lu_restore_domain() can also run later, for a device probed
  * after boot. The restore side that user space drives is the retrieve of
@@ -122,6 +123,7 @@ LT_LATENCY(vfio_lu_preserve, LT_OP_PRESERVE, LT_OBJ_VFIO)
 LT_LATENCY(iommu_domain_lu_preserve, LT_OP_PRESERVE, LT_OBJ_DOMAIN)
 LT_LATENCY(iommu_device_lu_preserve, LT_OP_PRESERVE, LT_OBJ_DEVICE)
 LT_LATENCY(intel_iommu_lu_preserve_hw_unit, LT_OP_PRESERVE, LT_OBJ_HW_UNIT)
+LT_LATENCY(amd_iommu_lu_preserve_hw_unit, LT_OP_PRESERVE, LT_OBJ_HW_UNIT)
 
 LT_LATENCY(iommu_lu_flb_unpreserve, LT_OP_UNPRESERVE, LT_OBJ_FLB)
 LT_LATENCY(iommufd_lu_unpreserve, LT_OP_UNPRESERVE, LT_OBJ_IOMMUFD)
@@ -129,6 +131,7 @@ LT_LATENCY(vfio_lu_unpreserve, LT_OP_UNPRESERVE, LT_OBJ_VFIO)
 LT_LATENCY(iommu_domain_lu_unpreserve, LT_OP_UNPRESERVE, LT_OBJ_DOMAIN)
 LT_LATENCY(iommu_device_lu_unpreserve, LT_OP_UNPRESERVE, LT_OBJ_DEVICE)
 LT_LATENCY(intel_iommu_lu_unpreserve_hw_unit, LT_OP_UNPRESERVE, LT_OBJ_HW_UNIT)
+LT_LATENCY(amd_iommu_lu_unpreserve_hw_unit, LT_OP_UNPRESERVE, LT_OBJ_HW_UNIT)
 
 LT_LATENCY(iommu_lu_flb_retrieve, LT_OP_RESTORE, LT_OBJ_FLB)
 LT_LATENCY(iommufd_lu_retrieve, LT_OP_RESTORE, LT_OBJ_IOMMUFD)

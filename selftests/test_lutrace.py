@@ -291,7 +291,7 @@ def test_usage_errors():
     r = _lutrace("-h")
     assert r.returncode == 0 and "Usage: lutrace" in r.stdout
     r = _lutrace("--version")
-    assert r.returncode == 0 and "iommu-lu-v2" in r.stdout, r.stdout
+    assert r.returncode == 0 and "iommu-lu-v3" in r.stdout, r.stdout
     r = _lutrace()
     assert r.returncode == 2 and "no command" in r.stderr
     r = _lutrace("frobnicate")

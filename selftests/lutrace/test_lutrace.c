@@ -69,6 +69,10 @@ static const char *t_ctx;	/* output to show when the test fails */
 #define VTD_ROOT_TABLE	0x123000ULL
 #define VTD_CAP		0xd2008c40660462ULL
 #define VTD_ECAP	0xf050daULL
+#define AMDVI_TOKEN	0xfeb80000ULL
+#define AMDVI_DEV_TABLE	0x2000000ULL
+#define AMDVI_EFR	0x246577efa2254afaULL
+#define AMDVI_EFR2	0x5ULL
 #define TOP_TABLE	0x1234000ULL
 #define TOKEN0		0x1235ULL
 #define TOKEN1		0x1236ULL
@@ -617,6 +621,135 @@ static int t_vtd_scalable(void)
 	return 0;
 }
 
+/*
+ * The standard state behind an AMD-Vi unit on segment 1 instead: the unit
+ * with a 2 MiB device table, device 0 with IOTLB, device 1 with two DMA
+ * aliases and a DTE word 3 that would read as three aliases at the VT-d
+ * alias word's place.
+ */
+static void amdvi_state(struct lt_snapshot *s)
+{
+	struct iommu_lu_hw_unit_ser *hw;
+	struct iommu_lu_device_ser *d;
+	__u32 i;
+
+	std_state(s, false, IOMMU_LU_ENTRY_USED);
+	((struct iommu_lu_domain_ser *)slot_of(find_block(s, IOMMU_LU_CHAIN_DOMAIN, 0), 0))
+		->format = IOMMU_LU_PT_AMDV1;
+	hw = slot_of(find_block(s, IOMMU_LU_CHAIN_HW_UNIT, 0), 0);
+	memset(hw->data, 0, sizeof(hw->data));
+	hw->type = IOMMU_LU_HW_AMDVI;
+	hw->token = AMDVI_TOKEN;
+	hw->data[IOMMU_LU_AMDVI_UNIT_DEVTAB] = AMDVI_DEV_TABLE | 0x1ff;
+	hw->data[IOMMU_LU_AMDVI_UNIT_EFR] = AMDVI_EFR;
+	hw->data[IOMMU_LU_AMDVI_UNIT_EFR2] = AMDVI_EFR2;
+	hw->data[IOMMU_LU_AMDVI_UNIT_SEGMENT] = 1;
+	for (i = 0; i < 2; i++) {
+		d = slot_of(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0), i);
+		memset(d->data, 0, sizeof(d->data));
+		d->segment = 1;
+		d->data[IOMMU_LU_AMDVI_DEV_DOMID] = 1;
+		/* IW, IR, mode 3, the top table, TV, V */
+		d->data[IOMMU_LU_AMDVI_DEV_DTE] = 3ULL << 61 | TOP_TABLE |
+						  3 << 9 | 3;
+		/* the domain id */
+		d->data[IOMMU_LU_AMDVI_DEV_DTE + 1] = 1;
+	}
+	d = slot_of(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0), 0);
+	d->data[IOMMU_LU_AMDVI_DEV_DTE + 1] |= 1ULL << 32;
+	d = slot_of(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d->data[IOMMU_LU_AMDVI_DEV_DTE + 3] =
+		3ULL << IOMMU_LU_VTD_ALIASES_COUNT_SHIFT | 0xabcd;
+	d->data[IOMMU_LU_AMDVI_DEV_ALIASES] =
+		2ULL << IOMMU_LU_VTD_ALIASES_COUNT_SHIFT | 0x0208ULL << 16 | 0x0100;
+}
+
+/* An AMD-Vi unit and its devices in the text dump */
+static int t_amdvi_text(void)
+{
+	struct iommu_lu_device_ser *d;
+	static char line[512];
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	amdvi_state(&s);
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "amdvi unit, token 0xfeb80000, device table 0x2000000 (2097152 bytes), efr 0x246577efa2254afa, efr2 0x5, segment 1\n");
+	EXPECT(line_with(out, "PCI 0001:00:03.0", line, sizeof(line)), "no 0001:00:03.0 line");
+	HAS(line, "token 0x1235, domain 0, hw_unit 0, AMD-Vi domain id 1, DTE = 0x0:0x0:0x100000001:0x6000000001234603 (V TV IR IW IOTLB, mode 3, top 0x1234000)");
+	EXPECT(!strstr(line, "aliases"), "0001:00:03.0 has no alias: %s", line);
+	EXPECT(line_with(out, "PCI 0001:00:04.0", line, sizeof(line)), "no 0001:00:04.0 line");
+	HAS(line, "AMD-Vi domain id 1, DTE = 0x30000000000abcd:0x0:0x1:0x6000000001234603 (V TV IR IW, mode 3, top 0x1234000), DMA aliases 0001:01:00.0, 0001:02:01.0");
+	HASNT(out, "VT-d");
+	HASNT(out, "root table");
+	free(out);
+
+	/* An entry that translates nothing has no flag to show */
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 0);
+	memset(&d->data[IOMMU_LU_AMDVI_DEV_DTE], 0,
+	       IOMMU_LU_AMDVI_DTE_WORDS * sizeof(__u64));
+	/* A table of one page */
+	((struct iommu_lu_hw_unit_ser *)slot_of(find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0), 0))
+		->data[IOMMU_LU_AMDVI_UNIT_DEVTAB] = AMDVI_DEV_TABLE;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "device table 0x2000000 (4096 bytes)");
+	HAS(out, "AMD-Vi domain id 1, DTE = 0x0:0x0:0x0:0x0 (mode 0, top 0)\n");
+	free(out);
+
+	/* The alias count is checked as VT-d's is */
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d->data[IOMMU_LU_AMDVI_DEV_ALIASES] =
+		4ULL << IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 1);
+	HAS(out, "device entry 1 claims 4 DMA aliases (at most 3)");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* The same in the JSON dump: the "amdvi" objects of the unit and devices */
+static int t_amdvi_json(void)
+{
+	struct iommu_lu_device_ser *d;
+	struct lt_snapshot s;
+	char *out, *arr;
+	int problems;
+
+	amdvi_state(&s);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	EXPECT(json_valid(out), "not valid JSON");
+	HAS(out, "\"type\":\"amdvi\",\"type_id\":2,\"token\":\"0xfeb80000\",\"amdvi\":{\"devtab\":\"0x20001ff\",\"dev_table\":33554432,\"dev_table_size\":2097152,\"efr\":\"0x246577efa2254afa\",\"efr2\":\"0x5\",\"segment\":1}}");
+	arr = json_array(out, "devices");
+	EXPECT(arr, "no devices array");
+	t_ctx = arr;
+	HAS(arr, "\"pci\":\"0001:00:03.0\",\"segment\":1,\"bus\":0,\"dev\":3,\"fn\":0,\"token\":\"0x1235\",\"domain\":0,\"hw_unit\":0,\"amdvi\":{\"domain_id\":1,\"dte\":[\"0x6000000001234603\",\"0x100000001\",\"0x0\",\"0x0\"],\"v\":true,\"tv\":true,\"ir\":true,\"iw\":true,\"iotlb\":true,\"mode\":3,\"top_table\":19087360,\"aliases\":[]}}");
+	HAS(arr, "\"amdvi\":{\"domain_id\":1,\"dte\":[\"0x6000000001234603\",\"0x1\",\"0x0\",\"0x30000000000abcd\"],\"v\":true,\"tv\":true,\"ir\":true,\"iw\":true,\"iotlb\":false,\"mode\":3,\"top_table\":19087360,\"aliases\":[\"0001:01:00.0\",\"0001:02:01.0\"]}}");
+	HASNT(arr, "\"vtd\"");
+	free(arr);
+	free(out);
+
+	/* An entry that translates nothing */
+	d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 0);
+	memset(&d->data[IOMMU_LU_AMDVI_DEV_DTE], 0,
+	       IOMMU_LU_AMDVI_DTE_WORDS * sizeof(__u64));
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "\"dte\":[\"0x0\",\"0x0\",\"0x0\",\"0x0\"],\"v\":false,\"tv\":false,\"ir\":false,\"iw\":false,\"iotlb\":false,\"mode\":0,\"top_table\":0,\"aliases\":[]}");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
 static int t_outgoing_text(void)
 {
 	struct lt_snapshot s;
@@ -629,7 +762,7 @@ static int t_outgoing_text(void)
 	t_ctx = out;
 	EQ(problems, 0);
 	HAS(out, "outgoing IOMMU live update state: root at 0x11f000, 1 preserved file depends on it");
-	HAS(out, "magic 0x31554c554d4d4f49, ABI version 2, entries: 1 hw_unit, 1 domain, 2 device");
+	HAS(out, "magic 0x31554c554d4d4f49, ABI version 3, entries: 1 hw_unit, 1 domain, 2 device");
 	HAS(out, "hw_unit block 0 at 0x120000: 1 entry, next 0");
 	HAS(out, "device block 0 at 0x122000: 2 entries, next 0");
 	HAS(out, "hw_unit entries: 1");
@@ -1819,7 +1952,7 @@ static const struct {
 	{ "bad_magic", c_bad_magic,
 	  "root record: bad magic 0x1234" },
 	{ "bad_version", c_bad_version,
-	  "root record: ABI version 3, lutrace reads 2" },
+	  "root record: ABI version 4, lutrace reads 3" },
 	{ "bad_aliases", c_bad_aliases,
 	  "device entry 1 claims 4 DMA aliases (at most 3)" },
 	{ "bad_hw_unit_ref", c_bad_hw_unit_ref,
@@ -1856,6 +1989,8 @@ static const struct {
 	{ "outgoing_text", t_outgoing_text },
 	{ "vtd_aliases", t_vtd_aliases },
 	{ "vtd_scalable", t_vtd_scalable },
+	{ "amdvi_text", t_amdvi_text },
+	{ "amdvi_json", t_amdvi_json },
 	{ "outgoing_json", t_outgoing_json },
 	{ "outgoing_pretty", t_outgoing_pretty },
 	{ "deleted_slot", t_deleted_slot },

@@ -458,10 +458,50 @@ static bool lt_vtd_sm(const struct iommu_lu_hw_unit_ser *hw)
 	return hw->data[IOMMU_LU_VTD_UNIT_FLAGS] & IOMMU_LU_VTD_UNIT_F_SM;
 }
 
+/*
+ * The fields of AMD-Vi hardware registers and tables that the ABI records
+ * as they are (the AMD I/O Virtualization Technology specification): the
+ * device table base register, and words 0 and 1 of a device table entry.
+ */
+#define LT_AMDVI_DEVTAB_SIZE	0x1ffULL		/* 4K pages - 1 */
+#define LT_AMDVI_ADDR		0x000ffffffffff000ULL	/* bits 12-51 */
+#define LT_AMDVI_DTE0_V		BIT_ULL(0)
+#define LT_AMDVI_DTE0_TV	BIT_ULL(1)
+#define LT_AMDVI_DTE0_MODE_SHIFT 9			/* bits 9-11 */
+#define LT_AMDVI_DTE0_MODE	0x7ULL
+#define LT_AMDVI_DTE0_IR	BIT_ULL(61)
+#define LT_AMDVI_DTE0_IW	BIT_ULL(62)
+#define LT_AMDVI_DTE1_IOTLB	BIT_ULL(32)
+
+/* An AMD-Vi unit's payload, in text or as JSON members */
+static void lt_print_amdvi_unit(struct lt_printer *p,
+				const struct iommu_lu_hw_unit_ser *hw)
+{
+	__u64 devtab = hw->data[IOMMU_LU_AMDVI_UNIT_DEVTAB];
+	__u64 size = ((devtab & LT_AMDVI_DEVTAB_SIZE) + 1) * 4096;
+
+	if (lt_json(p)) {
+		jw_khex(&p->jw, "devtab", devtab);
+		jw_ku64(&p->jw, "dev_table", devtab & LT_AMDVI_ADDR);
+		jw_ku64(&p->jw, "dev_table_size", size);
+		jw_khex(&p->jw, "efr", hw->data[IOMMU_LU_AMDVI_UNIT_EFR]);
+		jw_khex(&p->jw, "efr2", hw->data[IOMMU_LU_AMDVI_UNIT_EFR2]);
+		jw_ku64(&p->jw, "segment", hw->data[IOMMU_LU_AMDVI_UNIT_SEGMENT]);
+		return;
+	}
+	fprintf(p->out, ", device table %#llx (%llu bytes), efr %#llx, efr2 %#llx, segment %llu",
+		(unsigned long long)(devtab & LT_AMDVI_ADDR),
+		(unsigned long long)size,
+		(unsigned long long)hw->data[IOMMU_LU_AMDVI_UNIT_EFR],
+		(unsigned long long)hw->data[IOMMU_LU_AMDVI_UNIT_EFR2],
+		(unsigned long long)hw->data[IOMMU_LU_AMDVI_UNIT_SEGMENT]);
+}
+
 static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 {
 	const struct iommu_lu_hw_unit_ser *hw = e->raw;
 	bool vtd = hw->type == IOMMU_LU_HW_VTD;
+	bool amd = hw->type == IOMMU_LU_HW_AMDVI;
 
 	if (lt_json(p)) {
 		jw_kstr(&p->jw, "type", lt_hw_type_name(hw->type));
@@ -476,6 +516,11 @@ static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 			jw_khex(&p->jw, "ecap", hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
 			jw_kstr(&p->jw, "mode", lt_vtd_sm(hw) ? "scalable" : "legacy");
 			jw_obj_end(&p->jw);
+		} else if (amd) {
+			jw_key(&p->jw, "amdvi");
+			jw_obj_begin(&p->jw);
+			lt_print_amdvi_unit(p, hw);
+			jw_obj_end(&p->jw);
 		}
 		return;
 	}
@@ -488,6 +533,8 @@ static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 			(unsigned long long)hw->data[IOMMU_LU_VTD_UNIT_ECAP]);
 	if (vtd)
 		fprintf(p->out, ", %s mode", lt_vtd_sm(hw) ? "scalable" : "legacy");
+	if (amd)
+		lt_print_amdvi_unit(p, hw);
 	fputc('\n', p->out);
 	if (vtd && (hw->data[IOMMU_LU_VTD_UNIT_FLAGS] & ~IOMMU_LU_VTD_UNIT_F_SM))
 		lt_problem(p, "hw_unit entry %u has unknown VT-d flags %#llx",
@@ -541,32 +588,119 @@ static void lt_print_domain(struct lt_printer *p, const struct lt_entry *e)
 			   d->hdr.index, (unsigned long long)(feat & ~known));
 }
 
-/* Requester ID @i of a VT-d device's DMA aliases */
-static __u16 lt_vtd_alias(const struct iommu_lu_device_ser *dev, unsigned int i)
+/*
+ * The DMA alias word of a device, in the layout of IOMMU_LU_VTD_DEV_ALIASES
+ * for both VT-d and AMD-Vi; 0 (no alias) behind another or no unit
+ */
+static __u64 lt_alias_word(const struct iommu_lu_hw_unit_ser *hw,
+			   const struct iommu_lu_device_ser *dev)
 {
-	return dev->data[IOMMU_LU_VTD_DEV_ALIASES] >> (16 * i);
+	if (!hw)
+		return 0;
+	switch (hw->type) {
+	case IOMMU_LU_HW_VTD:
+		return dev->data[IOMMU_LU_VTD_DEV_ALIASES];
+	case IOMMU_LU_HW_AMDVI:
+		return dev->data[IOMMU_LU_AMDVI_DEV_ALIASES];
+	}
+	return 0;
+}
+
+/* The first @nr DMA aliases of @word, a JSON array or ", DMA aliases ..." */
+static void lt_print_aliases(struct lt_printer *p, __u32 segment, __u64 word,
+			     unsigned int nr)
+{
+	unsigned int i;
+	char alias[16];
+
+	if (lt_json(p)) {
+		jw_key(&p->jw, "aliases");
+		jw_arr_begin(&p->jw);
+	}
+	for (i = 0; i < nr; i++) {
+		lt_pci_name(segment, (__u16)(word >> (16 * i)), alias,
+			    sizeof(alias));
+		if (lt_json(p))
+			jw_str(&p->jw, alias);
+		else
+			fprintf(p->out, "%s%s", i ? ", " : ", DMA aliases ", alias);
+	}
+	if (lt_json(p))
+		jw_arr_end(&p->jw);
+}
+
+/* An AMD-Vi device's domain id and DTE, in text or as JSON members */
+static void lt_print_amdvi_device(struct lt_printer *p,
+				  const struct iommu_lu_device_ser *dev)
+{
+	/* The DTE's flags: word, bit, text name, JSON key */
+	static const struct {
+		unsigned int word;
+		__u64 bit;
+		const char *text;
+		const char *key;
+	} bits[] = {
+		{ 0, LT_AMDVI_DTE0_V, "V", "v" },
+		{ 0, LT_AMDVI_DTE0_TV, "TV", "tv" },
+		{ 0, LT_AMDVI_DTE0_IR, "IR", "ir" },
+		{ 0, LT_AMDVI_DTE0_IW, "IW", "iw" },
+		{ 1, LT_AMDVI_DTE1_IOTLB, "IOTLB", "iotlb" },
+	};
+	__u64 dte[IOMMU_LU_AMDVI_DTE_WORDS];
+	unsigned int i, mode;
+	bool any = false;
+	char hex[24];
+
+	/* A copy: the packed entry's words may be unaligned */
+	memcpy(dte, &dev->data[IOMMU_LU_AMDVI_DEV_DTE], sizeof(dte));
+	mode = (dte[0] >> LT_AMDVI_DTE0_MODE_SHIFT) & LT_AMDVI_DTE0_MODE;
+	if (lt_json(p)) {
+		jw_ku64(&p->jw, "domain_id", dev->data[IOMMU_LU_AMDVI_DEV_DOMID]);
+		jw_key(&p->jw, "dte");
+		jw_arr_begin(&p->jw);
+		for (i = 0; i < IOMMU_LU_AMDVI_DTE_WORDS; i++)
+			jw_str(&p->jw, lt_hex(hex, sizeof(hex), dte[i]));
+		jw_arr_end(&p->jw);
+		for (i = 0; i < ARRAY_SIZE(bits); i++)
+			jw_kbool(&p->jw, bits[i].key,
+				 dte[bits[i].word] & bits[i].bit);
+		jw_ku64(&p->jw, "mode", mode);
+		jw_ku64(&p->jw, "top_table", dte[0] & LT_AMDVI_ADDR);
+		return;
+	}
+	fprintf(p->out, ", AMD-Vi domain id %llu, DTE = 0x%llx:0x%llx:0x%llx:0x%llx (",
+		(unsigned long long)dev->data[IOMMU_LU_AMDVI_DEV_DOMID],
+		(unsigned long long)dte[3], (unsigned long long)dte[2],
+		(unsigned long long)dte[1], (unsigned long long)dte[0]);
+	for (i = 0; i < ARRAY_SIZE(bits); i++) {
+		if (!(dte[bits[i].word] & bits[i].bit))
+			continue;
+		fprintf(p->out, "%s%s", any ? " " : "", bits[i].text);
+		any = true;
+	}
+	fprintf(p->out, "%smode %u, top %#llx)", any ? ", " : "", mode,
+		(unsigned long long)(dte[0] & LT_AMDVI_ADDR));
 }
 
 static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 {
 	const struct iommu_lu_device_ser *dev = e->raw;
 	const struct iommu_lu_hw_unit_ser *hw;
-	unsigned int i, nr_alias = 0;
-	char name[16], alias[16], hex[24];
-	bool vtd, sm;
+	unsigned int i, nr_alias;
+	char name[16], hex[24];
+	bool vtd, amd, sm;
+	__u64 aliases;
 
 	hw = lt_find_hw_unit(p->s, dev->hw_unit);
 	vtd = hw && hw->type == IOMMU_LU_HW_VTD;
+	amd = hw && hw->type == IOMMU_LU_HW_AMDVI;
 	sm = vtd && lt_vtd_sm(hw);
-	if (vtd) {
-		nr_alias = dev->data[IOMMU_LU_VTD_DEV_ALIASES] >>
-			   IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
-		if (nr_alias > IOMMU_LU_VTD_MAX_ALIASES) {
-			lt_problem(p, "device entry %u claims %u DMA aliases (at most %u)",
-				   dev->hdr.index, nr_alias,
-				   IOMMU_LU_VTD_MAX_ALIASES);
-			nr_alias = 0;
-		}
+	aliases = lt_alias_word(hw, dev);
+	nr_alias = aliases >> IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
+	if (nr_alias > IOMMU_LU_VTD_MAX_ALIASES) {
+		lt_problem(p, "device entry %u claims %u DMA aliases (at most %u)",
+			   dev->hdr.index, nr_alias, IOMMU_LU_VTD_MAX_ALIASES);
+		nr_alias = 0;
 	}
 	lt_pci_name(dev->segment, dev->bdf, name, sizeof(name));
 	if (!hw)
@@ -591,14 +725,7 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_LO]);
 			jw_khex(&p->jw, "context_hi",
 				dev->data[IOMMU_LU_VTD_DEV_CONTEXT_HI]);
-			jw_key(&p->jw, "aliases");
-			jw_arr_begin(&p->jw);
-			for (i = 0; i < nr_alias; i++) {
-				lt_pci_name(dev->segment, lt_vtd_alias(dev, i),
-					    alias, sizeof(alias));
-				jw_str(&p->jw, alias);
-			}
-			jw_arr_end(&p->jw);
+			lt_print_aliases(p, dev->segment, aliases, nr_alias);
 			if (sm) {
 				jw_ku64(&p->jw, "pasid_dir",
 					dev->data[IOMMU_LU_VTD_DEV_PASID_DIR]);
@@ -612,6 +739,12 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 				jw_arr_end(&p->jw);
 			}
 			jw_obj_end(&p->jw);
+		} else if (amd) {
+			jw_key(&p->jw, "amdvi");
+			jw_obj_begin(&p->jw);
+			lt_print_amdvi_device(p, dev);
+			lt_print_aliases(p, dev->segment, aliases, nr_alias);
+			jw_obj_end(&p->jw);
 		}
 		return;
 	}
@@ -623,11 +756,9 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT],
 			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT_HI],
 			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_CONTEXT_LO]);
-	for (i = 0; i < nr_alias; i++) {
-		lt_pci_name(dev->segment, lt_vtd_alias(dev, i), alias,
-			    sizeof(alias));
-		fprintf(p->out, "%s%s", i ? ", " : ", DMA aliases ", alias);
-	}
+	if (amd)
+		lt_print_amdvi_device(p, dev);
+	lt_print_aliases(p, dev->segment, aliases, nr_alias);
 	if (sm)
 		fprintf(p->out, ", PASID directory %#llx, PASID 0 entry at %#llx = %#llx:%#llx",
 			(unsigned long long)dev->data[IOMMU_LU_VTD_DEV_PASID_DIR],
