@@ -64,27 +64,39 @@ def _shared_run(name, machine, scenario, **kw):
     return _shared[name]
 
 
-@pytest.fixture
-def lu_e2e():
-    """The end-to-end device live update on the vtd machine (scenario
-    lu-iommufd, two edu devices, the first preserved), booted once for every
-    test that asserts on it: the live update itself (test_iommufd_lu) and
-    what lutrace saw of it (test_lutrace). The kernel records its iommu_lu
-    events from boot on (trace_event=), so that the restore at boot can be
-    compared with lutrace's view."""
-    return _shared_run("lu-iommufd-e2e", "vtd", "lu-iommufd", edu=2,
-                       append=("trace_event=iommu_lu:*",))
+def lu_e2e_run(machine):
+    """The shared lu-iommufd run of `machine`: see lu_e2e."""
+    return _shared_run(f"lu-iommufd-e2e-{machine}", machine, "lu-iommufd",
+                       edu=2, append=("trace_event=iommu_lu:*",))
+
+
+@pytest.fixture(params=MACHINES)
+def lu_e2e(request):
+    """The end-to-end device live update on each machine (scenario
+    lu-iommufd, two edu devices, the first preserved), booted once per
+    machine for every test that asserts on it: the live update itself
+    (test_iommufd_lu) and what lutrace saw of it (test_lutrace). The kernel
+    records its iommu_lu events from boot on (trace_event=), so that the
+    restore at boot can be compared with lutrace's view."""
+    return lu_e2e_run(request.param)
 
 
 @pytest.fixture
-def lu_memory():
-    """The memory the restored HWPT maps, after a live update on the vtd
+def lu_e2e_amdvi():
+    """lu_e2e's run on the amdvi machine alone."""
+    return lu_e2e_run("amdvi")
+
+
+@pytest.fixture(params=MACHINES)
+def lu_memory(request):
+    """The memory the restored HWPT maps, after a live update on each
     machine (scenario lu-memory, two edu devices, the first preserved),
-    booted once for test_iommufd_lu's test_memory_* tests. init_on_free=1
-    zeroes freed pages, so that DMA from a page freed under the device
-    reads zeros. A failed guest check fails only the tests that assert it
-    (allow_fail): each test asserts its own."""
-    return _shared_run("lu-memory", "vtd", "lu-memory", edu=2,
+    booted once per machine for test_iommufd_lu's test_memory_* tests.
+    init_on_free=1 zeroes freed pages, so that DMA from a page freed under
+    the device reads zeros. A failed guest check fails only the tests that
+    assert it (allow_fail): each test asserts its own."""
+    machine = request.param
+    return _shared_run(f"lu-memory-{machine}", machine, "lu-memory", edu=2,
                        append=("init_on_free=1",), allow_fail=True)
 
 

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from harness.topology import TOPOLOGIES
+from test_lutrace import blob_json
 
 pytestmark = pytest.mark.qemu
 
@@ -33,10 +34,29 @@ def _dmar_fault(run, n, iova, bdf=None):
     return run.grep(rf"DMAR: .*{dev}fault addr 0x0*{addr}\b", stage=n)
 
 
+# lu-vfio's untranslated-DMA probe, where the kernel logs no fault of a
+# blocked DMA (QEMU's AMD-Vi): the device wrote to the IOVA equal to the
+# physical address of a page of lu-vfio's, and the page kept its data
+PROBE_BLOCKED = "(the physical address of a page of ours, never mapped): completed, the page kept its data"
+
+
+def _blocked_by_data(run, n, check):
+    """Check `check` of stage `n` passed, and its untranslated-DMA probe
+    showed the block."""
+    ok, detail = run.stage(n).checks.get(check, (False, "check missing"))
+    return ok and PROBE_BLOCKED in detail
+
+
 def _assert_dma_blocked(run, n, prefix, bdf):
     """lu-vfio's DMA of `bdf` to its preserved IOVAs (LU-RESULT
-    <prefix>_read_iova and _write_iova) faulted in stage `n`."""
+    <prefix>_read_iova and _write_iova) faulted in stage `n`: DMAR faults
+    on VT-d; on AMD-Vi, whose faults QEMU does not report, the probe of
+    check <prefix>_issued shows that its DMA went nowhere."""
     results = run.stage(n).results
+    if run.machine == "amdvi":
+        assert _blocked_by_data(run, n, f"{prefix}_issued"), \
+            f"{prefix}_issued: {run.stage(n).checks.get(f'{prefix}_issued')}; {run.describe()}"
+        return
     for key in (f"{prefix}_read_iova", f"{prefix}_write_iova"):
         assert _dmar_fault(run, n, results[key], bdf), \
             f"{key} {results[key]}: no DMAR fault of {bdf}; {run.describe()}"
@@ -134,6 +154,47 @@ RETRIEVE_CHECKS = KEPT_CHECKS + (
 )
 
 
+def test_untranslated_probe_control(guest, machine):
+    """lu-vfio's probe, which shows a block by data where the kernel logs
+    no fault (AMD-Vi under QEMU), can fail: with the edu device's DMA
+    passed through untranslated (iommu.passthrough=1, no driver), the
+    device's write to the IOVA equal to the physical address of the probe's
+    page lands in that page, and the check says so."""
+    run = guest(machine, "probe", append=("iommu.passthrough=1",),
+                allow_fail=True)
+    ok, detail = run.stage(1).checks.get("untranslated_probe_blocked",
+                                         (True, "check missing"))
+    assert not ok and "went through untranslated" in detail, \
+        f"untranslated_probe_blocked: {ok} {detail}; {run.describe()}"
+
+
+def _hitless(run, n, bdf):
+    """Stage `n`'s line saying that attaching `bdf` to its restored domain
+    kept the entry the IOMMU adopted, with its domain id."""
+    if run.machine == "vtd-sm":
+        rx = rf"{re.escape(bdf)}: DMAR: dmar\d+: live update: keeps its PASID entry"
+    elif run.machine == "amdvi":
+        rx = (rf"{re.escape(bdf)}: AMD-Vi: IOMMU:\d+: live update: keeps its "
+              r"device table entry \(domain id \d+\)")
+    else:
+        rx = rf"DMAR: dmar\d+: live update: {re.escape(bdf[5:])} keeps its context entry"
+    return run.grep(rx, stage=n)
+
+
+def _adopted(run, n, devices):
+    """Stage `n`'s line saying that the IOMMU adopted what was preserved,
+    with `devices` preserved devices."""
+    if run.machine == "amdvi":
+        rx = r"AMD-Vi: IOMMU:\d+: live update: adopted the device table"
+    else:
+        rx = r"DMAR: dmar\d+: live update: adopted the root table"
+    return run.grep(rf"{rx} with {devices} preserved device\(s\)", stage=n)
+
+
+# The IOMMU_LU_PT_* format of a machine's paging domains
+PT_FORMAT = {"vtd": 1, "vtd-sm": 1, "amdvi": 3}
+
+
 def _assert_incoming(run, n, *, domains=1, devices=1):
     """Stage `n`'s kernel found valid incoming state: one hardware unit,
     `domains` domains and `devices` devices."""
@@ -152,8 +213,13 @@ def _assert_device_updated(run, bdf, *, prefix="", requester=None, token="0x1234
     requester = requester or bdf
     s2 = run.stage(2)
     _assert_checks(run, 2, [prefix + c for c in KEPT_CHECKS + RESTORED_DMA_CHECKS])
-    for key in ("blocked_dma_iova", "blocked_dma_iova_attached"):
+    for key, check in (("blocked_dma_iova", "dma_to_unmapped_issued"),
+                       ("blocked_dma_iova_attached", "dma_unmapped_after_attach_issued")):
         iova = s2.results[prefix + key]
+        if run.machine == "amdvi":
+            assert _blocked_by_data(run, 2, prefix + check), \
+                f"{bdf}: {prefix}{check}: {s2.checks.get(prefix + check)}; {run.describe()}"
+            continue
         assert _dmar_fault(run, 2, iova, requester), \
             f"{bdf}: {prefix}{key} {iova}: no DMAR fault of {requester}; {run.describe()}"
     assert _restored(run, 2, bdf), f"{bdf}: domain not restored; {run.describe()}"
@@ -161,39 +227,34 @@ def _assert_device_updated(run, bdf, *, prefix="", requester=None, token="0x1234
                     rf"\(HWPT {token}\)", stage=2), run.describe()
     # Attached to its restored HWPT without a change in the hardware: the
     # entry the unit adopted was kept, with its domain id
-    if run.machine == "vtd-sm":
-        hitless = rf"{re.escape(bdf)}: DMAR: dmar\d+: live update: keeps its PASID entry"
-    else:
-        hitless = rf"DMAR: dmar\d+: live update: {re.escape(bdf[5:])} keeps its context entry"
-    assert run.grep(hitless, stage=2), f"{bdf}: not attached hitless; {run.describe()}"
+    assert _hitless(run, 2, bdf), f"{bdf}: not attached hitless; {run.describe()}"
 
 
 def test_preserve_across_kexec(lu_e2e):
-    """The marked HWPT's page table, its VT-d unit and the edu device attached
-    to it go to the next kernel with the iommufd and the device cdev: the
-    IOMMU state there holds exactly one valid entry of each kind; DMA
-    started before the kexec lands, the VT-d unit keeps translating through
-    the adopted tables, the iommufd and the device are retrieved and the
-    device re-attached without a change in the hardware, and both edu
-    devices then work normally."""
+    """The marked HWPT's page table, its IOMMU (VT-d unit, AMD-Vi IOMMU)
+    and the edu device attached to it go to the next kernel with the
+    iommufd and the device cdev: the IOMMU state there holds exactly one
+    valid entry of each kind; DMA started before the kexec lands, the IOMMU
+    keeps translating through the adopted tables, the iommufd and the
+    device are retrieved and the device re-attached without a change in the
+    hardware, and both edu devices then work normally."""
     run = lu_e2e
     s1, s2 = run.stage(1), run.stage(2)
     _assert_checks(run, 1, PRESERVE_CHECKS)
     _assert_checks(run, 2, RETRIEVE_CHECKS)
     _assert_incoming(run, 2)
-    assert run.grep(r"iommufd: restored HWPT 0x1234: domain 0, format 1, "
-                    r"\d levels, [1-9]\d* table pages", stage=2), run.describe()
+    assert run.grep(rf"iommufd: restored HWPT 0x1234: domain 0, format "
+                    rf"{PT_FORMAT[run.machine]}, \d levels, [1-9]\d* table pages",
+                    stage=2), run.describe()
     edu = s1.results["edu_bdf"]
     assert run.grep(rf"{edu}: iommu-lu: restored its preserved domain 0", stage=2), \
         run.describe()
-    # Attaching the retrieved device to the restored HWPT kept the context
-    # entry the unit adopted, with its domain id: no change in the hardware.
-    assert run.grep(rf"DMAR: dmar\d+: live update: {edu[5:]} keeps its context entry",
-                    stage=2), run.describe()
+    # Attaching the retrieved device to the restored HWPT kept the entry
+    # the unit adopted, with its domain id: no change in the hardware.
+    assert _hitless(run, 2, edu), run.describe()
     assert not run.grep(r"refusing incoming", stage=2), run.describe()
-    # VT-d adopted the preserved tables instead of clearing them...
-    assert run.grep(r"DMAR: dmar\d+: live update: adopted the root table "
-                    r"with 1 preserved device", stage=2), run.describe()
+    # The IOMMU adopted the preserved tables instead of clearing them...
+    assert _adopted(run, 2, 1), run.describe()
     # ...and they still block what was never mapped, as the restored HWPT
     # does: the DMA to it faulted, before and after the retrieve.
     _assert_device_updated(run, edu)
@@ -203,35 +264,69 @@ def test_preserve_across_kexec(lu_e2e):
     assert len(dma_ok) == 2, f"edu DMA after the update: {dma_ok}; {run.describe()}"
 
 
+def test_amdvi_registers_across_kexec(lu_e2e_amdvi):
+    """On AMD-Vi, read through the driver's debugfs: the IOMMU's device
+    table base register is the same right before the kexec, at the new
+    kernel's /init and after the device is attached again (the table was
+    used in place, never moved), and the preserved device's entry keeps its
+    translation half (words 0 and 1) and word 3 through all three: adopted
+    as it was, and attached again without a write. Its interrupt half (word
+    2) is the new kernel's. What lutrace dumped of the outgoing state
+    records the same register and entry."""
+    run = lu_e2e_amdvi
+    s1, s2 = run.stage(1), run.stage(2)
+    devtab = [s1.results.get("amdvi_devtab_kexec"),
+              s2.results.get("amdvi_devtab_boot"),
+              s2.results.get("amdvi_devtab_attached")]
+    dte = [s1.results.get("amdvi_dte_kexec"), s2.results.get("amdvi_dte_boot"),
+           s2.results.get("amdvi_dte_attached")]
+    where = f"base register {devtab}, DTE {dte}; {run.describe()}"
+    assert all(devtab) and all(dte), where
+    assert len(set(devtab)) == 1 and int(devtab[0], 16), where
+    # debugfs prints the words from the highest: 3, 2, 1, 0
+    words = [[int(w, 16) for w in d.split()] for d in dte]
+    assert all(len(w) == 4 for w in words), where
+    kept = {(w[0], w[2], w[3]) for w in words}
+    assert len(kept) == 1, where
+    w3, w1, w0 = kept.pop()
+    assert w0 & 0x3 == 0x3 and (w0 >> 9) & 7, f"not a translating entry: {where}"
+    dev = blob_json(s1, "dump-outgoing")["devices"][0]["amdvi"]
+    hw = blob_json(s1, "dump-outgoing")["hw_units"][0]["amdvi"]
+    assert int(hw["devtab"], 16) == int(devtab[0], 16), f"{hw}; {where}"
+    assert [int(w, 16) if isinstance(w, str) else w for w in dev["dte"]][:2] == \
+        [w0, w1], f"{dev}; {where}"
+
+
 AGAIN_CHECKS = ("remark_restored_hwpt_ok", "again_preserve_memfd_ok",
                 "again_preserve_iommufd_ok", "again_preserve_device_ok")
 
 
-def test_two_updates_in_a_row(guest):
+def test_two_updates_in_a_row(guest, machine):
     """Preserve, kexec, restore, preserve again, kexec, restore: the
     restored HWPT and device are preserved like new ones, and the device's
     DMA keeps going through both updates."""
-    run = guest("vtd", "lu-iommufd-twice", edu=2)
+    run = guest(machine, "lu-iommufd-twice", edu=2)
     s3 = run.stage(3)
     _assert_checks(run, 2, RETRIEVE_CHECKS[:-1] + AGAIN_CHECKS)
     _assert_checks(run, 3, RETRIEVE_CHECKS)
+    edu = run.stage(1).results["edu_bdf"]
     for n in (2, 3):
         _assert_incoming(run, n)
-        assert run.grep(r"live update: \S+ keeps its context entry", stage=n), \
-            run.describe()
+        assert _hitless(run, n, edu), run.describe()
     assert s3.results.get("edu_dma") == "ok", run.describe()
 
 
-def test_cancel_leaves_nothing(guest):
+def test_cancel_leaves_nothing(guest, machine):
     """A session closed before the kexec unpreserves everything: the next
     kernel boots as usual, with no IOMMU state handed over and translation
     started from scratch, and the device works."""
-    run = guest("vtd", "lu-cancel", edu=2)
+    run = guest(machine, "lu-cancel", edu=2)
     _assert_checks(run, 1, ("cancel_trace_pt_preserve", "cancel_trace_device_unpreserve",
                             "cancel_trace_pt_unpreserve", "attach_after_cancel_ok"))
     assert not run.grep(r"iommu-lu: incoming state", stage=2), run.describe()
     assert not run.grep(r"live update: adopted", stage=2), run.describe()
-    assert not run.grep(r"Translation was enabled", stage=2), run.describe()
+    assert not run.grep(r"Translation was enabled|arrives translating", stage=2), \
+        run.describe()
     assert run.stage(2).results.get("edu_dma") == "ok", run.describe()
 
 
@@ -260,24 +355,24 @@ def _assert_destroy_refused(run, check, errno_key, dma_check):
     assert _in_order(run, 2, _finish_blocked(edu), FINISHED), run.describe()
 
 
-def test_destroy_restored_hwpt_early(guest):
+def test_destroy_restored_hwpt_early(guest, machine):
     """Destroying a restored HWPT before its device was retrieved and
     attached again is refused (EBUSY): the restored IOAS pins the memory its
     page table maps, and the device nobody attached yet still translates
     through that table. The device's DMA keeps working. At FINISH the
     device, never attached, is blocked and released."""
-    run = guest("vtd", "lu-destroy-early", edu=2)
+    run = guest(machine, "lu-destroy-early", edu=2)
     _assert_checks(run, 1, PRESERVE_CHECKS)
     _assert_destroy_refused(run, "restored_hwpt_destroy_early_busy",
                             "destroy_early_errno", "dma_after_early_destroy")
 
 
-def test_destroy_restored_hwpt_after_bind(guest):
+def test_destroy_restored_hwpt_after_bind(guest, machine):
     """Destroying a restored HWPT once its device is retrieved and bound to
     the iommufd, but not attached, is refused (EBUSY), as before the
     device is bound: DMA keeps working. At FINISH the device, never
     attached, is blocked and released."""
-    run = guest("vtd", "lu-destroy-after-bind", edu=2)
+    run = guest(machine, "lu-destroy-after-bind", edu=2)
     _assert_checks(run, 1, PRESERVE_CHECKS)
     _assert_checks(run, 2, ("device_bind_ok",))
     _assert_destroy_refused(run, "restored_hwpt_destroy_after_bind",
@@ -332,6 +427,9 @@ def test_memory_restored_ioas_ordinary_after_finish(lu_memory):
                             "restored_ioas_unmap_ok", "dma_unmapped_a_issued"))
     edu = run.stage(1).results["edu_bdf"]
     iova = s2.results["unmapped_dma_iova"]
+    if run.machine == "amdvi":
+        assert _blocked_by_data(run, 2, "dma_unmapped_a_issued"), run.describe()
+        return
     assert _dmar_fault(run, 2, iova, edu), \
         f"DMA to unmapped {iova}: no DMAR fault of {edu}; {run.describe()}"
     assert _in_order(run, 2, FINISHED, r"LU-CHECK 2 restored_ioas_unmap_ok PASS",
@@ -350,13 +448,13 @@ def test_memory_pinned_after_finish(lu_memory):
     _assert_checks(run, 2, MEMORY_PINNED_CHECKS)
 
 
-def test_finish_without_retrieve(guest):
+def test_finish_without_retrieve(guest, machine):
     """A session finished with nothing retrieved: the preserved device was
     not taken back by its user, so FINISH blocks and releases it. It loses
     bus mastering, the IOMMU blocks the IOVAs of its preserved table (with
     bus mastering set again, DMA to them faults), and it then works with a
     new iommufd."""
-    run = guest("vtd", "lu-finish-unretrieved", edu=2)
+    run = guest(machine, "lu-finish-unretrieved", edu=2)
     s1, s2 = run.stage(1), run.stage(2)
     _assert_checks(run, 1, PRESERVE_CHECKS)
     _assert_checks(run, 2, ("finish_unretrieved_ok", "bus_master_cleared_at_finish",
@@ -388,7 +486,7 @@ def _hwpt_refused_blocked(edu):
             r"could not be restored: blocked and released")
 
 
-def test_memfd_changed_before_iommufd_retrieve(guest):
+def test_memfd_changed_before_iommufd_retrieve(guest, machine):
     """The memfd is retrieved first and a hole punched in it over A, before
     the iommufd is retrieved: the restored HWPT's page table maps a page
     the memfd no longer holds. The kernel does not restore the HWPT (its
@@ -397,7 +495,7 @@ def test_memfd_changed_before_iommufd_retrieve(guest):
     iommufd, with bus mastering set again its DMA to the preserved IOVAs
     faults, and B keeps what the device wrote there before the kexec. The
     session finishes, and the device then works with a new iommufd."""
-    run = guest("vtd", "lu-memfd-first", edu=2, allow_fail=True)
+    run = guest(machine, "lu-memfd-first", edu=2, allow_fail=True)
     s2 = run.stage(2)
     _assert_checks(run, 1, PRESERVE_CHECKS)
     edu = run.stage(1).results["edu_bdf"]
@@ -433,7 +531,7 @@ RESCAN_CHECKS = (
 )
 
 
-def test_rescan_before_finish(guest):
+def test_rescan_before_finish(guest, machine):
     """Two VMMs preserve one edu device each, in sessions of their own, and
     each device is removed and found again by a PCI rescan before the live
     update is finished. The one its session kept, never retrieved, is
@@ -444,7 +542,7 @@ def test_rescan_before_finish(guest):
     other session still holds the incoming state. Neither is restored again
     when it is probed again (the freed domain is not looked up again), both
     sessions finish, and both devices then work with a new iommufd."""
-    run = guest("vtd", "lu-rescan", edu=2)
+    run = guest(machine, "lu-rescan", edu=2)
     s1, s2 = run.stage(1), run.stage(2)
     _assert_checks(run, 1, PRESERVE_CHECKS + SECOND_SESSION_CHECKS)
     _assert_checks(run, 2, RESCAN_CHECKS)
@@ -476,7 +574,7 @@ MSI_CHECKS = ("msi_off_after_kexec", "intx_off_after_kexec", "irq_raised_quiesce
               "msi_after_retrieve")
 
 
-def test_msi_quiet_across_kexec(guest):
+def test_msi_quiet_across_kexec(guest, machine):
     """A preserved device whose MSI was on before the update keeps its bus
     mastering across the kexec, not its interrupts: the kexec turns its MSI
     off (edu cannot mask its MSI vector) and disables INTx, so that an
@@ -484,7 +582,7 @@ def test_msi_quiet_across_kexec(guest):
     nowhere, neither through the new kernel's interrupt remapping with the
     old kernel's index nor to another handler. The device is retrieved as
     usual, and MSI set up again through VFIO works."""
-    run = guest("vtd", "lu-msi", edu=2)
+    run = guest(machine, "lu-msi", edu=2)
     _assert_checks(run, 1, PRESERVE_CHECKS + ("msi_before_preserve",))
     _assert_checks(run, 2, MSI_CHECKS + RETRIEVE_CHECKS)
     edu = run.stage(1).results["edu_bdf"]
@@ -587,26 +685,34 @@ REFUSED_STATE = {
 }
 
 
+# What the IOMMU says when it has no state for the unit it arrives translating
+NO_STATE = {
+    "vtd": r"DMAR: dmar\d+: live update: no state for this unit: translation "
+           r"stays on, with an empty root table",
+    "amdvi": r"AMD-Vi: IOMMU:\d+: live update: no state for this unit: every "
+             r"device it serves is blocked",
+}
+
+
 @pytest.mark.parametrize("what", sorted(REFUSED_STATE))
-def test_refused_state_blocks(guest, what):
+def test_refused_state_blocks(guest, machine, what):
     """The preserved state is damaged just before the kexec, so that the
-    next kernel refuses it: as a whole (abi-version) or for its VT-d unit,
-    whose entry it does not find (hw-unit-token). VT-d then keeps
-    translating with an empty root table instead of turning translation
-    off, the device is not restored, and its DMA to the IOVAs of its old
-    table is blocked, never untranslated."""
-    run = guest("vtd", "lu-corrupt", edu=2, args=(what,))
+    next kernel refuses it: as a whole (abi-version) or for its IOMMU,
+    whose entry it does not find (hw-unit-token). The IOMMU then keeps
+    translating with every entry blocking (an empty VT-d root table, a
+    blocking AMD-Vi device table) instead of turning translation off, the
+    device is not restored, and its DMA to the IOVAs of its old table is
+    blocked, never untranslated."""
+    run = guest(machine, "lu-corrupt", edu=2, args=(what,))
     s1, s2 = run.stage(1), run.stage(2)
     _assert_checks(run, 1, PRESERVE_CHECKS + ("corrupt_written",))
     assert run.grep(_corrupted(what), stage=1), run.describe()
     _assert_checks(run, 2, ("offdma_issued",))
     edu = s1.results["edu_bdf"]
     assert s2.results.get("offdma_bdf") == edu, run.describe()
-    assert not run.grep(r"Translation was enabled for dmar\d+ but we are not in "
+    assert not run.grep(r"Translation was enabled for \S+ but we are not in "
                         r"kdump mode", stage=2), run.describe()
-    assert run.grep(r"DMAR: dmar\d+: live update: no state for this unit: "
-                    r"translation stays on, with an empty root table",
-                    stage=2), run.describe()
+    assert run.grep(NO_STATE[machine], stage=2), run.describe()
     assert not run.grep(r"live update: adopted", stage=2), run.describe()
     assert not run.grep(r"iommu-lu: restored its preserved domain", stage=2), \
         run.describe()
@@ -626,23 +732,40 @@ REFUSED_ONE_CHECKS = ("refused_issued", "refused_iommufd_retrieved",
                       "refused_get_id_absent", "refused_session_finish_ok")
 
 
-# What the next kernel says about the damaged device entry
+# What the next kernel says about the damaged device entry (device-context
+# damages the recorded context entry, or AMD-Vi's DTE, which the kexec then
+# blocks as changed since it was preserved), and how the IOMMU says so
 REFUSED_DEVICE = {
-    "device-context": "context entry changed",
-    "device-did": "domain id differs",
+    "vtd": {"device-context": "context entry changed",
+            "device-did": "domain id differs"},
+    "amdvi": {"device-context": "device table entry not as written",
+              "device-did": "domain id not the device table entry's"},
 }
+UNIT_PREFIX = {"vtd": r"DMAR: dmar\d+", "amdvi": r"AMD-Vi: IOMMU:\d+"}
 
 
-@pytest.mark.parametrize("what", sorted(REFUSED_DEVICE))
-def test_one_device_refused_other_works(guest, what):
+def _changed_at_kexec(run, bdf):
+    """Stage 1's line: the kexec found the entry of `bdf` changed since it
+    was preserved, and cleared (blocked) it."""
+    if run.machine == "amdvi":
+        rx = (rf"AMD-Vi: IOMMU:\d+: live update: the device table entry of "
+              rf"{re.escape(bdf[5:])} changed since it was preserved: blocked")
+    else:
+        rx = (rf"DMAR: dmar\d+: live update: the context entry of "
+              rf"{re.escape(bdf[5:])} changed since it was preserved: cleared")
+    return run.grep(rx, stage=1)
+
+
+@pytest.mark.parametrize("what", sorted(REFUSED_DEVICE["vtd"]))
+def test_one_device_refused_other_works(guest, machine, what):
     """Two VMMs preserve one edu device each, in sessions of their own,
-    behind the same VT-d unit; the first device's entry is damaged before
-    the kexec (its recorded context entry, or its recorded domain id). The
-    next kernel refuses that device alone: it blocks its DMA, does not
+    behind the same IOMMU; the first device's entry is damaged before the
+    kexec (its recorded context entry or DTE, or its recorded domain id).
+    The next kernel refuses that device alone: it blocks its DMA, does not
     restore its domain (its session gives the iommufd back without the
     HWPT, and finishes), and adopts the unit with the second device, which
     its session gets back working."""
-    run = guest("vtd", "lu-refuse-one", edu=2, args=(what,))
+    run = guest(machine, "lu-refuse-one", edu=2, args=(what,))
     s1, s2 = run.stage(1), run.stage(2)
     _assert_checks(run, 1, PRESERVE_CHECKS + SECOND_SESSION_CHECKS + ("corrupt_written",))
     edu, edu2 = s1.results["edu_bdf"], s1.results["edu2_bdf"]
@@ -650,19 +773,16 @@ def test_one_device_refused_other_works(guest, what):
     assert run.grep(_corrupted(f"{what} {edu}"), stage=1), run.describe()
     # A recorded entry that no longer reads as the unit's is cleared by
     # the kexec's own check already
-    changed = run.grep(rf"DMAR: dmar\d+: live update: the context entry of "
-                       rf"{re.escape(edu[5:])} changed since it was preserved: "
-                       r"cleared", stage=1)
+    changed = _changed_at_kexec(run, edu)
     assert bool(changed) == (what == "device-context"), run.describe()
     _assert_incoming(run, 2, domains=2, devices=2)
     # The first device alone is refused, the unit adopted with the second
-    why = re.escape(REFUSED_DEVICE[what])
-    assert run.grep(rf"DMAR: dmar\d+: live update: device {re.escape(edu)}: {why}; "
-                    r"its DMA is blocked", stage=2), run.describe()
+    why = re.escape(REFUSED_DEVICE[machine][what])
+    assert run.grep(rf"{UNIT_PREFIX[machine]}: live update: device {re.escape(edu)}: "
+                    rf"{why}; its DMA is blocked", stage=2), run.describe()
     assert run.grep(rf"iommu-lu: refusing incoming device \d+: {why}",
                     stage=2), run.describe()
-    assert run.grep(r"DMAR: dmar\d+: live update: adopted the root table with 1 "
-                    r"preserved device\(s\)", stage=2), run.describe()
+    assert _adopted(run, 2, 1), run.describe()
     assert not run.grep(rf"{re.escape(edu)}: iommu-lu: restored its preserved domain",
                         stage=2), run.describe()
     assert run.grep(rf"{re.escape(edu2)}: iommu-lu: restored its preserved domain",
@@ -676,8 +796,7 @@ def test_one_device_refused_other_works(guest, what):
     # The second session: as after any live update
     _assert_checks(run, 2, RESTORED_DEVICE_CHECKS + ("session_finish_ok",))
     assert run.grep(r"iommufd: restored HWPT 0x1235: domain \d+", stage=2), run.describe()
-    assert run.grep(rf"DMAR: dmar\d+: live update: {re.escape(edu2[5:])} keeps its "
-                    r"context entry", stage=2), run.describe()
+    assert _hitless(run, 2, edu2), run.describe()
 
 
 # The device live update on the PCI topologies of harness/topology.py, on

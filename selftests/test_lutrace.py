@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-"""lutrace on a real live update (the vtd guest, scenario lu-iommufd): what
-it dumps and traces must agree with what the kernel itself reports, through
-its log and its own trace buffer (ftrace, parsed here independently of
-lutrace). Plus its failures: live update off in the guest, and on the host,
+"""lutrace on a real live update (the vtd and amdvi guests, scenario
+lu-iommufd): what it dumps and traces must agree with what the kernel
+itself reports, through its log and its own trace buffer (ftrace, parsed
+here independently of lutrace). Plus its failures: live update off in the guest, and on the host,
 no root and no feature."""
 
 import json
@@ -73,13 +73,27 @@ def one(items, what):
     return items[0]
 
 
-# Entry fields that must survive the kexec unchanged
-STABLE = {
-    "hw_units": ("index", "refcount", "type", "token", "vtd"),
-    "domains": ("index", "refcount", "format", "levels", "top_table", "addr_width",
-                "oa_width", "nr_tables", "features"),
-    "devices": ("index", "refcount", "pci", "token", "domain", "hw_unit", "vtd"),
+# Per machine: the hardware unit type and the domain format lutrace names
+# (with their ABI numbers), the key of its driver payload, and the log line
+# of the hitless attach that gives the device's domain id
+VENDOR = {
+    "vtd": {"unit": ("vtd", 1), "format": ("vtdss", 1), "payload": "vtd",
+            "kept": r"keeps its context entry \(domain id (\d+)\)"},
+    "amdvi": {"unit": ("amdvi", 2), "format": ("amdv1", 3), "payload": "amdvi",
+              "kept": r"keeps its device table entry \(domain id (\d+)\)"},
 }
+
+
+def stable(machine):
+    """Entry fields that must survive the kexec unchanged"""
+    payload = VENDOR[machine]["payload"]
+    return {
+        "hw_units": ("index", "refcount", "type", "token", payload),
+        "domains": ("index", "refcount", "format", "levels", "top_table",
+                    "addr_width", "oa_width", "nr_tables", "features"),
+        "devices": ("index", "refcount", "pci", "token", "domain", "hw_unit",
+                    payload),
+    }
 
 pytestmark_qemu = pytest.mark.qemu
 
@@ -117,13 +131,14 @@ def test_dump_outgoing_agrees_with_kernel(lu_e2e):
     assert dev["hw_unit"] == int(kdev["hw_unit"]) == hw["index"]
     assert int(dev["token"], 16) == int(kdev["token"], 16)
     assert dom["index"] == int(kdom["index"])
-    assert dom["format"] == "vtdss" and int(kdom["format"]) == 1
+    vendor = VENDOR[run.machine]
+    assert (dom["format"], int(kdom["format"])) == vendor["format"]
     assert dom["levels"] == int(kdom["levels"])
     assert dom["top_table"] == int(kdom["top"], 16)
     assert dom["addr_width"] == int(kdom["width"])
     assert dom["nr_tables"] == int(kpt["tables"])
     assert hw["index"] == int(khw["index"])
-    assert hw["type"] == "vtd" and int(khw["type"]) == 1
+    assert (hw["type"], int(khw["type"])) == vendor["unit"]
     assert int(hw["token"], 16) == int(khw["token"], 16)
     # Reference counts: one device behind the unit and on the domain
     assert (dev["refcount"], dom["refcount"], hw["refcount"]) == (1, 1, 1)
@@ -131,11 +146,10 @@ def test_dump_outgoing_agrees_with_kernel(lu_e2e):
     other = s2.results["rescanned"]
     assert other != edu
     assert all(x["pci"] != other for x in d["devices"])
-    # The VT-d domain id is the one the next kernel keeps
-    kept_did = one(run.grep(r"keeps its context entry \(domain id (\d+)\)", stage=2),
-                   "context entry kept")
+    # The domain id is the one the next kernel keeps
+    kept_did = one(run.grep(vendor["kept"], stage=2), "entry kept")
     did = int(re.search(r"domain id (\d+)", kept_did)[1])
-    assert dev["vtd"]["domain_id"] == did
+    assert dev[vendor["payload"]]["domain_id"] == did
 
 
 @pytestmark_qemu
@@ -156,7 +170,7 @@ def test_dump_incoming_agrees_with_kernel(lu_e2e):
                   one(run.grep(r"iommu-lu: incoming state:", stage=2), "state line"))
     assert d2["root"]["valid"] == {"hw_unit": int(m[1]), "domain": int(m[2]),
                                    "device": int(m[3])}
-    for chain, fields in STABLE.items():
+    for chain, fields in stable(run.machine).items():
         assert len(d2[chain]) == len(d1[chain]), chain
         for a, b in zip(d1[chain], d2[chain]):
             for f in fields:
@@ -167,7 +181,7 @@ def test_dump_incoming_agrees_with_kernel(lu_e2e):
     edu = s1.results["edu_bdf"]
     assert run.grep(rf"{edu}: iommu-lu: restored its preserved domain {dev['domain']}",
                     stage=2)
-    for chain in STABLE:
+    for chain in ("hw_units", "domains", "devices"):
         assert "restored" in d2[chain][0]["flags"].split(","), d2[chain][0]
         assert "restored" not in d1[chain][0]["flags"], d1[chain][0]
 

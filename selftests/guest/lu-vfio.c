@@ -17,6 +17,7 @@
  *   lu-vfio finish-unretrieved
  *   lu-vfio rescan
  *   lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]
+ *   lu-vfio probe-sysfs [--bdf DDDD:BB:DD.F]
  *   lu-vfio group-refused --bdf DDDD:BB:DD.F --member BDF2 -- CMD...
  *   lu-vfio alias-removal --bdf DDDD:BB:DD.F --member BDF2
  *   lu-vfio bridges BDF...
@@ -119,7 +120,8 @@
  *     restored HWPT destroyed; neither may be restored again;
  *   - dma-sysfs, in a kernel that did not take the preserved state (it
  *     was damaged before the kexec), DMAs to the preserved IOVAs through
- *     BAR 0 in sysfs: those must fault too.
+ *     BAR 0 in sysfs: those must fault too;
+ *   - probe-sysfs runs the untranslated-DMA probe alone (its control).
  *
  * group-refused, in stage 1, preserves an edu device whose IOMMU group has
  * another member (behind a PCIe-to-PCI bridge) that is bound to no
@@ -686,6 +688,98 @@ static void dmar_fault_pace(void)
 }
 
 /*
+ * The probe for untranslated DMA: a locked page of ours, filled with
+ * pattern U, whose physical address is used as an IOVA that nothing maps
+ * (the tests map IOVAs below PROBE_MIN_PA only; the edu device reaches
+ * IOVAs below PROBE_MAX_PA). A DMA write the IOMMU let through
+ * untranslated would land in it; a blocked one leaves it alone.
+ * This shows a block by data, where the kernel logs no fault (QEMU's
+ * AMD-Vi reports none).
+ */
+#define SEED_U			0x3c
+#define PROBE_MIN_PA		0x1000000ULL
+#define PROBE_MAX_PA		(1ULL << EDU_DMA_ADDR_BITS)
+#define PROBE_TRIES		4096
+
+struct phys_probe {
+	uint8_t *page;
+	uint64_t pa;
+};
+
+/* Physical address of the resident page at @p, from /proc/self/pagemap */
+static uint64_t page_pa(const void *p)
+{
+	uint64_t ent;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		lu_die("open /proc/self/pagemap");
+	if (pread(fd, &ent, sizeof(ent),
+		  (uintptr_t)p / PAGE * sizeof(ent)) != sizeof(ent))
+		lu_die("read /proc/self/pagemap");
+	close(fd);
+	if (!(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
+		lu_diex("page %p: no physical address in pagemap (0x%" PRIx64 ")",
+			p, ent);
+	return (ent & ((1ULL << 55) - 1)) * PAGE;
+}
+
+static void phys_probe_init(struct phys_probe *probe)
+{
+	uint8_t *pages;
+	int i;
+
+	/* Pages until one is in the range; the others stay unused */
+	pages = mmap(NULL, PROBE_TRIES * PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	if (pages == MAP_FAILED)
+		lu_die("mmap probe pages");
+	for (i = 0; i < PROBE_TRIES; i++) {
+		probe->page = pages + i * PAGE;
+		memset(probe->page, 0, PAGE);
+		probe->pa = page_pa(probe->page);
+		if (probe->pa >= PROBE_MIN_PA && probe->pa < PROBE_MAX_PA)
+			return;
+	}
+	lu_diex("no probe page between physical addresses 0x%llx and 0x%llx",
+		PROBE_MIN_PA, PROBE_MAX_PA);
+}
+
+/*
+ * Does the kernel log no fault of a blocked DMA? QEMU's AMD-Vi (IVHD units)
+ * records none: there, a probe shows the block instead.
+ */
+static bool no_fault_log(void)
+{
+	return !access("/sys/class/iommu/ivhd0", F_OK);
+}
+
+/*
+ * The device writes its buffer to the probe's IOVA: 0 if the DMA completed
+ * and the probe kept pattern U (blocked), 1 if it changed (untranslated),
+ * or the DMA's error. @what gets what happened, for a check's detail.
+ */
+static int untranslated_probe(char *what, size_t len)
+{
+	static struct phys_probe probe_page;
+	struct phys_probe *probe = &probe_page;
+	int ret;
+
+	if (!probe->page)
+		phys_probe_init(probe);
+
+	pattern_fill(probe->page, XFER_LEN, SEED_U);
+	ret = edu_dma_xfer(EDU_DMA_FROM_DEVICE, probe->pa, XFER_LEN);
+	if (!ret && pattern_count(probe->page, XFER_LEN, SEED_U) != XFER_LEN)
+		ret = 1;
+	snprintf(what, len, "device writes iova 0x%" PRIx64 " (the physical "
+		 "address of a page of ours, never mapped): %s", probe->pa,
+		 ret < 0 ? "DMA error" : ret ? "the page changed: the DMA went "
+		 "through untranslated" : "completed, the page kept its data");
+	return ret;
+}
+
+/*
  * LU-CHECK @name: the device ran a DMA (@dir) at @iova, which nothing maps
  * for it; the IOMMU must have blocked it, which only the kernel log shows
  * (a DMAR fault): LU-RESULT @key says where.
@@ -693,17 +787,21 @@ static void dmar_fault_pace(void)
 static void check_dma_unmapped(const char *name, const char *key,
 			       enum edu_dma_dir dir, uint64_t iova)
 {
-	int ret;
+	char probe[160] = "";
+	int ret, ret_p = 0;
 
 	dmar_fault_pace();
 	ret = edu_dma_xfer(dir, iova, XFER_LEN);
+	if (no_fault_log())
+		ret_p = untranslated_probe(probe, sizeof(probe));
 
 	lu_result(key, "0x%" PRIx64, iova);
-	nr_failed += !lu_check(name, !ret, "%s iova 0x%" PRIx64 ": %s (the "
-			       "kernel must log a DMAR fault)",
+	nr_failed += !lu_check(name, !ret && !ret_p, "%s iova 0x%" PRIx64 ": %s "
+			       "(the kernel must log a DMAR fault)%s%s",
 			       dir == EDU_DMA_TO_DEVICE ? "device reads" :
 							  "device writes",
-			       iova, ret ? "DMA error" : "completed");
+			       iova, ret ? "DMA error" : "completed",
+			       *probe ? "; " : "", probe);
 }
 
 /* check_dma_at() with A and B at IOVA_A and IOVA_B */
@@ -1748,8 +1846,8 @@ static void sysfs_pci_set_command(const char *bdf, uint16_t cmd)
 static void dma_unowned_blocked(const char *bdf, const char *prefix)
 {
 	uint16_t cmd = sysfs_pci_command(bdf);
-	char key[64], name[64];
-	int ret_to, ret_from;
+	char key[64], name[64], probe[160] = "";
+	int ret_to, ret_from, ret_p = 0;
 	size_t bar_size;
 
 	snprintf(key, sizeof(key), "%s_command", prefix);
@@ -1766,13 +1864,16 @@ static void dma_unowned_blocked(const char *bdf, const char *prefix)
 	ret_from = edu_dma_xfer(EDU_DMA_FROM_DEVICE, IOVA_B, XFER_LEN);
 	snprintf(key, sizeof(key), "%s_write_iova", prefix);
 	lu_result(key, "0x%llx", IOVA_B);
+	if (no_fault_log())
+		ret_p = untranslated_probe(probe, sizeof(probe));
 	snprintf(name, sizeof(name), "%s_issued", prefix);
-	nr_failed += !lu_check(name, !ret_to && !ret_from,
+	nr_failed += !lu_check(name, !ret_to && !ret_from && !ret_p,
 			       "%s, bus mastering on: iova 0x%llx to device: "
 			       "%s, device to iova 0x%llx: %s (the kernel must "
-			       "log a DMAR fault for each)", bdf, IOVA_A,
+			       "log a DMAR fault for each)%s%s", bdf, IOVA_A,
 			       ret_to ? "DMA error" : "completed", IOVA_B,
-			       ret_from ? "DMA error" : "completed");
+			       ret_from ? "DMA error" : "completed",
+			       *probe ? "; " : "", probe);
 
 	munmap((void *)edu_bar, bar_size);
 	sysfs_pci_set_command(bdf, (cmd | PCI_COMMAND_MEMORY) &
@@ -1879,6 +1980,28 @@ static void check_dma_after_update(uint8_t *mem, const struct kept_edu *e)
 			   kept_name(key, e, "blocked_dma_iova"),
 			   EDU_DMA_FROM_DEVICE, IOVA_FREE + e->gap);
 	munmap((void *)edu_bar, bar_size);
+}
+
+/* Run CMD as a child and wait for it; it must succeed */
+static void run_cmd(char **cmd)
+{
+	int status = lu_spawn_wait(cmd);
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		lu_diex("%s failed (status 0x%x)", cmd[0], status);
+}
+
+/*
+ * Stage 2, the retrieved device just attached to its restored HWPT: run the
+ * shell command LU_AFTER_ATTACH, if set, for a scenario to look at the
+ * IOMMU while the device is attached (lib/lu.sh lu_amdvi_regs).
+ */
+static void after_attach_hook(void)
+{
+	char *cmd[] = { "/bin/sh", "-c", getenv("LU_AFTER_ATTACH"), NULL };
+
+	if (cmd[2])
+		run_cmd(cmd);
 }
 
 /*
@@ -1991,6 +2114,7 @@ static void check_restored_device(int session_fd, int memfd, uint8_t *mem,
 	if (check_device_bind(&s))
 		return;
 	vfio_attach_pt(&s, get.out_hwpt_id);
+	after_attach_hook();
 
 	err = ioas_map_file(&s, get.out_ioas_id, memfd, 0, IOVA_FREE);
 	check_err("restored_ioas_immutable", err, EBUSY,
@@ -2177,6 +2301,35 @@ static int lu_dma_sysfs_cmd(const char *bdf)
 	}
 	lu_result("offdma_bdf", "%s", bdf);
 	dma_unowned_blocked(bdf, "offdma");
+	return exit_status();
+}
+
+/*
+ * The untranslated-DMA probe alone, of @bdf with no driver (BAR 0 through
+ * sysfs, bus mastering set for it): check untranslated_probe_blocked. The
+ * control of the probe: where the IOMMU passes the device's DMA through
+ * untranslated (iommu.passthrough=1), the check must fail.
+ */
+static int lu_probe_sysfs_cmd(const char *bdf)
+{
+	char bdf_buf[NAME_MAX + 1], probe[160];
+	uint16_t cmd;
+	size_t bar_size;
+	int ret;
+
+	if (!bdf) {
+		pci_find_edu(bdf_buf, sizeof(bdf_buf));
+		bdf = bdf_buf;
+	}
+	cmd = sysfs_pci_command(bdf);
+	sysfs_pci_set_command(bdf, cmd | PCI_COMMAND_MEMORY |
+			      PCI_COMMAND_MASTER);
+	edu_bar = sysfs_map_bar0(bdf, &bar_size);
+	ret = untranslated_probe(probe, sizeof(probe));
+	nr_failed += !lu_check("untranslated_probe_blocked", !ret, "%s: %s", bdf,
+			       probe);
+	munmap((void *)edu_bar, bar_size);
+	sysfs_pci_set_command(bdf, cmd);
 	return exit_status();
 }
 
@@ -3161,14 +3314,6 @@ static int lu_memfd_first_cmd(void)
 	return exit_status();
 }
 
-/* Run CMD as a child and wait for it; it must succeed */
-static void run_cmd(char **cmd)
-{
-	int status = lu_spawn_wait(cmd);
-
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		lu_diex("%s failed (status 0x%x)", cmd[0], status);
-}
 
 /*
  * The edu device @bdf (LU-RESULT edu_bdf; its group's other member
@@ -3412,6 +3557,7 @@ static void usage(FILE *f)
 		"       lu-vfio finish-unretrieved\n"
 		"       lu-vfio rescan\n"
 		"       lu-vfio dma-sysfs [--bdf DDDD:BB:DD.F]\n"
+		"       lu-vfio probe-sysfs [--bdf DDDD:BB:DD.F]\n"
 		"  mark-checks  check the rules of IOMMU_HWPT_LU_SET_PRESERVE\n"
 		"               with an edu device bound to vfio-pci\n"
 		"  preserve     preserve a memfd and an iommufd with a marked\n"
@@ -3470,6 +3616,8 @@ static void usage(FILE *f)
 		"  dma-sysfs    after a kexec whose kernel did not take the\n"
 		"               preserved state: DMA to the preserved IOVAs\n"
 		"               through BAR 0 in sysfs\n"
+		"  probe-sysfs  the untranslated-DMA probe alone, through BAR 0\n"
+		"               in sysfs (see untranslated_probe())\n"
 		"  group-refused  preserve the edu device whose IOMMU group\n"
 		"               member BDF2 is bound to no iommufd: refused\n"
 		"               (EBUSY), or else the kexec into the kernel CMD\n"
@@ -3599,7 +3747,8 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "destroy-early") && strcmp(argv[1], "memory") &&
 	    strcmp(argv[1], "memfd-first") &&
 	    strcmp(argv[1], "finish-unretrieved") &&
-	    strcmp(argv[1], "rescan") && strcmp(argv[1], "dma-sysfs")) {
+	    strcmp(argv[1], "rescan") && strcmp(argv[1], "dma-sysfs") &&
+	    strcmp(argv[1], "probe-sysfs")) {
 		lu_msg("unknown command '%s'", argv[1]);
 		usage(stderr);
 		return LU_EXIT_ERROR;
@@ -3716,5 +3865,7 @@ int main(int argc, char **argv)
 		return lu_rescan_cmd();
 	if (!strcmp(cmd, "dma-sysfs"))
 		return lu_dma_sysfs_cmd(bdf);
+	if (!strcmp(cmd, "probe-sysfs"))
+		return lu_probe_sysfs_cmd(bdf);
 	return mark_checks(bdf);
 }

@@ -122,6 +122,19 @@ lu_edu_control() {
 # the kexec (lib/lt-hook.sh); with LU_DUMP=1, it only dumps it
 # (lib/dump-hook.sh). With LU_CORRUPT="WHAT [ARG]", the outgoing
 # state is damaged just before the kexec (lib/corrupt-hook.sh).
+# On an AMD-Vi machine, what its first IOMMU holds, read through the
+# driver's debugfs: LU-RESULT amdvi_devtab_<tag>, its device table base
+# register, and amdvi_dte_<tag>, the device table entry of the PCI device
+# $2, its four 64-bit words from the highest. Nothing elsewhere.
+lu_amdvi_regs() {
+	d=/sys/kernel/debug/iommu/amd
+	[ -d "$d" ] || return 0
+	echo 0 > "$d/iommu00/mmio" || return 1
+	lu_result "amdvi_devtab_$1" "$(sed -n 's/.*Value:\(0x[0-9a-f]*\).*/\1/p' "$d/iommu00/mmio")"
+	echo "$2" > "$d/devid" || return 1
+	lu_result "amdvi_dte_$1" "$(awk -v dev="$2" '$1 == dev { print $2, $3, $4, $5 }' "$d/devtbl")"
+}
+
 lu_vfio_preserve_kexec() {
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
 		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
@@ -132,6 +145,7 @@ lu_vfio_preserve_kexec() {
 		hooks="sh /lib/lt-hook.sh"
 	fi
 	[ "$LU_DUMP" != 1 ] || hooks="$hooks sh /lib/dump-hook.sh"
+	[ "$LU_AMDVI_REGS" != 1 ] || hooks="$hooks sh /lib/amdvi-hook.sh"
 	[ -z "$LU_CORRUPT" ] || hooks="$hooks sh /lib/corrupt-hook.sh $LU_CORRUPT --"
 	# $hooks unquoted: one word per argument
 	lu_kexec lu-vfio preserve "$@" -- $hooks

@@ -11,12 +11,18 @@
 # stage 2 reads the restore at boot back from the kernel's trace buffer,
 # dumps the incoming state, then traces the retrieve, and a re-probe of the
 # edu device that was not preserved.
+#
+# On AMD-Vi, the IOMMU's device table base register and the preserved edu's
+# device table entry are read right before the kexec, at the new kernel's
+# /init and once the device is attached again (lu_amdvi_regs, run by
+# lu-vfio retrieve as LU_AFTER_ATTACH).
 . /lib/lu.sh
 
 case "$1" in
 1)
-	LU_LUTRACE=1 lu_vfio_preserve_kexec $(lu_args) ;;
+	LU_LUTRACE=1 LU_AMDVI_REGS=1 lu_vfio_preserve_kexec $(lu_args) ;;
 2)
+	lu_amdvi_regs boot "$(lu_edu_bdf 1)"
 	cp /sys/kernel/tracing/trace /run/ftrace-boot
 	lu_blob ftrace-boot /run/ftrace-boot
 	lt_run trace-boot -j trace --boot
@@ -27,7 +33,8 @@ case "$1" in
 	echo 1 > "/sys/bus/pci/devices/$other/remove"
 	echo 1 > /sys/bus/pci/rescan
 	lu_result rescanned "$other"
-	lu_run lu-vfio retrieve
+	LU_AFTER_ATTACH=". /lib/lu.sh; lu_amdvi_regs attached $(lu_edu_bdf 1)" \
+		lu_run lu-vfio retrieve
 	lt_stop s2
 	lu_blob ftrace /sys/kernel/tracing/trace
 	lt_run dump-finished -j dump --incoming
