@@ -29,6 +29,7 @@ INTEL_LU_CASES = ["lu_pasid_only_zero", "lu_pasid_same_table", "lu_pasid_other_t
                   "lu_pasid_empty_table", "lu_pasid_beyond_dir",
                   "lu_rids_valid", "lu_rids_malformed",
                   "lu_legacy_entry", "lu_sm_entry", "lu_pasid_entry"]
+AMD_LU_CASES = ["lu_dte_ok", "lu_rids_valid", "lu_rids_malformed", "lu_intr_reset"]
 
 # Page table live update, one suite per generic_pt format with a live
 # update format id; each case runs once per configuration of the format.
@@ -62,6 +63,10 @@ def test_kunit_at_boot(guest, machine):
     intel = {c.name: c.status for c in cases if c.suite == "intel_iommu_liveupdate"}
     bad = [n for n in INTEL_LU_CASES if intel.get(n) != "pass"]
     assert not bad, f"intel_iommu_liveupdate cases missing or not passed: {bad}; " \
+        f"{run.describe()}"
+    amd = {c.name: c.status for c in cases if c.suite == "amd_iommu_liveupdate"}
+    bad = [n for n in AMD_LU_CASES if amd.get(n) != "pass"]
+    assert not bad, f"amd_iommu_liveupdate cases missing or not passed: {bad}; " \
         f"{run.describe()}"
     # Each corruption case is refused with one clear log line.
     assert run.grep(r"iommu-lu: refusing incoming device \d+: .*points at domain"), \
