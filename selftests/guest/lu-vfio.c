@@ -699,50 +699,79 @@ static void dmar_fault_pace(void)
 #define SEED_U			0x3c
 #define PROBE_MIN_PA		0x1000000ULL
 #define PROBE_MAX_PA		(1ULL << EDU_DMA_ADDR_BITS)
-#define PROBE_TRIES		4096
+/* Pages are tried PROBE_CHUNK at a time, up to PROBE_CHUNKS times */
+#define PROBE_CHUNK		4096
+#define PROBE_CHUNKS		48
 
 struct phys_probe {
 	uint8_t *page;
 	uint64_t pa;
 };
 
-/* Physical address of the resident page at @p, from /proc/self/pagemap */
-static uint64_t page_pa(const void *p)
+/*
+ * Physical addresses of the @n resident pages from @p, from
+ * /proc/self/pagemap, into @pa
+ */
+static void pages_pa(const uint8_t *p, size_t n, uint64_t *pa)
 {
-	uint64_t ent;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
+	size_t i;
 
 	if (fd < 0)
 		lu_die("open /proc/self/pagemap");
-	if (pread(fd, &ent, sizeof(ent),
-		  (uintptr_t)p / PAGE * sizeof(ent)) != sizeof(ent))
+	if (pread(fd, pa, n * sizeof(*pa),
+		  (uintptr_t)p / PAGE * sizeof(*pa)) != (ssize_t)(n * sizeof(*pa)))
 		lu_die("read /proc/self/pagemap");
 	close(fd);
-	if (!(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
-		lu_diex("page %p: no physical address in pagemap (0x%" PRIx64 ")",
-			p, ent);
-	return (ent & ((1ULL << 55) - 1)) * PAGE;
+	for (i = 0; i < n; i++) {
+		if (!(pa[i] & (1ULL << 63)) || !(pa[i] & ((1ULL << 55) - 1)))
+			lu_diex("page %p: no physical address in pagemap "
+				"(0x%" PRIx64 ")", p + i * PAGE, pa[i]);
+		pa[i] = (pa[i] & ((1ULL << 55) - 1)) * PAGE;
+	}
 }
 
 static void phys_probe_init(struct phys_probe *probe)
 {
-	uint8_t *pages;
-	int i;
+	static uint64_t pa[PROBE_CHUNK];
+	uint8_t *chunk[PROBE_CHUNKS];
+	int c, i, found = -1;
 
-	/* Pages until one is in the range; the others stay unused */
-	pages = mmap(NULL, PROBE_TRIES * PAGE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
-	if (pages == MAP_FAILED)
-		lu_die("mmap probe pages");
-	for (i = 0; i < PROBE_TRIES; i++) {
-		probe->page = pages + i * PAGE;
-		memset(probe->page, 0, PAGE);
-		probe->pa = page_pa(probe->page);
-		if (probe->pa >= PROBE_MIN_PA && probe->pa < PROBE_MAX_PA)
-			return;
+	/*
+	 * Chunks of pages until one page is in the range (the kernel hands
+	 * out high memory first); then every other page goes back
+	 */
+	for (c = 0; c < PROBE_CHUNKS && found < 0; c++) {
+		chunk[c] = mmap(NULL, PROBE_CHUNK * PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED |
+				MAP_POPULATE, -1, 0);
+		if (chunk[c] == MAP_FAILED)
+			lu_die("mmap probe pages");
+		pages_pa(chunk[c], PROBE_CHUNK, pa);
+		for (i = 0; i < PROBE_CHUNK; i++) {
+			if (pa[i] >= PROBE_MIN_PA && pa[i] < PROBE_MAX_PA) {
+				probe->page = chunk[c] + i * PAGE;
+				probe->pa = pa[i];
+				found = c;
+				break;
+			}
+		}
 	}
-	lu_diex("no probe page between physical addresses 0x%llx and 0x%llx",
-		PROBE_MIN_PA, PROBE_MAX_PA);
+	if (found < 0)
+		lu_diex("no probe page between physical addresses 0x%llx and "
+			"0x%llx", PROBE_MIN_PA, PROBE_MAX_PA);
+	for (i = 0; i < c; i++) {
+		if (i != found) {
+			munmap(chunk[i], PROBE_CHUNK * PAGE);
+			continue;
+		}
+		if (probe->page > chunk[i])
+			munmap(chunk[i], probe->page - chunk[i]);
+		if (probe->page + PAGE < chunk[i] + PROBE_CHUNK * PAGE)
+			munmap(probe->page + PAGE,
+			       chunk[i] + PROBE_CHUNK * PAGE - probe->page - PAGE);
+	}
+	memset(probe->page, 0, PAGE);
 }
 
 /*
