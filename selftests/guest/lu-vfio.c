@@ -192,15 +192,9 @@
 
 #include "edu.h"
 #include "edu-vfio.h"
+#include "lu-vmm.h"
 
-#define IOMMUFD_DEV		"/dev/iommu"
-
-#define PAGE			0x1000UL
-#define XFER_LEN		1024U		/* bytes per DMA */
-
-/* IOVAs; all below the edu device's 28-bit DMA limit */
-#define IOVA_A			0x100000ULL	/* page A; other IOASes too */
-#define IOVA_B			(IOVA_A + PAGE)	/* page B */
+/* More IOVAs; all below the edu device's 28-bit DMA limit */
 #define IOVA_FREE		0x200000ULL	/* never mapped in IOAS 1 */
 #define IOVA_COPY		0x300000ULL	/* never mapped in IOAS 1 */
 #define IOVA_OWN		0x500000ULL	/* A in a moved device's IOAS */
@@ -214,14 +208,12 @@
 #define EXTRA_OFF		0x800UL
 #define EXTRA_GAP		PAGE
 
-#define TOKEN_1			0x1234ULL	/* HWPT 1 */
 #define TOKEN_2			0x1235ULL	/* HWPT 3; the second session's */
 #define TOKEN_AGAIN		0x1236ULL	/* HWPT 1's second mark */
 #define TOKEN_UNUSED		0x5a5aULL	/* for marks that must fail */
 #define UNUSED_ID		0x7fffffffU	/* no object has this id */
 #define FLAG_UNKNOWN		(IOMMU_HWPT_LU_CLEAR << 1)	/* no such flag */
 
-#define ERR_STR_LEN		32
 #define NAME_LEN		64		/* check and result names */
 
 /*
@@ -279,50 +271,10 @@ _Static_assert(XFER_LEN <= EXTRA_OFF / 2, "the DMA of extra devices overlap");
 #define SUSPEND_WAIT_MS		5000		/* for a released device */
 #define POWER_POLL_MS		100
 
-/* A VFIO device fd bound to an iommufd */
-struct session {
-	int devfd;
-	int fd;			/* iommufd */
-	uint32_t devid;
-};
-
 static int nr_failed;
 
 /* ----------------------------------------------------------------------- */
 /* Errors and checks                                                       */
-
-/* Die with error number @err unless it is 0: for steps that must work. */
-static LU_PRINTF(2, 3) void must(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	lu_vmsg(err, NULL, fmt, ap);
-	va_end(ap);
-	exit(LU_EXIT_ERROR);
-}
-
-/* 0, or the error number of a failed ioctl */
-static int ioctl_err(int fd, unsigned long req, void *arg)
-{
-	return ioctl(fd, req, arg) ? errno : 0;
-}
-
-/* "errno EBUSY", or "success" for 0, in @buf. */
-static const char *err_str(char buf[ERR_STR_LEN], int err)
-{
-	const char *name = err ? strerrorname_np(err) : NULL;
-
-	if (!err)
-		snprintf(buf, ERR_STR_LEN, "success");
-	else if (name)
-		snprintf(buf, ERR_STR_LEN, "errno %s", name);
-	else
-		snprintf(buf, ERR_STR_LEN, "errno %d", err);
-	return buf;
-}
 
 /*
  * LU-CHECK @name: the operation @fmt describes returned @got (0 or an error
@@ -362,29 +314,6 @@ static LU_PRINTF(2, 3) void check_not_done(const char *name,
 /* ----------------------------------------------------------------------- */
 /* VFIO                                                                    */
 
-/* Bind the device fd @devfd to @iommufd: 0 and its id in @devid, or an errno */
-static int vfio_bind(int devfd, int iommufd, uint32_t *devid)
-{
-	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind),
-		.iommufd = iommufd,
-	};
-	int err = ioctl_err(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-
-	*devid = bind.out_devid;
-	return err;
-}
-
-/* Open the VFIO cdev @cdev and bind it to a new iommufd. */
-static void session_open(const char *cdev, struct session *s)
-{
-	s->devfd = vfio_open_cdev(cdev);
-	s->fd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
-	if (s->fd < 0)
-		lu_die("open %s", IOMMUFD_DEV);
-	must(vfio_bind(s->devfd, s->fd, &s->devid), "VFIO_DEVICE_BIND_IOMMUFD");
-}
-
 /*
  * Another device on the iommufd of @s: @bdf bound to vfio-pci, its cdev
  * opened and bound to that iommufd, in @out.
@@ -412,23 +341,6 @@ static void session_close(struct session *s)
 	close(s->fd);
 }
 
-/* Attach the device to the HWPT or IOAS @pt_id: 0 or an errno */
-static int vfio_attach_pt_err(struct session *s, uint32_t pt_id)
-{
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-		.pt_id = pt_id,
-	};
-
-	return ioctl_err(s->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
-}
-
-static void vfio_attach_pt(struct session *s, uint32_t pt_id)
-{
-	must(vfio_attach_pt_err(s, pt_id),
-	     "VFIO_DEVICE_ATTACH_IOMMUFD_PT pt %u", pt_id);
-}
-
 /* Detach the device from its HWPT: 0 or an errno */
 static int vfio_detach_pt_err(struct session *s)
 {
@@ -441,48 +353,6 @@ static int vfio_detach_pt_err(struct session *s)
 
 /* ----------------------------------------------------------------------- */
 /* iommufd: each returns 0 or the error number of the ioctl                */
-
-static uint32_t ioas_alloc(struct session *s)
-{
-	struct iommu_ioas_alloc alloc = {
-		.size = sizeof(alloc),
-	};
-
-	must(ioctl_err(s->fd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC");
-	return alloc.out_ioas_id;
-}
-
-/* A paging HWPT of the device for IOAS @ioas, in @hwpt. */
-static int hwpt_alloc(struct session *s, uint32_t ioas, uint32_t *hwpt)
-{
-	struct iommu_hwpt_alloc alloc = {
-		.size = sizeof(alloc),
-		.dev_id = s->devid,
-		.pt_id = ioas,
-	};
-	int err = ioctl_err(s->fd, IOMMU_HWPT_ALLOC, &alloc);
-
-	*hwpt = alloc.out_hwpt_id;
-	return err;
-}
-
-/* One page of @memfd at offset @start, mapped at @iova. */
-static int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
-			 uint64_t start, uint64_t iova)
-{
-	struct iommu_ioas_map_file map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.fd = memfd,
-		.start = start,
-		.length = PAGE,
-		.iova = iova,
-	};
-
-	return ioctl_err(s->fd, IOMMU_IOAS_MAP_FILE, &map);
-}
 
 /* The page at user address @va, mapped at @iova. */
 static int ioas_map_va(struct session *s, uint32_t ioas, void *va,
@@ -565,26 +435,6 @@ static int obj_destroy(struct session *s, uint32_t id)
 	};
 
 	return ioctl_err(s->fd, IOMMU_DESTROY, &destroy);
-}
-
-static int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
-		     uint32_t reserved, uint64_t token)
-{
-	struct iommu_hwpt_lu_set_preserve mark = {
-		.size = sizeof(mark),
-		.flags = flags,
-		.hwpt_id = hwpt,
-		.__reserved = reserved,
-		.hwpt_token = token,
-	};
-
-	return ioctl_err(s->fd, IOMMU_HWPT_LU_SET_PRESERVE, &mark);
-}
-
-/* Clear the mark of @hwpt; @token must be 0 */
-static int hwpt_clear(struct session *s, uint32_t hwpt, uint64_t token)
-{
-	return hwpt_mark(s, hwpt, IOMMU_HWPT_LU_CLEAR, 0, token);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -1138,51 +988,14 @@ static int mark_checks(const char *bdf)
 /* ----------------------------------------------------------------------- */
 /* preserve and retrieve: an iommufd with a marked HWPT across a kexec     */
 
-#define LUO_DEV			"/dev/liveupdate"
-#define LU_SESSION		"lu-iommufd"
 #define LU_CANCEL_SESSION	"lu-iommufd-cancel"
 #define LU_SESSION2		"lu-iommufd-vmm2"	/* preserve --second-session */
 #define LU_CHAIN_SESSION	"lu-iommufd-chain"	/* memory, cancelled */
-#define LU_TOKEN_MEMFD		1ULL
-#define LU_TOKEN_IOMMUFD	2ULL
-#define LU_TOKEN_DEVICE		3ULL
 #define LU_TOKEN_DEVICE2	4ULL
 #define LU_TOKEN_EXTRA		5ULL	/* preserve --extra-device */
 #define TRACE_FILE		"/sys/kernel/tracing/trace"
 #define TRACE_MARKER_FILE	"/sys/kernel/tracing/trace_marker"
 #define PCI_RESCAN		"/sys/bus/pci/rescan"
-
-static int luo_session_create(int luo_fd, const char *name)
-{
-	struct liveupdate_ioctl_create_session create = {
-		.size = sizeof(create),
-	};
-
-	snprintf((char *)create.name, sizeof(create.name), "%s", name);
-	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_CREATE_SESSION, &create))
-		lu_die("create live update session '%s'", name);
-	return create.fd;
-}
-
-static int luo_preserve(int session_fd, int fd, uint64_t token)
-{
-	struct liveupdate_session_preserve_fd preserve = {
-		.size = sizeof(preserve),
-		.fd = fd,
-		.token = token,
-	};
-
-	return ioctl_err(session_fd, LIVEUPDATE_SESSION_PRESERVE_FD, &preserve);
-}
-
-static int luo_open(void)
-{
-	int fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		lu_die("open %s", LUO_DEV);
-	return fd;
-}
 
 static int luo_session_retrieve(int luo_fd, const char *name)
 {
@@ -1279,25 +1092,6 @@ static void trace_mark(const char *what)
 	if (write(fd, what, strlen(what)) < 0)
 		lu_msg("write %s: %s", TRACE_MARKER_FILE, strerror(errno));
 	close(fd);
-}
-
-/*
- * DMA in flight across the kexec, at @off into A and B (0, or an extra
- * edu device's, extra_layout): the device's buffer gets pattern Q from A, B
- * is filled with S, and the copy from the device to B is started and not
- * waited for. The next stage finds Q in B.
- */
-static void start_inflight_dma(uint8_t *mem, size_t off)
-{
-	pattern_fill(mem + off, XFER_LEN, SEED_Q);
-	pattern_fill(mem + PAGE + off, XFER_LEN, SEED_S);
-	must(-edu_dma_xfer(EDU_DMA_TO_DEVICE, IOVA_A + off, XFER_LEN),
-	     "DMA from A to the device");
-	must(-edu_dma_start(edu_bar, EDU_DMA_FROM_DEVICE, IOVA_B + off, 0,
-			    XFER_LEN),
-	     "start the DMA from the device to B");
-	printf("lu-vfio: DMA from the device to iova 0x%llx started; kexec now\n",
-	       IOVA_B + off);
 }
 
 /*
@@ -1399,21 +1193,6 @@ static void check_marks_frozen(struct session *s, uint32_t hwpt,
 		  hwpt);
 }
 
-/* Keep the session fd @fd open across the exec of CMD (the kexec). */
-static void keep_open(int fd)
-{
-	if (fcntl(fd, F_SETFD, 0))
-		lu_die("clear FD_CLOEXEC on the session fd");
-}
-
-/* Run CMD (the kexec, or what runs it); the sessions kept open stay so. */
-static LU_NORETURN void exec_cmd(char **cmd)
-{
-	fflush(NULL);
-	execvp(cmd[0], cmd);
-	lu_die("exec %s", cmd[0]);
-}
-
 /*
  * A second VMM (preserve --second-session, preserve-session2): the edu
  * device @bdf, bound to vfio-pci, in an iommufd of its own, attached to an
@@ -1482,30 +1261,6 @@ static void check_preserved_stays(struct session *s, uint32_t spare)
 		  spare);
 	check_err("detach_preserved_refused", vfio_detach_pt_err(s), EBUSY,
 		  "detach the preserved device from its HWPT");
-}
-
-/*
- * The device of @s, its BAR 0 mapped (edu_bar, @bar_size) and bus
- * mastering on, attached to a new HWPT (@hwpt) of a new IOAS that maps the
- * two pages A and B of a new memfd (@memfd) at IOVA_A and IOVA_B. Return:
- * the memfd's pages, mapped.
- */
-static uint8_t *attach_memfd_hwpt(struct session *s, int *memfd,
-				  uint32_t *hwpt, size_t *bar_size)
-{
-	uint32_t ioas = ioas_alloc(s);
-	uint8_t *mem;
-
-	must(hwpt_alloc(s, ioas, hwpt), "IOMMU_HWPT_ALLOC for IOAS %u", ioas);
-	vfio_attach_pt(s, *hwpt);
-	mem = memfd_buf(2 * PAGE, memfd);
-	must(ioas_map_file(s, ioas, *memfd, 0, IOVA_A),
-	     "IOMMU_IOAS_MAP_FILE of A at iova 0x%llx", IOVA_A);
-	must(ioas_map_file(s, ioas, *memfd, PAGE, IOVA_B),
-	     "IOMMU_IOAS_MAP_FILE of B at iova 0x%llx", IOVA_B);
-	edu_bar = vfio_map_bar0(s->devfd, bar_size);
-	vfio_pci_enable_master(s->devfd);
-	return mem;
 }
 
 /*
