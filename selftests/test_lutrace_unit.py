@@ -10,7 +10,6 @@ import subprocess
 from harness import qemu
 
 BINARY = os.path.join(qemu.LUTRACE_BUILD, "test-lutrace")
-MIN_PASSED = 20
 
 
 def test_lutrace_unit():
@@ -27,4 +26,10 @@ def test_lutrace_unit():
         f"{BINARY} exited {p.returncode}, {nfailed} failed:\n  " + \
         "\n  ".join(failed) + f"\n\nfull output:\n{out}"
     assert not failed, f"'not ok' lines but a clean summary:\n{out}"
-    assert passed >= MIN_PASSED, f"only {passed} tests passed:\n{out}"
+    # Every case the binary plans runs and passes: none is skipped
+    plan = re.search(r"^1\.\.(\d+)$", out, re.M)
+    assert plan, f"no plan line (1..N) in the output of {BINARY}:\n{out}"
+    ok = re.findall(r"^ok (\d+) ", out, re.M)
+    assert passed == int(plan[1]) == len(ok) and \
+        [int(n) for n in ok] == list(range(1, passed + 1)), \
+        f"{passed} passed, {len(ok)} ok lines, of a plan of {plan[1]}:\n{out}"

@@ -1601,6 +1601,43 @@ static int t_ftrace_rejects(void)
 	return 0;
 }
 
+/*
+ * Reading a whole trace buffer: events, the kernel's lost counts (header
+ * and marks), and iommu_lu lines that cannot be parsed are counted; a
+ * marker or another event that only names an iommu_lu event is neither.
+ */
+static int t_ftrace_line_counts(void)
+{
+	static const char *const lines[] = {
+		"# tracer: nop\n",
+		"#\n",
+		"# entries-in-buffer/entries-written: 40/52   #P:2\n",
+		"       swapper/0-1       [001] .....     0.912345: iommu_lu_match_hit: 0000:00:03.0 matches device entry 0 (domain 0, token 0x1235)\n",
+		"CPU:1 [LOST 7 EVENTS]\n",
+		"          lu-vfio-97      [000] .....    12.345678: iommu_lu_domain_preserve: something else\n",
+		"              sh-80       [000] .....    12.400000: tracing_mark_write: iommu_lu_domain_preserve: index=0\n",
+		"          <idle>-0       [000] d..2.    12.500000: sched_switch: prev_comm=swapper/0 prev_pid=0\n",
+		"CPU:0 [LOST EVENTS]\n",
+		"          lu-vfio-97      [000] .....    12.600000: iommu_lu_bogus: index=0\n",
+		"          lu-vfio-97      [000] .....    12.700000: iommu_lu_block_free: domain blocks=0\n",
+	};
+	struct lt_ftrace_stats st = {};
+	struct lt_event e;
+	unsigned int nr = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(lines); i++)
+		nr += lt_ftrace_line(lines[i], &e, &st);
+	EQ(nr, 2);
+	EQ(st.events, 2);
+	EQ(e.type, LT_EV_BLOCK_FREE);
+	EQ(st.unparsed, 2);
+	STREQ(st.first_unparsed, "          lu-vfio-97      [000] .....    12.345678: iommu_lu_domain_preserve: something else");
+	/* 52 written, 40 in the buffer: 12 overwritten; 7; a mark without a count */
+	EQ(st.lost, 12 + 7 + 1);
+	return 0;
+}
+
 static int t_event_names(void)
 {
 	__u32 t;
@@ -2013,6 +2050,7 @@ static const struct {
 	{ "ftrace_pt_hw_unit", t_ftrace_pt_hw_unit },
 	{ "ftrace_entry_block", t_ftrace_entry_block },
 	{ "ftrace_rejects", t_ftrace_rejects },
+	{ "ftrace_line_counts", t_ftrace_line_counts },
 	{ "event_names", t_event_names },
 	{ "event_filter", t_event_filter },
 	{ "event_print", t_event_print },

@@ -289,19 +289,46 @@ static bool lt_parse_payload(const char *p, struct lt_event *e)
 }
 
 /*
- * "  <comm>-<pid>  [<cpu>] <flags> <secs>.<usecs>: iommu_lu_<event>: <payload>"
+ * An iommu_lu event line is
+ *   "  <comm>-<pid>  [<cpu>] <flags> <secs>.<usecs>: iommu_lu_<event>: <payload>"
+ * Returns where ": iommu_lu_" follows the timestamp, which it reads into
+ * @ts_ns, or NULL: a header, another event, or a marker or another event
+ * whose text only names an iommu_lu event.
  */
+static const char *lt_ftrace_event_at(const char *line, __u64 *ts_ns)
+{
+	const char *ev, *ts;
+	unsigned long secs, usecs;
+	char *end;
+
+	if (line[0] == '#')
+		return NULL;
+	ev = strstr(line, ": iommu_lu_");
+	if (!ev)
+		return NULL;
+	ts = ev;
+	while (ts > line && !isspace((unsigned char)ts[-1]))
+		ts--;
+	if (!isdigit((unsigned char)*ts))
+		return NULL;
+	secs = strtoul(ts, &end, 10);
+	if (*end != '.' || !isdigit((unsigned char)end[1]))
+		return NULL;
+	usecs = strtoul(end + 1, &end, 10);
+	if (end != ev)
+		return NULL;
+	*ts_ns = secs * 1000000000ULL + usecs * 1000ULL;
+	return ev;
+}
+
 bool lt_event_parse_ftrace(const char *line, struct lt_event *e)
 {
 	const char *ev, *colon, *ts, *p, *dash;
 	char name[64];
-	unsigned long secs, usecs;
 	size_t len;
 
 	memset(e, 0, sizeof(*e));
-	if (line[0] == '#')
-		return false;
-	ev = strstr(line, ": iommu_lu_");
+	ev = lt_ftrace_event_at(line, &e->ts_ns);
 	if (!ev)
 		return false;
 	colon = strchr(ev + 2, ':');
@@ -315,13 +342,6 @@ bool lt_event_parse_ftrace(const char *line, struct lt_event *e)
 	e->type = lt_event_type(name);
 	if (!e->type)
 		return false;
-	/* The timestamp ends at @ev */
-	ts = ev;
-	while (ts > line && !isspace((unsigned char)ts[-1]))
-		ts--;
-	if (sscanf(ts, "%lu.%lu", &secs, &usecs) != 2)
-		return false;
-	e->ts_ns = secs * 1000000000ULL + usecs * 1000ULL;
 	/* comm-pid, then [cpu] */
 	p = line;
 	while (isspace((unsigned char)*p))
@@ -343,4 +363,40 @@ bool lt_event_parse_ftrace(const char *line, struct lt_event *e)
 	while (*p == ' ')
 		p++;
 	return lt_parse_payload(p, e);
+}
+
+bool lt_ftrace_line(const char *line, struct lt_event *e,
+		    struct lt_ftrace_stats *st)
+{
+	unsigned long in, written, n;
+	__u64 ts_ns;
+	size_t len;
+	char end;
+	int cpu;
+
+	if (lt_event_parse_ftrace(line, e)) {
+		st->events++;
+		return true;
+	}
+	if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
+		   &in, &written) == 2) {
+		if (written > in)
+			st->lost += written - in;
+	} else if (sscanf(line, "CPU:%d [LOST %lu EVENTS%c", &cpu, &n,
+			  &end) == 3 && end == ']') {
+		st->lost += n;
+	} else if (sscanf(line, "CPU:%d [LOST EVENTS%c", &cpu, &end) == 2 &&
+		   end == ']') {
+		st->lost++;
+	} else if (lt_ftrace_event_at(line, &ts_ns)) {
+		if (!st->unparsed) {
+			len = strcspn(line, "\n");
+			if (len >= sizeof(st->first_unparsed))
+				len = sizeof(st->first_unparsed) - 1;
+			memcpy(st->first_unparsed, line, len);
+			st->first_unparsed[len] = 0;
+		}
+		st->unparsed++;
+	}
+	return false;
 }

@@ -54,4 +54,26 @@ void lt_event_print(const struct lt_event *e, FILE *out, enum lt_format fmt);
  */
 bool lt_event_parse_ftrace(const char *line, struct lt_event *e);
 
+/* What reading the kernel's trace buffer found, besides the events */
+struct lt_ftrace_stats {
+	unsigned long events;		/* iommu_lu events parsed */
+	unsigned long unparsed;		/* iommu_lu event lines not parsed */
+	/*
+	 * Events the kernel dropped, of any kind: overwritten before the
+	 * read (the header's entries-written minus entries-in-buffer), and
+	 * its "[LOST N EVENTS]" marks; a mark without a count counts 1, so
+	 * this is a lower bound.
+	 */
+	unsigned long lost;
+	char first_unparsed[160];	/* the first line not parsed */
+};
+
+/*
+ * One line of the kernel's trace buffer: true with @e filled for an
+ * iommu_lu event; otherwise counts in @st what the line says (a lost
+ * count, an iommu_lu event that cannot be parsed) and returns false.
+ */
+bool lt_ftrace_line(const char *line, struct lt_event *e,
+		    struct lt_ftrace_stats *st);
+
 #endif /* LUTRACE_EVENTS_H */

@@ -52,9 +52,27 @@ static int lt_parse_uint(const char *s, const char *what, unsigned long max,
 }
 
 /*
+ * The local time of @ts in RFC 3339, with microseconds and the zone's
+ * offset: 2026-11-30T17:01:02.123456+01:00.
+ */
+static void lt_rfc3339(const struct timespec *ts, char *buf, size_t size)
+{
+	char date[32], zone[8];
+	struct tm tm;
+
+	localtime_r(&ts->tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* strftime's %z is +hhmm; RFC 3339 wants +hh:mm */
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(buf, size, "%s.%06ld%.3s:%.2s", date,
+		 ts->tv_nsec / 1000 % 1000000, zone, zone + 3);
+}
+
+/*
  * The histograms only grow in the kernel: each interval prints the
  * difference to the previous one (@prev), so that nothing counted while
- * printing is lost. Returns how many were non-empty.
+ * printing is lost. Returns how many were non-empty, or -errno if the
+ * histograms could not be read.
  */
 static int lt_print_hists(const struct lt_opts *o, int fd,
 			  struct lt_hist *prev)
@@ -62,14 +80,16 @@ static int lt_print_hists(const struct lt_opts *o, int fd,
 	struct lt_hist h;
 	struct jw w;
 	unsigned int op, obj, i;
-	time_t now = time(NULL);
-	char ts[32];
+	struct timespec now;
+	char ts[64];
 	int n = 0;
 
-	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+	clock_gettime(CLOCK_REALTIME, &now);
 	if (o->fmt == LT_FMT_TEXT) {
+		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now.tv_sec));
 		printf("\n%s\n", ts);
 	} else {
+		lt_rfc3339(&now, ts, sizeof(ts));
 		jw_init(&w, stdout, o->fmt == LT_FMT_PRETTY);
 		jw_obj_begin(&w);
 		jw_kstr(&w, "time", ts);
@@ -81,8 +101,13 @@ static int lt_print_hists(const struct lt_opts *o, int fd,
 			__u32 key = op * LT_NR_OBJS + obj;
 			struct lt_hist *p = &prev[key], d;
 
-			if (bpf_map_lookup_elem(fd, &key, &h))
-				continue;
+			if (bpf_map_lookup_elem(fd, &key, &h)) {
+				n = -errno;
+				lt_err("latency: cannot read the %s %s histogram: %s",
+				       lt_op_name(op), lt_obj_name(obj),
+				       strerror(errno));
+				goto end;
+			}
 			d = h;
 			for (i = 0; i < LT_HIST_SLOTS; i++)
 				d.slots[i] -= p->slots[i];
@@ -99,6 +124,7 @@ static int lt_print_hists(const struct lt_opts *o, int fd,
 				lt_hist_print_json(&w, op, obj, &d);
 		}
 	}
+end:
 	if (o->fmt == LT_FMT_TEXT) {
 		if (!n)
 			printf("no preserve, unpreserve or restore operation\n");
@@ -120,7 +146,7 @@ int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
 	struct lt_hist prev[LT_NR_OPS * LT_NR_OBJS] = {};
 	struct bpf_program *prog;
 	sigset_t sigs;
-	int i, fd, nr_links = 0, nr_missing = 0, ret = LT_EXIT_ERROR;
+	int i, fd, err, nr_links = 0, nr_missing = 0, ret = LT_EXIT_ERROR;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -164,14 +190,27 @@ int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
 	bpf_object__for_each_program(prog, skel->obj) {
 		struct bpf_link *l = bpf_program__attach(prog);
 
-		if (!l) {
-			nr_missing++;
-			if (o->verbose)
-				fprintf(stderr, "lutrace: latency: %s: not in this kernel, skipped\n",
-					bpf_program__section_name(prog));
+		if (l) {
+			links[nr_links++] = l;
 			continue;
 		}
-		links[nr_links++] = l;
+		/*
+		 * The kernel says ENOENT for a function it does not have;
+		 * any other error leaves a function it has untimed: the
+		 * histograms would be silently incomplete.
+		 */
+		err = errno;
+		if (err != ENOENT) {
+			if (!o->verbose)
+				libbpf_set_print(old_print);
+			lt_err("latency: cannot attach %s: %s",
+			       bpf_program__section_name(prog), strerror(err));
+			goto out;
+		}
+		nr_missing++;
+		if (o->verbose)
+			fprintf(stderr, "lutrace: latency: %s: not in this kernel, skipped\n",
+				bpf_program__section_name(prog));
 	}
 	if (!o->verbose)
 		libbpf_set_print(old_print);
@@ -194,7 +233,8 @@ int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
 	if (!interval) {
 		while (sigwaitinfo(&sigs, NULL) < 0 && errno == EINTR)
 			;
-		lt_print_hists(o, fd, prev);
+		if (lt_print_hists(o, fd, prev) < 0)
+			goto out;
 	} else {
 		for (;;) {
 			struct timespec left = { .tv_sec = interval };
@@ -203,7 +243,8 @@ int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv)
 			do
 				sig = sigtimedwait(&sigs, NULL, &left);
 			while (sig < 0 && errno == EINTR);
-			lt_print_hists(o, fd, prev);
+			if (lt_print_hists(o, fd, prev) < 0)
+				goto out;
 			if (sig > 0 || (count && !--count))
 				break;
 		}

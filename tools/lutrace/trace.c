@@ -19,7 +19,11 @@
 struct lt_trace_ctx {
 	const struct lt_opts *o;
 	__u64 mask;
-	unsigned long nr;
+	const char *filter;	/* --filter as given, or NULL */
+	unsigned long events;	/* iommu_lu events read */
+	unsigned long printed;	/* of them, those --filter kept */
+	unsigned long unparsed;	/* records or lines that are no known event */
+	unsigned long lost;	/* events lost before lutrace could read them */
 };
 
 static int lt_on_event(void *ctx, void *data, size_t len)
@@ -27,14 +31,40 @@ static int lt_on_event(void *ctx, void *data, size_t len)
 	struct lt_trace_ctx *t = ctx;
 	const struct lt_event *e = data;
 
-	if (len < sizeof(*e) || !lt_event_desc(e->type))
+	if (len < sizeof(*e) || !lt_event_desc(e->type)) {
+		t->unparsed++;
 		return 0;
+	}
+	t->events++;
 	if (!(t->mask & (1ULL << e->type)))
 		return 0;
 	lt_event_print(e, stdout, t->o->fmt);
 	fflush(stdout);
-	t->nr++;
+	t->printed++;
 	return 0;
+}
+
+/*
+ * With -j, the last record: what was read, printed, not understood and
+ * lost, so that a reader of the events knows whether it saw them all.
+ */
+static void lt_trace_summary(const struct lt_trace_ctx *t)
+{
+	struct jw w;
+
+	if (t->o->fmt == LT_FMT_TEXT)
+		return;
+	jw_init(&w, stdout, t->o->fmt == LT_FMT_PRETTY);
+	jw_obj_begin(&w);
+	jw_key(&w, "summary");
+	jw_obj_begin(&w);
+	jw_ku64(&w, "events", t->events);
+	jw_ku64(&w, "printed", t->printed);
+	jw_ku64(&w, "unparsed", t->unparsed);
+	jw_ku64(&w, "lost", t->lost);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	jw_end(&w);
 }
 
 static const char *const lt_trace_files[] = {
@@ -42,30 +72,65 @@ static const char *const lt_trace_files[] = {
 	"/sys/kernel/debug/tracing/trace",
 };
 
-/* --boot: the iommu_lu events in the kernel's trace buffer */
+/*
+ * --boot: the iommu_lu events in the kernel's trace buffer. Lines that
+ * name an iommu_lu event but cannot be parsed, events the kernel lost, and
+ * nothing to print are errors.
+ */
 static int lt_trace_boot(struct lt_trace_ctx *t)
 {
-	char line[1024];
+	struct lt_ftrace_stats st = {};
+	const char *path = NULL;
+	int ret = LT_EXIT_OK;
+	char *line = NULL;
+	size_t cap = 0;
 	FILE *f = NULL;
 	size_t i;
 
-	for (i = 0; i < sizeof(lt_trace_files) / sizeof(lt_trace_files[0]) && !f; i++)
-		f = fopen(lt_trace_files[i], "r");
+	for (i = 0; i < sizeof(lt_trace_files) / sizeof(lt_trace_files[0]) && !f; i++) {
+		path = lt_trace_files[i];
+		f = fopen(path, "r");
+	}
 	if (!f) {
 		lt_err("trace --boot: cannot open the kernel's trace buffer (%s): mount tracefs on /sys/kernel/tracing",
 		       strerror(errno));
 		return LT_EXIT_ERROR;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (getline(&line, &cap, f) > 0) {
 		struct lt_event e;
 
-		if (lt_event_parse_ftrace(line, &e))
+		if (lt_ftrace_line(line, &e, &st))
 			lt_on_event(t, &e, sizeof(e));
 	}
+	if (ferror(f)) {
+		lt_err("trace --boot: reading %s failed: %s", path,
+		       strerror(errno));
+		ret = LT_EXIT_ERROR;
+	}
+	free(line);
 	fclose(f);
-	if (!t->nr)
+	t->unparsed += st.unparsed;
+	t->lost = st.lost;
+	lt_trace_summary(t);
+	if (st.unparsed) {
+		lt_err("trace --boot: %lu lines of iommu_lu events in %s could not be parsed (a kernel newer than this lutrace?), the first: %s",
+		       st.unparsed, path, st.first_unparsed);
+		ret = LT_EXIT_ERROR;
+	}
+	if (st.lost) {
+		lt_err("trace --boot: the kernel's trace buffer lost at least %lu events: it was full and overwrote the oldest (boot with a larger trace_buf_size=), or it was written to while read",
+		       st.lost);
+		ret = LT_EXIT_ERROR;
+	}
+	if (!t->events && !st.unparsed) {
 		lt_err("trace --boot: no iommu_lu event in the kernel's trace buffer; boot with trace_event=iommu_lu:* to record the restore at boot");
-	return LT_EXIT_OK;
+		ret = LT_EXIT_ERROR;
+	} else if (t->events && !t->printed) {
+		lt_err("trace --boot: none of the %lu iommu_lu events in the kernel's trace buffer matches --filter %s",
+		       t->events, t->filter);
+		ret = LT_EXIT_ERROR;
+	}
+	return ret;
 }
 
 static void lt_trace_usage(FILE *out)
@@ -105,6 +170,7 @@ int lt_cmd_trace(const struct lt_opts *o, int argc, char **argv)
 		switch (c) {
 		case 'f':
 			bad = NULL;
+			t.filter = optarg;
 			t.mask = lt_event_filter(optarg, &bad);
 			if (!t.mask) {
 				lt_err("trace: --filter: '%s' is no event, object or operation (see lutrace -h)",
@@ -174,12 +240,29 @@ int lt_cmd_trace(const struct lt_opts *o, int argc, char **argv)
 			goto out;
 		}
 	}
-	ring_buffer__consume(rb);
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.lost), &zero, &lost);
-	if (lost)
-		lt_err("trace: %llu events were lost (ring buffer full)",
-		       (unsigned long long)lost);
+	err = ring_buffer__consume(rb);
+	if (err < 0) {
+		lt_err("trace: reading events failed: %s", strerror(-err));
+		goto out;
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.lost), &zero, &lost)) {
+		lt_err("trace: cannot read how many events were lost: %s",
+		       strerror(errno));
+		goto out;
+	}
+	t.lost = lost;
+	lt_trace_summary(&t);
 	ret = LT_EXIT_OK;
+	if (lost) {
+		lt_err("trace: %llu events were lost (the ring buffer was full)",
+		       (unsigned long long)lost);
+		ret = LT_EXIT_ERROR;
+	}
+	if (t.unparsed) {
+		lt_err("trace: %lu records from the BPF programs were no known event",
+		       t.unparsed);
+		ret = LT_EXIT_ERROR;
+	}
 out:
 	ring_buffer__free(rb);
 	trace_bpf__destroy(skel);
