@@ -86,8 +86,12 @@ guest: kernel
 # one for the guest. Debian's bpftool and libbpf, see docs/lutrace.md.
 LT_BPF := dump trace latency
 LT_SKELS := $(patsubst %,$(LT)/%.skel.h,$(LT_BPF))
-LT_CORE_SRCS := $(addprefix tools/lutrace/,decode.c events.c json.c hist.c)
-LT_SRCS := $(addprefix tools/lutrace/,main.c dump.c trace.c latency.c) $(LT_CORE_SRCS)
+LT_CORE_SRCS := $(addprefix tools/lutrace/,decode.c load.c verdict.c compare.c env.c \
+	events.c json.c hist.c)
+LT_SRCS := $(addprefix tools/lutrace/,main.c common.c dump.c check.c diff.c trace.c \
+	latency.c) $(LT_CORE_SRCS)
+# JSON reading (dump --from, check --from, diff): json-c
+LT_LIBS := json-c
 LT_HDRS := $(wildcard tools/lutrace/*.h tools/lutrace/compat/*/*.h) bpf/lutrace.h
 LT_ABI := $(KTREE)/include/linux/kho/abi
 LT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -114,11 +118,11 @@ $(LT)/%.skel.h: $(LT)/%.bpf.o
 	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 $(LT)/lutrace: $(LT_SRCS) $(LT_HDRS) $(LT_SKELS)
-	gcc $(LT_CFLAGS) -o $@ $(LT_SRCS) $$(pkg-config --libs libbpf)
+	gcc $(LT_CFLAGS) -o $@ $(LT_SRCS) $$(pkg-config --libs libbpf $(LT_LIBS))
 
 # The static binary for the guest (about 1.3 MiB; the limit is 5 MiB)
 $(GUEST)/bin/lutrace: $(LT_SRCS) $(LT_HDRS) $(LT_SKELS) | $(GUEST)/bin
-	gcc $(LT_CFLAGS) -static -o $@ $(LT_SRCS) $$(pkg-config --libs --static libbpf)
+	gcc $(LT_CFLAGS) -static -o $@ $(LT_SRCS) $$(pkg-config --libs --static libbpf $(LT_LIBS))
 	strip $@
 
 # Host unit tests of the decoding (no kernel build needed)
@@ -126,7 +130,7 @@ lutrace-unit: tree
 	@$(MAKE) --no-print-directory $(LT)/test-lutrace
 
 $(LT)/test-lutrace: selftests/lutrace/test_lutrace.c $(LT_CORE_SRCS) $(LT_HDRS) | $(LT)
-	gcc $(LT_CFLAGS) -o $@ $< $(LT_CORE_SRCS)
+	gcc $(LT_CFLAGS) -o $@ $< $(LT_CORE_SRCS) $$(pkg-config --libs $(LT_LIBS))
 
 .SECONDARY:
 

@@ -6,8 +6,12 @@
  * the state through the core's FLB (iommu_lu_flb), copies the root record
  * and every block of every chain, following the blocks' physical "next"
  * addresses as the next kernel does, into the ring buffer; for the incoming
- * state also the entries the restore lookup hashes hold. It decodes
- * nothing: the tool does, with the same code its tests use.
+ * state also the entries the restore lookup hashes hold and the refusals
+ * the kernel recorded, for the outgoing state the kernel loaded for the
+ * next kexec and its command line. It decodes nothing: the tool does, with
+ * the same code its tests use. Run with nr_mem set, it reads back only the
+ * pieces of memory the tool asks for in lt_mem_req[] (the live context or
+ * device table entries, to compare with what was recorded).
  *
  * Nothing here takes the state's lock: a dump taken while objects are being
  * preserved may see a half-made change. Reads use bpf_probe_read_kernel(),
@@ -41,6 +45,29 @@ struct {
 extern const void iommu_lu_flb __ksym __weak;
 extern const void page_offset_base __ksym __weak;
 extern const void max_pfn __ksym __weak;
+extern const void kexec_image __ksym __weak;
+
+/* Filled by the tool before a run with nr_mem set */
+struct lt_mem_req lt_mem_req[LT_MEM_MAX];
+
+/*
+ * The refusals, as a kernel that records them lays them out (the field
+ * names are what CO-RE matches; a kernel without them has no such fields,
+ * and the program reads none).
+ */
+struct iommu_lu_refusal___lt {
+	struct list_head node;
+	__u32 chain;
+	__u32 index;
+	__u32 reason;
+	__u32 concerns;
+} __attribute__((preserve_access_index));
+
+struct iommu_lu_state___lt {
+	struct list_head refusals;
+	__u32 nr_refusals;
+	__u32 refusals_lost;
+} __attribute__((preserve_access_index));
 
 /*
  * Only what the direct map holds is read: physical addresses below max_pfn,
@@ -58,6 +85,12 @@ static bool ram_pa(const struct ram *ram, __u64 pa, __u64 len)
 	       len <= ram->size - pa;
 }
 
+/* A range of RAM that need not be page aligned */
+static bool ram_range(const struct ram *ram, __u64 pa, __u64 len)
+{
+	return pa < ram->size && len <= ram->size - pa;
+}
+
 static bool ram_ptr(const struct ram *ram, __u64 va, __u64 len)
 {
 	return va >= ram->base && va - ram->base < ram->size &&
@@ -67,7 +100,9 @@ static bool ram_ptr(const struct ram *ram, __u64 va, __u64 len)
 /* One walk with bpf_loop: a chain's blocks, or a lookup hash's buckets */
 struct walk {
 	struct ram ram;
-	__u64 addr;		/* chain: next block's pa (0: end); hash: heads */
+	__u64 addr;		/* chain: next block's pa (0: end); hash: heads;
+				 * list: the next node */
+	__u64 head;		/* list: its head, where the walk ends */
 	__u32 chain;
 	__u32 nr;		/* records submitted */
 	__u32 lost;		/* records that did not fit */
@@ -141,6 +176,112 @@ static long read_bucket(__u32 i, void *data)
 	return 0;
 }
 
+/* One refusal of the list, oldest first */
+static long read_refusal(__u32 i, void *data)
+{
+	struct walk *l = data;
+	struct iommu_lu_refusal___lt *f;
+	struct lt_refusal_rec *r;
+
+	if (l->addr == l->head)
+		return 1;
+	f = (void *)l->addr -
+	    bpf_core_field_offset(struct iommu_lu_refusal___lt, node);
+	if (!ram_ptr(&l->ram, (__u64)f,
+		     bpf_core_type_size(struct iommu_lu_refusal___lt)))
+		return 1;
+	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+	if (!r) {
+		l->lost++;
+		return 1;
+	}
+	r->kind = LT_REC_REFUSAL;
+	r->chain = BPF_CORE_READ(f, chain);
+	r->index = BPF_CORE_READ(f, index);
+	r->reason = BPF_CORE_READ(f, reason);
+	r->concerns = BPF_CORE_READ(f, concerns);
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	l->nr++;
+	l->addr = (__u64)BPF_CORE_READ(f, node.next);
+	return 0;
+}
+
+/* One piece of memory the tool asked for */
+static long read_mem(__u32 i, void *data)
+{
+	struct walk *m = data;
+	struct lt_mem_rec *r;
+	__u64 pa;
+	__u32 len;
+
+	if (i >= LT_MEM_MAX)
+		return 1;
+	pa = lt_mem_req[i].pa;
+	len = lt_mem_req[i].len;
+	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+	if (!r) {
+		m->lost++;
+		return 1;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->kind = LT_REC_MEM;
+	r->pa = pa;
+	r->len = len;
+	if (len > LT_MEM_LEN || !ram_range(&m->ram, pa, len))
+		r->err = -ERANGE;
+	else
+		r->err = bpf_probe_read_kernel(r->data, len,
+					       (const void *)(m->ram.base + pa));
+	bpf_ringbuf_submit(r, 0);
+	m->nr++;
+	return 0;
+}
+
+/* The kernel loaded for the next kexec, and its command line */
+static void read_kexec(struct lt_dump_args *args)
+{
+	struct lt_kexec_rec *r;
+	struct kimage *img = NULL;
+	char *cmdline;
+	long n;
+
+	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+	if (!r) {
+		args->lost++;
+		return;
+	}
+	/* Too big for a memset: @cmdline is valid up to cmdline_len */
+	r->kind = LT_REC_KEXEC;
+	r->err = 0;
+	r->loaded = 0;
+	r->file_mode = 0;
+	r->have_cmdline = 0;
+	r->cmdline_len = 0;
+	if (!&kexec_image) {
+		r->err = -ENOENT;
+		goto out;
+	}
+	bpf_probe_read_kernel(&img, sizeof(img), &kexec_image);
+	if (!img)
+		goto out;
+	r->loaded = 1;
+	r->file_mode = BPF_CORE_READ_BITFIELD_PROBED(img, file_mode);
+	cmdline = BPF_CORE_READ(img, cmdline_buf);
+	if (!cmdline)
+		goto out;
+	n = bpf_probe_read_kernel_str(r->cmdline, sizeof(r->cmdline), cmdline);
+	if (n < 0) {
+		r->err = n;
+	} else {
+		r->have_cmdline = 1;
+		r->cmdline_len = n;
+	}
+out:
+	bpf_ringbuf_submit(r, 0);
+	args->nr_records++;
+}
+
 static void walk(struct lt_dump_args *args, const struct ram *ram,
 		 __u64 addr, __u32 chain, __u32 steps,
 		 long (*step)(__u32 i, void *data))
@@ -149,7 +290,24 @@ static void walk(struct lt_dump_args *args, const struct ram *ram,
 
 	w.ram = *ram;
 	w.addr = addr;
+	w.head = addr;
 	w.chain = chain;
+	bpf_loop(steps, step, &w, 0);
+	args->nr_records += w.nr;
+	args->lost += w.lost;
+}
+
+/* A list_head's entries: from its first node back to the head itself */
+static void walk_list(struct lt_dump_args *args, const struct ram *ram,
+		      __u64 head, __u32 steps, long (*step)(__u32 i, void *data))
+{
+	struct walk w = {};
+
+	if (!ram_ptr(ram, head, sizeof(struct list_head)))
+		return;
+	w.ram = *ram;
+	w.head = head;
+	w.addr = (__u64)BPF_CORE_READ((struct list_head *)head, next);
 	bpf_loop(steps, step, &w, 0);
 	args->nr_records += w.nr;
 	args->lost += w.lost;
@@ -182,6 +340,11 @@ int dump(struct lt_dump_args *args)
 	bpf_probe_read_kernel(&ram.base, sizeof(ram.base), &page_offset_base);
 	bpf_probe_read_kernel(&pages, sizeof(pages), &max_pfn);
 	ram.size = pages * LT_BLOCK_SIZE;
+	if (args->nr_mem) {
+		walk(args, &ram, 0, 0, args->nr_mem < LT_MEM_MAX ?
+		     args->nr_mem : LT_MEM_MAX, read_mem);
+		return 0;
+	}
 
 	if (args->incoming)
 		ps = &flb->private.incoming;
@@ -218,6 +381,11 @@ int dump(struct lt_dump_args *args)
 		r->refused[0] = BPF_CORE_READ(st, chain[0].refused);
 		r->refused[1] = BPF_CORE_READ(st, chain[1].refused);
 		r->refused[2] = BPF_CORE_READ(st, chain[2].refused);
+		if (bpf_core_field_exists(struct iommu_lu_state___lt, refusals)) {
+			r->has_refusals = 1;
+			r->refusals_lost = BPF_CORE_READ((struct iommu_lu_state___lt *)st,
+							 refusals_lost);
+		}
 		if (r->have_root)
 			for (i = 0; i < LT_NR_CHAINS; i++)
 				chains[i] = ((struct iommu_lu_root_ser *)r->root)->chain[i];
@@ -225,6 +393,8 @@ int dump(struct lt_dump_args *args)
 	root_pa = r->root_pa;
 	bpf_ringbuf_submit(r, 0);
 	args->nr_records++;
+	if (!args->incoming)
+		read_kexec(args);
 	if (!st)
 		return 0;
 
@@ -241,6 +411,12 @@ int dump(struct lt_dump_args *args)
 		     LT_CHAIN_HW_UNIT,
 		     bpf_core_field_size(struct iommu_lu_state, hw_hash) /
 		     sizeof(struct hlist_head), read_bucket);
+		if (bpf_core_field_exists(struct iommu_lu_state___lt, refusals)) {
+			st_addr += bpf_core_field_offset(struct iommu_lu_state___lt,
+							 refusals);
+			walk_list(args, &ram, st_addr, LT_MAX_REFUSALS,
+				  read_refusal);
+		}
 	}
 	for (i = 0; i < LT_NR_CHAINS; i++)
 		walk(args, &ram, chains[i], i, LT_MAX_BLOCKS, read_block);

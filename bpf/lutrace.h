@@ -26,6 +26,17 @@
 #define LT_REC_STATE		1
 #define LT_REC_BLOCK		2
 #define LT_REC_VALID		3
+#define LT_REC_REFUSAL		4
+#define LT_REC_KEXEC		5
+#define LT_REC_MEM		6
+
+/* dump: kernel memory read back on request (lt_mem_req), at most */
+#define LT_MEM_MAX		256
+#define LT_MEM_LEN		64
+/* dump: refusals followed, at most (the kernel records one per object) */
+#define LT_MAX_REFUSALS		4096
+/* dump: bytes of the loaded kexec image's command line read, at most */
+#define LT_CMDLINE_LEN		2048
 
 /* dump: the syscall program's context, in and out */
 struct lt_dump_args {
@@ -33,6 +44,16 @@ struct lt_dump_args {
 	__s32 err;		/* out: 0, or -ENOENT without the feature */
 	__u32 nr_records;	/* out: records submitted */
 	__u32 lost;		/* out: records that did not fit */
+	__u32 nr_mem;		/* in: 0 = read the state; else read only the
+				 * first nr_mem requests of lt_mem_req[] */
+	__u32 pad;
+};
+
+/* dump: one piece of kernel memory to read back, by physical address */
+struct lt_mem_req {
+	__u64 pa;
+	__u32 len;		/* at most LT_MEM_LEN */
+	__u32 pad;
 };
 
 /* The FLB's state in one direction, and the root record */
@@ -46,9 +67,11 @@ struct lt_state_rec {
 	__u32 finished;		/* incoming: the FLB was finished */
 	__u32 have_root;	/* the state has a root record (read into @root) */
 	__s32 root_err;		/* error reading the root record */
-	__u32 pad;
+	__u32 has_refusals;	/* incoming: the kernel records refusals */
 	__u32 nr_used[LT_NR_CHAINS];	/* entries in use (incoming: valid) */
 	__u32 refused[LT_NR_CHAINS];	/* incoming: the chain was refused */
+	__u32 refusals_lost;	/* incoming: refusals the kernel could not record */
+	__u32 pad;
 	__u8 root[LT_ROOT_SIZE];	/* struct iommu_lu_root_ser */
 };
 
@@ -70,6 +93,40 @@ struct lt_valid_rec {
 	__u32 index;
 	__u32 type;		/* hw unit type */
 	__u64 key;		/* segment << 16 | bdf, or the hw unit token */
+};
+
+/* Incoming: one refusal the kernel recorded (struct iommu_lu_refusal) */
+struct lt_refusal_rec {
+	__u32 kind;		/* LT_REC_REFUSAL */
+	__u32 chain;		/* IOMMU_LU_CHAIN_*, LT_NR_CHAINS: the state */
+	__u32 index;		/* the entry, LT_REFUSED_ALL: the whole chain */
+	__u32 reason;		/* enum iommu_lu_reason of the running kernel */
+	__u32 concerns;		/* what the reason names, LT_REFUSED_NONE: none */
+	__u32 pad;
+};
+#define LT_REFUSED_ALL		0xffffffffU
+#define LT_REFUSED_NONE		0xffffffffU
+
+/* Outgoing: the kernel loaded for the next kexec (kexec_image) */
+struct lt_kexec_rec {
+	__u32 kind;		/* LT_REC_KEXEC */
+	__s32 err;		/* -ENOENT: kexec_image is not in kallsyms;
+				 * other: reading the command line failed */
+	__u32 loaded;		/* an image is loaded */
+	__u32 file_mode;	/* loaded with kexec_file_load() */
+	__u32 have_cmdline;	/* the kernel kept its command line */
+	__u32 cmdline_len;	/* bytes in @cmdline, the NUL included */
+	char cmdline[LT_CMDLINE_LEN];
+};
+
+/* Kernel memory read back on request (lt_mem_req) */
+struct lt_mem_rec {
+	__u32 kind;		/* LT_REC_MEM */
+	__s32 err;		/* -ERANGE: not RAM, not read */
+	__u32 len;
+	__u32 pad;
+	__u64 pa;
+	__u8 data[LT_MEM_LEN];
 };
 
 /* trace: event types, in the order of lt_event_names[] in the tool */

@@ -10,6 +10,7 @@ PKGS=(
 	rsync cpio xz-utils zstd kmod python3 python3-pytest
 	qemu-system-x86 busybox-static
 	clang llvm lld bpftool libbpf-dev libcap-dev zlib1g-dev pkg-config
+	libjson-c-dev
 )
 
 SRC=/etc/apt/sources.list.d/lu-trixie-backports.sources

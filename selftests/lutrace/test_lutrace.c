@@ -231,6 +231,13 @@ static void put_device(struct lt_snapshot *s, struct lt_block_rec *b,
 	dev.data[IOMMU_LU_VTD_DEV_CONTEXT_LO] = TOP_TABLE | 1;
 	dev.data[IOMMU_LU_VTD_DEV_CONTEXT_HI] = (__u64)did << 8 | 1;
 	put_entry(s, b, slot, &dev);
+	/* A used device entry is a reference to its unit and its domain */
+	if ((flags & IOMMU_LU_ENTRY_USED) && !(flags & IOMMU_LU_ENTRY_DELETED)) {
+		((struct iommu_lu_entry_hdr *)
+		 slot_of(find_block(s, IOMMU_LU_CHAIN_HW_UNIT, 0), 0))->refcount++;
+		((struct iommu_lu_entry_hdr *)
+		 slot_of(find_block(s, IOMMU_LU_CHAIN_DOMAIN, 0), 0))->refcount++;
+	}
 }
 
 /*
@@ -244,9 +251,9 @@ static void std_state(struct lt_snapshot *s, bool incoming, __u32 flags)
 	memset(s, 0, sizeof(*s));
 	add_state(s, incoming);
 	b = add_block(s, IOMMU_LU_CHAIN_HW_UNIT, 0, HW_BLOCK_PA);
-	put_hw_unit(s, b, 0, 0, 2, flags);
+	put_hw_unit(s, b, 0, 0, 0, flags);
 	b = add_block(s, IOMMU_LU_CHAIN_DOMAIN, 0, DOM_BLOCK_PA);
-	put_domain(s, b, 0, 0, 2, flags);
+	put_domain(s, b, 0, 0, 0, flags);
 	b = add_block(s, IOMMU_LU_CHAIN_DEVICE, 0, DEV_BLOCK_PA);
 	put_device(s, b, 0, 0, flags, BDF(0, 3, 0), TOKEN0, 1);
 	put_device(s, b, 1, 1, flags, BDF(0, 4, 0), TOKEN1, 1);
@@ -810,7 +817,7 @@ static int t_outgoing_json(void)
 	HAS(out, "\"devices\":[");
 	HAS(out, "{\"index\":0,\"block\":0,\"slot\":0,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:03.0\",\"segment\":0,\"bus\":0,\"dev\":3,\"fn\":0,\"token\":\"0x1235\",\"domain\":0,\"hw_unit\":0,\"vtd\":{\"domain_id\":1,");
 	HAS(out, "{\"index\":1,\"block\":0,\"slot\":1,\"refcount\":1,\"flags\":\"used\",\"pci\":\"0000:00:04.0\",\"segment\":0,\"bus\":0,\"dev\":4,\"fn\":0,\"token\":\"0x1236\",");
-	HAS(out, "\"problems\":[]}\n");
+	HAS(out, "\"problems\":[],\"problems_not_listed\":0,\"snapshot\":{");
 	HASNT(out, "\"valid\"");
 	HASNT(out, "\"matching\"");
 	arr = json_array(out, "devices");
@@ -838,7 +845,7 @@ static int t_outgoing_pretty(void)
 	HAS(out, "\"devices\": [\n");
 	HAS(out, "\"pci\": \"0000:00:04.0\",\n");
 	HAS(out, "\"features\": [\n");
-	HAS(out, "\"problems\": []\n}\n");
+	HAS(out, "\"problems\": [],\n    \"problems_not_listed\": 0,\n    \"snapshot\": {\n");
 	free(out);
 	lt_snapshot_free(&s);
 	return 0;
@@ -857,6 +864,11 @@ static int t_deleted_slot(void)
 	put_device(&s, b, 2, 2, IOMMU_LU_ENTRY_USED, BDF(0, 5, 0), TOKEN2, 2);
 	((struct iommu_lu_device_ser *)slot_of(b, 1))->hdr.flags |= IOMMU_LU_ENTRY_DELETED;
 	root_of(&s)->nr_entries[IOMMU_LU_CHAIN_DEVICE]--;
+	/* The unpreserve dropped its references */
+	((struct iommu_lu_entry_hdr *)
+	 slot_of(find_block(&s, IOMMU_LU_CHAIN_HW_UNIT, 0), 0))->refcount--;
+	((struct iommu_lu_entry_hdr *)
+	 slot_of(find_block(&s, IOMMU_LU_CHAIN_DOMAIN, 0), 0))->refcount--;
 
 	out = dump(&s, LT_FMT_TEXT, &problems);
 	t_ctx = out;
@@ -1359,8 +1371,8 @@ static int t_incoming_text(void)
 	EQ(problems, 0);
 	HAS(out, "incoming IOMMU live update state: root at 0x11f000");
 	HAS(out, "valid after the kernel's checks: 1 hw_unit, 1 domain, 2 device");
-	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 2, flags used,restored\n");
-	HAS(out, "domain 0 (block 0 slot 0): refcount 2, flags used,restored\n");
+	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 3, flags used,restored\n");
+	HAS(out, "domain 0 (block 0 slot 0): refcount 3, flags used,restored\n");
 	HAS(out, "device 0 (block 0 slot 0): refcount 1, flags used,restored\n");
 	HAS(out, "device 1 (block 0 slot 1): refcount 1, flags used\n");
 	HAS(out, "device 2 (block 0 slot 2): refcount 1, flags used, REFUSED by the kernel\n");

@@ -69,8 +69,126 @@ int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len)
 		s->valid[s->nr_valid++] = *v;
 		return 0;
 	}
+	case LT_REC_REFUSAL: {
+		const struct lt_refusal_rec *r = rec;
+
+		if (len < sizeof(*r) || r->chain > LT_NR_CHAINS)
+			return -EINVAL;
+		p = realloc(s->refusals, (s->nr_refusals + 1) * sizeof(*r));
+		if (!p)
+			return -ENOMEM;
+		s->refusals = p;
+		s->refusals[s->nr_refusals++] = *r;
+		return 0;
+	}
+	case LT_REC_KEXEC: {
+		const struct lt_kexec_rec *k = rec;
+
+		if (len < sizeof(*k) || k->cmdline_len > sizeof(k->cmdline))
+			return -EINVAL;
+		s->kexec = *k;
+		/* The record is valid up to cmdline_len, a string */
+		memset(s->kexec.cmdline + k->cmdline_len, 0,
+		       sizeof(k->cmdline) - k->cmdline_len);
+		s->kexec.cmdline[sizeof(k->cmdline) - 1] = 0;
+		s->have_kexec = true;
+		return 0;
+	}
+	case LT_REC_MEM: {
+		const struct lt_mem_rec *m = rec;
+
+		if (len < sizeof(*m) || m->len > LT_MEM_LEN)
+			return -EINVAL;
+		p = realloc(s->mem, (s->nr_mem + 1) * sizeof(*m));
+		if (!p)
+			return -ENOMEM;
+		s->mem = p;
+		s->mem[s->nr_mem++] = *m;
+		return 0;
+	}
 	}
 	return -EINVAL;
+}
+
+int lt_snapshot_add_reason(struct lt_snapshot *s, __u32 value,
+			   const char *name, const char *prefix)
+{
+	size_t plen = strlen(prefix), i;
+	char *code;
+	void *p;
+
+	if (!strncmp(name, prefix, plen))
+		name += plen;
+	code = strdup(name);
+	if (!code)
+		return -ENOMEM;
+	for (i = 0; code[i]; i++)
+		code[i] = code[i] == '_' ? '-' :
+			  (code[i] >= 'A' && code[i] <= 'Z') ? code[i] - 'A' + 'a' :
+			  code[i];
+	if (value >= s->nr_reasons) {
+		/* Values are small: the kernel's enum counts from 0 */
+		if (value > 4096) {
+			free(code);
+			return -EINVAL;
+		}
+		p = realloc(s->reasons, (value + 1) * sizeof(*s->reasons));
+		if (!p) {
+			free(code);
+			return -ENOMEM;
+		}
+		s->reasons = p;
+		memset(s->reasons + s->nr_reasons, 0,
+		       (value + 1 - s->nr_reasons) * sizeof(*s->reasons));
+		s->nr_reasons = value + 1;
+	}
+	free(s->reasons[value]);
+	s->reasons[value] = code;
+	return 0;
+}
+
+const char *lt_reason_code(const struct lt_snapshot *s, __u32 value)
+{
+	return value < s->nr_reasons ? s->reasons[value] : NULL;
+}
+
+const struct lt_refusal_rec *lt_refusal_of(const struct lt_snapshot *s,
+					   __u32 chain, __u32 index)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_refusals; i++)
+		if (s->refusals[i].chain == chain &&
+		    s->refusals[i].index == index)
+			return &s->refusals[i];
+	return NULL;
+}
+
+const char *lt_refusal_str(const struct lt_snapshot *s,
+			   const struct lt_refusal_rec *r, char *buf,
+			   size_t len)
+{
+	const char *code = lt_reason_code(s, r->reason);
+	int n;
+
+	if (code)
+		n = snprintf(buf, len, "%s", code);
+	else
+		n = snprintf(buf, len, "reason-%u", r->reason);
+	if (r->concerns != LT_REFUSED_NONE && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " (concerns %u)", r->concerns);
+	return buf;
+}
+
+const struct lt_mem_rec *lt_snapshot_mem(const struct lt_snapshot *s,
+					 __u64 pa)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_mem; i++)
+		if (s->mem[i].pa == pa)
+			return &s->mem[i];
+	return NULL;
 }
 
 int lt_snapshot_add_pci(struct lt_snapshot *s, const struct lt_pci_dev *dev)
@@ -86,9 +204,16 @@ int lt_snapshot_add_pci(struct lt_snapshot *s, const struct lt_pci_dev *dev)
 
 void lt_snapshot_free(struct lt_snapshot *s)
 {
+	size_t i;
+
 	free(s->blocks);
 	free(s->valid);
 	free(s->pci);
+	free(s->refusals);
+	for (i = 0; i < s->nr_reasons; i++)
+		free(s->reasons[i]);
+	free(s->reasons);
+	free(s->mem);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -271,28 +396,28 @@ const char *lt_pci_name(__u32 segment, __u16 bdf, char *buf, size_t len)
 	return buf;
 }
 
-/* Printing context: the output, the format, and the problems found */
+/* Printing context: the output, the format, the model */
 struct lt_printer {
 	FILE *out;
 	enum lt_format fmt;
 	struct jw jw;
 	const struct lt_snapshot *s;
-	char problems[64][200];
-	int nr_problems;
+	const struct lt_model *m;
 };
 
-static void __attribute__((format(printf, 2, 3)))
-lt_problem(struct lt_printer *p, const char *fmt, ...)
+/* A problem: its stable code (the check's) and its text */
+static void __attribute__((format(printf, 3, 4)))
+lt_problem(struct lt_model *m, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->nr_problems < (int)ARRAY_SIZE(p->problems)) {
+	if (m->nr_problems < LT_MAX_PROBLEMS) {
+		m->problem_codes[m->nr_problems] = code;
 		va_start(ap, fmt);
-		vsnprintf(p->problems[p->nr_problems],
-			  sizeof(p->problems[0]), fmt, ap);
+		vsnprintf(m->problems[m->nr_problems], LT_PROBLEM_LEN, fmt, ap);
 		va_end(ap);
 	}
-	p->nr_problems++;
+	m->nr_problems++;
 }
 
 static bool lt_json(const struct lt_printer *p)
@@ -305,20 +430,22 @@ static const struct iommu_lu_root_ser *lt_root(const struct lt_snapshot *s)
 	return (const struct iommu_lu_root_ser *)s->state.root;
 }
 
-/* Checks and prints the blocks of every chain */
-static void lt_print_blocks(struct lt_printer *p)
+/* The problems of the blocks of every chain */
+static void lt_check_blocks(struct lt_model *m)
 {
-	const struct lt_snapshot *s = p->s;
+	const struct lt_snapshot *s = m->s;
+	const struct iommu_lu_root_ser *root = lt_root(s);
+	const struct lt_block_rec **blocks;
 	__u32 chain;
 
-	if (lt_json(p)) {
-		jw_key(&p->jw, "blocks");
-		jw_arr_begin(&p->jw);
+	blocks = calloc(LT_MAX_BLOCKS, sizeof(*blocks));
+	if (!blocks) {
+		lt_problem(m, "no-memory", "out of memory");
+		return;
 	}
 	for (chain = 0; chain < LT_NR_CHAINS; chain++) {
-		const struct lt_block_rec *blocks[LT_MAX_BLOCKS];
 		__u32 per = lt_entries_per_block(chain);
-		const struct iommu_lu_root_ser *root = lt_root(s);
+		const char *name = lt_chain_name(chain);
 		size_t i, nb;
 		long loop;
 
@@ -326,17 +453,16 @@ static void lt_print_blocks(struct lt_printer *p)
 		if (nb > LT_MAX_BLOCKS)
 			nb = LT_MAX_BLOCKS;
 		if (loop >= 0)
-			lt_problem(p, "%s chain: block %zu links back to %#llx, an earlier block: the chain loops",
-				   lt_chain_name(chain), nb - 1,
+			lt_problem(m, "chain-loop", "%s chain: block %zu links back to %#llx, an earlier block: the chain loops",
+				   name, nb - 1,
 				   (unsigned long long)lt_block_hdr(blocks[nb - 1])->next);
 		else if (nb >= LT_MAX_BLOCKS)
-			lt_problem(p, "%s chain: more than %d blocks: it is corrupt",
-				   lt_chain_name(chain), LT_MAX_BLOCKS - 1);
+			lt_problem(m, "chain-length", "%s chain: more than %d blocks: it is corrupt",
+				   name, LT_MAX_BLOCKS - 1);
 		if (s->state.have_root &&
 		    root->chain[chain] != (nb ? blocks[0]->pa : 0))
-			lt_problem(p, "%s chain: the root names block %#llx, the dump read %#llx",
-				   lt_chain_name(chain),
-				   (unsigned long long)root->chain[chain],
+			lt_problem(m, "chain-link", "%s chain: the root names block %#llx, the dump read %#llx",
+				   name, (unsigned long long)root->chain[chain],
 				   (unsigned long long)(nb ? blocks[0]->pa : 0));
 		for (i = 0; i < nb; i++) {
 			const struct lt_block_rec *b = blocks[i];
@@ -344,29 +470,56 @@ static void lt_print_blocks(struct lt_printer *p)
 			__u64 count = b->err ? 0 : lt_block_hdr(b)->count;
 
 			if (!b->err && i + 1 < nb && next != blocks[i + 1]->pa)
-				lt_problem(p, "%s chain: block %zu links to %#llx, the dump read %#llx next",
-					   lt_chain_name(chain), i,
-					   (unsigned long long)next,
+				lt_problem(m, "chain-link", "%s chain: block %zu links to %#llx, the dump read %#llx next",
+					   name, i, (unsigned long long)next,
 					   (unsigned long long)blocks[i + 1]->pa);
 			if (!b->err && count == 0)
-				lt_problem(p, "%s chain: block %zu holds no entry",
-					   lt_chain_name(chain), i);
-
+				lt_problem(m, "block-count", "%s chain: block %zu holds no entry",
+					   name, i);
 			if (b->err)
-				lt_problem(p, "%s chain: block %zu at %#llx cannot be read (error %d)",
-					   lt_chain_name(chain), i,
-					   (unsigned long long)b->pa, b->err);
+				lt_problem(m, "block-unreadable", "%s chain: block %zu at %#llx cannot be read (error %d)",
+					   name, i, (unsigned long long)b->pa,
+					   b->err);
 			if (b->pa & (KHO_BLOCK_SIZE - 1))
-				lt_problem(p, "%s chain: block %zu at %#llx is not page aligned",
-					   lt_chain_name(chain), i,
-					   (unsigned long long)b->pa);
+				lt_problem(m, "block-unaligned", "%s chain: block %zu at %#llx is not page aligned",
+					   name, i, (unsigned long long)b->pa);
 			if (count > per)
-				lt_problem(p, "%s chain: block %zu has %llu entries, the limit is %u",
-					   lt_chain_name(chain), i,
-					   (unsigned long long)count, per);
+				lt_problem(m, "block-count", "%s chain: block %zu has %llu entries, the limit is %u",
+					   name, i, (unsigned long long)count,
+					   per);
 			if (!b->err && next && count < per)
-				lt_problem(p, "%s chain: block %zu is not full but is not the last",
-					   lt_chain_name(chain), i);
+				lt_problem(m, "block-not-full", "%s chain: block %zu is not full but is not the last",
+					   name, i);
+		}
+	}
+	free(blocks);
+}
+
+/* Prints the blocks of every chain */
+static void lt_print_blocks(struct lt_printer *p)
+{
+	const struct lt_snapshot *s = p->s;
+	const struct lt_block_rec **blocks;
+	__u32 chain;
+
+	blocks = calloc(LT_MAX_BLOCKS, sizeof(*blocks));
+	if (!blocks)
+		return;
+	if (lt_json(p)) {
+		jw_key(&p->jw, "blocks");
+		jw_arr_begin(&p->jw);
+	}
+	for (chain = 0; chain < LT_NR_CHAINS; chain++) {
+		size_t i, nb;
+
+		nb = lt_chain_blocks(s, chain, blocks, LT_MAX_BLOCKS, NULL);
+		if (nb > LT_MAX_BLOCKS)
+			nb = LT_MAX_BLOCKS;
+		for (i = 0; i < nb; i++) {
+			const struct lt_block_rec *b = blocks[i];
+			__u64 next = b->err ? 0 : lt_block_hdr(b)->next;
+			__u64 count = b->err ? 0 : lt_block_hdr(b)->count;
+
 			if (lt_json(p)) {
 				jw_obj_begin(&p->jw);
 				jw_kstr(&p->jw, "chain", lt_chain_name(chain));
@@ -389,6 +542,7 @@ static void lt_print_blocks(struct lt_printer *p)
 	}
 	if (lt_json(p))
 		jw_arr_end(&p->jw);
+	free(blocks);
 }
 
 /* The hardware unit entry with @index, or NULL */
@@ -408,18 +562,39 @@ lt_find_hw_unit(const struct lt_snapshot *s, __u32 index)
 	return NULL;
 }
 
+/* A refusal as JSON members: reason, reason_id, concerns */
+static void lt_json_refusal(struct lt_printer *p, const struct lt_refusal_rec *r)
+{
+	const char *code = lt_reason_code(p->s, r->reason);
+	char buf[32];
+
+	if (!code) {
+		snprintf(buf, sizeof(buf), "reason-%u", r->reason);
+		code = buf;
+	}
+	jw_kstr(&p->jw, "reason", code);
+	jw_ku64(&p->jw, "reason_id", r->reason);
+	jw_key(&p->jw, "concerns");
+	if (r->concerns == LT_REFUSED_NONE)
+		jw_null(&p->jw);
+	else
+		jw_u64(&p->jw, r->concerns);
+}
+
 static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
 {
 	const struct iommu_lu_entry_hdr *hdr = e->raw;
-	char flags[64];
+	const struct lt_refusal_rec *r = NULL;
+	bool refused = false;
+	char flags[64], why[64];
 
 	lt_entry_flags_str(hdr->flags, flags, sizeof(flags));
-	if (hdr->index != e->pos)
-		lt_problem(p, "%s entry in slot %u says index %u",
-			   lt_chain_name(e->chain), e->pos, hdr->index);
-	if (hdr->flags & ~IOMMU_LU_ENTRY_FLAGS_MASK)
-		lt_problem(p, "%s entry %u has unknown flags %#x",
-			   lt_chain_name(e->chain), hdr->index, hdr->flags);
+	if (p->s->incoming) {
+		r = lt_refusal_of(p->s, e->chain, e->pos);
+		refused = r || (e->chain != IOMMU_LU_CHAIN_DOMAIN &&
+				!p->s->lost &&
+				!lt_entry_valid(p->s, e->chain, e->pos));
+	}
 	if (lt_json(p)) {
 		jw_ku64(&p->jw, "index", hdr->index);
 		jw_ku64(&p->jw, "block", e->block);
@@ -434,15 +609,36 @@ static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
 				jw_bool(&p->jw, lt_entry_valid(p->s, e->chain,
 							      e->pos));
 		}
+		if (r) {
+			jw_key(&p->jw, "refusal");
+			jw_obj_begin(&p->jw);
+			lt_json_refusal(p, r);
+			jw_obj_end(&p->jw);
+		}
 	} else {
 		fprintf(p->out, "    %s %u (block %u slot %u): refcount %u, flags %s",
 			lt_chain_name(e->chain), hdr->index, e->block, e->slot,
 			hdr->refcount, flags);
-		if (p->s->incoming && e->chain != IOMMU_LU_CHAIN_DOMAIN &&
-		    !p->s->lost && !lt_entry_valid(p->s, e->chain, e->pos))
+		if (refused)
 			fprintf(p->out, ", REFUSED by the kernel");
+		if (r)
+			fprintf(p->out, ": %s",
+				lt_refusal_str(p->s, r, why, sizeof(why)));
 		fputc('\n', p->out);
 	}
+}
+
+/* The problems of an entry's header */
+static void lt_check_hdr(struct lt_model *m, const struct lt_entry *e)
+{
+	const struct iommu_lu_entry_hdr *hdr = e->raw;
+
+	if (hdr->index != e->pos)
+		lt_problem(m, "entry-index", "%s entry in slot %u says index %u",
+			   lt_chain_name(e->chain), e->pos, hdr->index);
+	if (hdr->flags & ~IOMMU_LU_ENTRY_FLAGS_MASK)
+		lt_problem(m, "entry-flags", "%s entry %u has unknown flags %#x",
+			   lt_chain_name(e->chain), hdr->index, hdr->flags);
 }
 
 /* @v as "0x..." text in @buf */
@@ -536,18 +732,22 @@ static void lt_print_hw_unit(struct lt_printer *p, const struct lt_entry *e)
 	if (amd)
 		lt_print_amdvi_unit(p, hw);
 	fputc('\n', p->out);
-	if (vtd && (hw->data[IOMMU_LU_VTD_UNIT_FLAGS] & ~IOMMU_LU_VTD_UNIT_F_SM))
-		lt_problem(p, "hw_unit entry %u has unknown VT-d flags %#llx",
-			   hw->hdr.index,
-			   (unsigned long long)(hw->data[IOMMU_LU_VTD_UNIT_FLAGS] &
-						~IOMMU_LU_VTD_UNIT_F_SM));
+}
+
+static void lt_check_hw_unit(struct lt_model *m, const struct lt_entry *e)
+{
+	const struct iommu_lu_hw_unit_ser *hw = e->raw;
+	__u64 unknown = hw->data[IOMMU_LU_VTD_UNIT_FLAGS] & ~IOMMU_LU_VTD_UNIT_F_SM;
+
+	if (hw->type == IOMMU_LU_HW_VTD && unknown)
+		lt_problem(m, "entry-field", "hw_unit entry %u has unknown VT-d flags %#llx",
+			   hw->hdr.index, (unsigned long long)unknown);
 }
 
 static void lt_print_domain(struct lt_printer *p, const struct lt_entry *e)
 {
 	const struct iommu_lu_domain_ser *d = e->raw;
 	__u64 feat = d->data[IOMMU_LU_PT_DATA_FEATURES];
-	__u64 known = 0;
 	size_t i;
 
 	if (lt_json(p)) {
@@ -570,7 +770,6 @@ static void lt_print_domain(struct lt_printer *p, const struct lt_entry *e)
 	for (i = 0; i < ARRAY_SIZE(lt_ptf_names); i++) {
 		if (!(feat & lt_ptf_names[i].bit))
 			continue;
-		known |= lt_ptf_names[i].bit;
 		if (lt_json(p))
 			jw_str(&p->jw, lt_ptf_names[i].name);
 		else
@@ -583,9 +782,19 @@ static void lt_print_domain(struct lt_printer *p, const struct lt_entry *e)
 			fprintf(p->out, " none");
 		fputc('\n', p->out);
 	}
-	if (feat & ~known)
-		lt_problem(p, "domain entry %u has unknown page table features %#llx",
-			   d->hdr.index, (unsigned long long)(feat & ~known));
+}
+
+static void lt_check_domain(struct lt_model *m, const struct lt_entry *e)
+{
+	const struct iommu_lu_domain_ser *d = e->raw;
+	__u64 feat = d->data[IOMMU_LU_PT_DATA_FEATURES];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(lt_ptf_names); i++)
+		feat &= ~lt_ptf_names[i].bit;
+	if (feat)
+		lt_problem(m, "entry-field", "domain entry %u has unknown page table features %#llx",
+			   d->hdr.index, (unsigned long long)feat);
 }
 
 /*
@@ -697,15 +906,10 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 	sm = vtd && lt_vtd_sm(hw);
 	aliases = lt_alias_word(hw, dev);
 	nr_alias = aliases >> IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
-	if (nr_alias > IOMMU_LU_VTD_MAX_ALIASES) {
-		lt_problem(p, "device entry %u claims %u DMA aliases (at most %u)",
-			   dev->hdr.index, nr_alias, IOMMU_LU_VTD_MAX_ALIASES);
+	/* More than the ABI allows is a problem (lt_check_device) */
+	if (nr_alias > IOMMU_LU_VTD_MAX_ALIASES)
 		nr_alias = 0;
-	}
 	lt_pci_name(dev->segment, dev->bdf, name, sizeof(name));
-	if (!hw)
-		lt_problem(p, "device entry %u names hw_unit %u, which is not in the state",
-			   dev->hdr.index, dev->hw_unit);
 	if (lt_json(p)) {
 		jw_kstr(&p->jw, "pci", name);
 		jw_ku64(&p->jw, "segment", dev->segment);
@@ -768,31 +972,85 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 	fputc('\n', p->out);
 }
 
+static void lt_check_device(struct lt_model *m, const struct lt_entry *e)
+{
+	const struct iommu_lu_device_ser *dev = e->raw;
+	const struct iommu_lu_hw_unit_ser *hw;
+	unsigned int nr_alias;
+	size_t i;
+	bool domain = false;
+
+	hw = lt_find_hw_unit(m->s, dev->hw_unit);
+	nr_alias = lt_alias_word(hw, dev) >> IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
+	if (nr_alias > IOMMU_LU_VTD_MAX_ALIASES)
+		lt_problem(m, "device-alias", "device entry %u claims %u DMA aliases (at most %u)",
+			   dev->hdr.index, nr_alias, IOMMU_LU_VTD_MAX_ALIASES);
+	if (!hw)
+		lt_problem(m, "no-hw-unit", "device entry %u names hw_unit %u, which is not in the state",
+			   dev->hdr.index, dev->hw_unit);
+	for (i = 0; i < m->nr_entries[IOMMU_LU_CHAIN_DOMAIN]; i++)
+		domain |= ((const struct iommu_lu_entry_hdr *)
+			   m->entries[IOMMU_LU_CHAIN_DOMAIN][i].raw)->index ==
+			  dev->domain;
+	if (!domain)
+		lt_problem(m, "no-domain", "device entry %u names domain %u, which is not in the state",
+			   dev->hdr.index, dev->domain);
+	if (dev->hdr.refcount != 1)
+		lt_problem(m, "refcount", "device entry %u has refcount %u, a device entry's is 1",
+			   dev->hdr.index, dev->hdr.refcount);
+}
+
+/*
+ * A hw unit's and a domain's refcount is the number of device entries that
+ * name it, as the kernel counts (every used device entry)
+ */
+static void lt_check_refcounts(struct lt_model *m)
+{
+	static const __u32 owners[] = { IOMMU_LU_CHAIN_HW_UNIT,
+					IOMMU_LU_CHAIN_DOMAIN };
+	size_t i, j, k;
+
+	for (k = 0; k < ARRAY_SIZE(owners); k++) {
+		__u32 chain = owners[k];
+
+		for (i = 0; i < m->nr_entries[chain]; i++) {
+			const struct iommu_lu_entry_hdr *hdr = m->entries[chain][i].raw;
+			__u32 n = 0;
+
+			for (j = 0; j < m->nr_entries[IOMMU_LU_CHAIN_DEVICE]; j++) {
+				const struct iommu_lu_device_ser *dev =
+					m->entries[IOMMU_LU_CHAIN_DEVICE][j].raw;
+
+				n += (chain == IOMMU_LU_CHAIN_DOMAIN ?
+				      dev->domain : dev->hw_unit) == hdr->index;
+			}
+			if (n != hdr->refcount)
+				lt_problem(m, "refcount", "%s entry %u has refcount %u, but %u device entr%s name it",
+					   lt_chain_name(chain), hdr->index,
+					   hdr->refcount, n, n == 1 ? "y" : "ies");
+		}
+	}
+}
+
 static void lt_print_entries(struct lt_printer *p, __u32 chain)
 {
 	const struct lt_snapshot *s = p->s;
-	const struct iommu_lu_root_ser *root = lt_root(s);
-	size_t i, n;
-	struct lt_entry *e;
+	const struct lt_refusal_rec *r;
+	size_t i, n = p->m->nr_entries[chain];
+	struct lt_entry *e = p->m->entries[chain];
+	char why[64];
 
-	n = lt_chain_entries(s, chain, NULL, 0);
-	e = calloc(n ? n : 1, sizeof(*e));
-	if (!e) {
-		lt_problem(p, "out of memory");
-		return;
-	}
-	lt_chain_entries(s, chain, e, n);
-	if (s->state.have_root && root->nr_entries[chain] != n)
-		lt_problem(p, "%s chain holds %zu entries, the root says %llu",
-			   lt_chain_name(chain), n,
-			   (unsigned long long)root->nr_entries[chain]);
 	if (lt_json(p)) {
 		jw_key(&p->jw, lt_chain_plural[chain]);
 		jw_arr_begin(&p->jw);
 	} else {
-		fprintf(p->out, "  %s entries: %zu%s\n", lt_chain_name(chain), n,
-			s->incoming && s->state.refused[chain] ?
-			" (the whole chain was REFUSED by the kernel)" : "");
+		r = s->incoming ? lt_refusal_of(s, chain, LT_REFUSED_ALL) : NULL;
+		fprintf(p->out, "  %s entries: %zu", lt_chain_name(chain), n);
+		if (s->incoming && (s->state.refused[chain] || r))
+			fprintf(p->out, " (the whole chain was REFUSED by the kernel%s%s)",
+				r ? ": " : "",
+				r ? lt_refusal_str(s, r, why, sizeof(why)) : "");
+		fputc('\n', p->out);
 	}
 	for (i = 0; i < n; i++) {
 		if (lt_json(p))
@@ -809,18 +1067,7 @@ static void lt_print_entries(struct lt_printer *p, __u32 chain)
 	}
 	if (lt_json(p))
 		jw_arr_end(&p->jw);
-	free(e);
 }
-
-/* One row of the matching table */
-struct lt_match_row {
-	int entry;			/* device entry index, -1: none */
-	char preserved[16];		/* the entry's PCI address */
-	const struct lt_pci_dev *pci;	/* the device present, or NULL */
-	__u32 domain;
-	const char *status;
-	const char *reason;
-};
 
 static const struct lt_pci_dev *lt_find_pci(const struct lt_snapshot *s,
 					    __u32 segment, __u16 bdf)
@@ -837,15 +1084,27 @@ static void lt_match_device(const struct lt_snapshot *s,
 			    const struct lt_entry *e, struct lt_match_row *r)
 {
 	const struct iommu_lu_device_ser *dev = e->raw;
+	const struct lt_refusal_rec *whole;
 
+	r->chain = IOMMU_LU_CHAIN_DEVICE;
 	r->entry = dev->hdr.index;
 	r->domain = dev->domain;
+	r->token = dev->token;
 	lt_pci_name(dev->segment, dev->bdf, r->preserved, sizeof(r->preserved));
 	r->pci = lt_find_pci(s, dev->segment, dev->bdf);
+	r->refusal = lt_refusal_of(s, IOMMU_LU_CHAIN_DEVICE, e->pos);
+	whole = lt_refusal_of(s, IOMMU_LU_CHAIN_DEVICE, LT_REFUSED_ALL);
+	if (!r->refusal)
+		r->refusal = whole;
 	if (s->lost) {
 		/* The records that were lost may be the lookup hash */
 		r->status = "unknown";
 		r->reason = "the dump is incomplete: the kernel's verdict was not read";
+	} else if (r->refusal) {
+		r->status = "refused";
+		r->reason = r->refusal == whole ?
+			    "the kernel refused the whole device chain:" :
+			    "the kernel refused the entry:";
 	} else if (s->state.refused[IOMMU_LU_CHAIN_DEVICE] ||
 		   !lt_entry_valid(s, IOMMU_LU_CHAIN_DEVICE, e->pos)) {
 		r->status = "refused";
@@ -866,69 +1125,51 @@ static void lt_match_device(const struct lt_snapshot *s,
 	}
 }
 
-static void lt_print_match_row(struct lt_printer *p,
-			       const struct lt_match_row *r)
+static int lt_add_row(struct lt_model *m, const struct lt_match_row *r)
 {
-	char pci[16];
+	void *p = realloc(m->rows, (m->nr_rows + 1) * sizeof(*r));
 
-	if (r->pci)
-		lt_pci_name(r->pci->segment, r->pci->bdf, pci, sizeof(pci));
-	if (lt_json(p)) {
-		jw_obj_begin(&p->jw);
-		if (r->entry >= 0) {
-			jw_kint(&p->jw, "entry", r->entry);
-			jw_kstr(&p->jw, "preserved", r->preserved);
-			jw_kint(&p->jw, "domain", r->domain);
-		} else {
-			jw_key(&p->jw, "entry");
-			jw_null(&p->jw);
-		}
-		jw_key(&p->jw, "pci");
-		if (r->pci)
-			jw_str(&p->jw, pci);
-		else
-			jw_null(&p->jw);
-		jw_kstr(&p->jw, "driver", r->pci ? r->pci->driver : "");
-		jw_kstr(&p->jw, "status", r->status);
-		jw_kstr(&p->jw, "reason", r->reason);
-		jw_obj_end(&p->jw);
-		return;
-	}
-	if (r->entry >= 0)
-		fprintf(p->out, "  %-6d %-13s", r->entry, r->preserved);
-	else
-		fprintf(p->out, "  %-6s %-13s", "-", "-");
-	fprintf(p->out, " %-13s %-10s %-12s %s\n", r->pci ? pci : "-",
-		r->pci && r->pci->driver[0] ? r->pci->driver : "-", r->status,
-		r->reason);
+	if (!p)
+		return -ENOMEM;
+	m->rows = p;
+	m->rows[m->nr_rows++] = *r;
+	return 0;
 }
 
-/* Incoming: each preserved device and what became of it */
-static void lt_print_matching(struct lt_printer *p)
+/*
+ * Incoming: each preserved device and what became of it, each hw unit
+ * whose adoption the kernel refused, and the devices that were not
+ * preserved
+ */
+static int lt_build_matching(struct lt_model *m)
 {
-	const struct lt_snapshot *s = p->s;
+	const struct lt_snapshot *s = m->s;
+	const struct lt_entry *e = m->entries[IOMMU_LU_CHAIN_DEVICE];
+	size_t i, j, n = m->nr_entries[IOMMU_LU_CHAIN_DEVICE];
 	struct lt_match_row r;
-	struct lt_entry *e;
-	size_t i, j, n;
 
-	n = lt_chain_entries(s, IOMMU_LU_CHAIN_DEVICE, NULL, 0);
-	e = calloc(n ? n : 1, sizeof(*e));
-	if (!e) {
-		lt_problem(p, "out of memory");
-		return;
-	}
-	lt_chain_entries(s, IOMMU_LU_CHAIN_DEVICE, e, n);
-	if (lt_json(p)) {
-		jw_key(&p->jw, "matching");
-		jw_arr_begin(&p->jw);
-	} else {
-		fprintf(p->out, "matching:\n  %-6s %-13s %-13s %-10s %-12s %s\n",
-			"entry", "preserved", "PCI device", "driver", "status",
-			"why");
-	}
 	for (i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
 		lt_match_device(s, &e[i], &r);
-		lt_print_match_row(p, &r);
+		if (lt_add_row(m, &r))
+			return -ENOMEM;
+	}
+	for (i = 0; i < m->nr_entries[IOMMU_LU_CHAIN_HW_UNIT]; i++) {
+		const struct lt_entry *u = &m->entries[IOMMU_LU_CHAIN_HW_UNIT][i];
+		const struct iommu_lu_hw_unit_ser *hw = u->raw;
+
+		memset(&r, 0, sizeof(r));
+		r.refusal = lt_refusal_of(s, IOMMU_LU_CHAIN_HW_UNIT, u->pos);
+		if (!r.refusal)
+			continue;
+		r.chain = IOMMU_LU_CHAIN_HW_UNIT;
+		r.entry = hw->hdr.index;
+		r.token = hw->token;
+		snprintf(r.preserved, sizeof(r.preserved), "hw_unit");
+		r.status = "refused";
+		r.reason = "the kernel refused the unit:";
+		if (lt_add_row(m, &r))
+			return -ENOMEM;
 	}
 	/* The devices that were not preserved */
 	for (i = 0; i < s->nr_pci; i++) {
@@ -945,15 +1186,115 @@ static void lt_print_matching(struct lt_printer *p)
 		if (found)
 			continue;
 		memset(&r, 0, sizeof(r));
+		r.chain = IOMMU_LU_CHAIN_DEVICE;
 		r.entry = -1;
 		r.pci = d;
 		r.status = "not preserved";
 		r.reason = "no entry: probed as on a normal boot";
-		lt_print_match_row(p, &r);
+		if (lt_add_row(m, &r))
+			return -ENOMEM;
 	}
+	return 0;
+}
+
+static void lt_print_match_row(struct lt_printer *p,
+			       const struct lt_match_row *r)
+{
+	char pci[16], why[64];
+
+	if (r->pci)
+		lt_pci_name(r->pci->segment, r->pci->bdf, pci, sizeof(pci));
+	if (r->refusal)
+		lt_refusal_str(p->s, r->refusal, why, sizeof(why));
+	if (lt_json(p)) {
+		jw_obj_begin(&p->jw);
+		if (r->entry >= 0) {
+			jw_kint(&p->jw, "entry", r->entry);
+			if (r->chain == IOMMU_LU_CHAIN_HW_UNIT) {
+				jw_kstr(&p->jw, "chain", "hw_unit");
+				jw_khex(&p->jw, "token", r->token);
+			} else {
+				jw_kstr(&p->jw, "preserved", r->preserved);
+				jw_kint(&p->jw, "domain", r->domain);
+			}
+		} else {
+			jw_key(&p->jw, "entry");
+			jw_null(&p->jw);
+		}
+		jw_key(&p->jw, "pci");
+		if (r->pci)
+			jw_str(&p->jw, pci);
+		else
+			jw_null(&p->jw);
+		jw_kstr(&p->jw, "driver", r->pci ? r->pci->driver : "");
+		jw_kstr(&p->jw, "status", r->status);
+		if (r->refusal) {
+			char reason[160];
+
+			snprintf(reason, sizeof(reason), "%s %s", r->reason, why);
+			jw_kstr(&p->jw, "reason", reason);
+			jw_key(&p->jw, "kernel");
+			jw_obj_begin(&p->jw);
+			lt_json_refusal(p, r->refusal);
+			jw_obj_end(&p->jw);
+		} else {
+			jw_kstr(&p->jw, "reason", r->reason);
+		}
+		jw_obj_end(&p->jw);
+		return;
+	}
+	if (r->entry >= 0)
+		fprintf(p->out, "  %-6d %-13s", r->entry, r->preserved);
+	else
+		fprintf(p->out, "  %-6s %-13s", "-", "-");
+	fprintf(p->out, " %-13s %-10s %-12s %s%s%s\n", r->pci ? pci : "-",
+		r->pci && r->pci->driver[0] ? r->pci->driver : "-", r->status,
+		r->reason, r->refusal ? " " : "", r->refusal ? why : "");
+}
+
+static void lt_print_matching(struct lt_printer *p)
+{
+	size_t i;
+
+	if (lt_json(p)) {
+		jw_key(&p->jw, "matching");
+		jw_arr_begin(&p->jw);
+	} else {
+		fprintf(p->out, "matching:\n  %-6s %-13s %-13s %-10s %-12s %s\n",
+			"entry", "preserved", "PCI device", "driver", "status",
+			"why");
+	}
+	for (i = 0; i < p->m->nr_rows; i++)
+		lt_print_match_row(p, &p->m->rows[i]);
 	if (lt_json(p))
 		jw_arr_end(&p->jw);
-	free(e);
+}
+
+/* Incoming: the kernel's refusals, every one, oldest first */
+static void lt_print_refusals(struct lt_printer *p)
+{
+	const struct lt_snapshot *s = p->s;
+	size_t i;
+
+	jw_key(&p->jw, "refusals");
+	jw_arr_begin(&p->jw);
+	for (i = 0; i < s->nr_refusals; i++) {
+		const struct lt_refusal_rec *r = &s->refusals[i];
+
+		jw_obj_begin(&p->jw);
+		jw_kstr(&p->jw, "chain", r->chain == LT_NR_CHAINS ? "state" :
+			lt_chain_name(r->chain));
+		jw_key(&p->jw, "index");
+		if (r->index == LT_REFUSED_ALL)
+			jw_null(&p->jw);
+		else
+			jw_u64(&p->jw, r->index);
+		lt_json_refusal(p, r);
+		jw_obj_end(&p->jw);
+	}
+	jw_arr_end(&p->jw);
+	jw_kbool(&p->jw, "refusals_known", s->state.has_refusals);
+	jw_ku64(&p->jw, "refusals_lost", s->state.refusals_lost);
 }
 
 /* Why there is no state to show, or NULL when there is one */
@@ -961,6 +1302,8 @@ static const char *lt_no_state_reason(const struct lt_snapshot *s)
 {
 	const struct lt_state_rec *st = &s->state;
 
+	if (!s->have_state)
+		return "the dump program returned no state record";
 	if (st->obj && st->root_err)
 		return "the root record cannot be read";
 	if (!s->incoming)
@@ -976,39 +1319,236 @@ static const char *lt_no_state_reason(const struct lt_snapshot *s)
 	return "no incoming state: the previous kernel handed no IOMMU state over, or no IOMMU driver has asked for it (it is retrieved when the first IOMMU probes a device)";
 }
 
-int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
+void lt_model_free(struct lt_model *m)
 {
-	struct lt_printer *p;
-	const struct iommu_lu_root_ser *root = lt_root(s);
-	const char *why;
 	__u32 chain;
-	int i, nr;
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->out = out;
-	p->fmt = fmt;
-	p->s = s;
-	jw_init(&p->jw, out, fmt == LT_FMT_PRETTY);
-	why = s->have_state ? lt_no_state_reason(s) :
-	      "the dump program returned no state record";
+	for (chain = 0; chain < LT_NR_CHAINS; chain++)
+		free(m->entries[chain]);
+	free(m->rows);
+	memset(m, 0, sizeof(*m));
+}
+
+int lt_model_build(struct lt_model *m, const struct lt_snapshot *s)
+{
+	const struct iommu_lu_root_ser *root = lt_root(s);
+	__u32 chain;
+	size_t i, n;
+
+	memset(m, 0, sizeof(*m));
+	m->s = s;
+	m->why = lt_no_state_reason(s);
 	if (s->have_state && s->state.obj && s->state.root_err)
-		lt_problem(p, "root record of the state at %#llx cannot be read (error %d)",
+		lt_problem(m, "root-unreadable", "root record of the state at %#llx cannot be read (error %d)",
 			   (unsigned long long)s->state.root_pa,
 			   s->state.root_err);
 	if (s->lost)
-		lt_problem(p, "%u records did not fit in the ring buffer: the dump is incomplete",
+		lt_problem(m, "records-lost", "%u records did not fit in the ring buffer: the dump is incomplete",
 			   s->lost);
 	if (s->have_state && s->state.have_root) {
 		if (root->magic != IOMMU_LU_ROOT_MAGIC)
-			lt_problem(p, "root record: bad magic %#llx",
+			lt_problem(m, "root-magic", "root record: bad magic %#llx",
 				   (unsigned long long)root->magic);
 		if (root->version != IOMMU_LU_ABI_VERSION)
-			lt_problem(p, "root record: ABI version %u, lutrace reads %u",
+			lt_problem(m, "abi-version", "root record: ABI version %u, lutrace reads %u",
 				   root->version, IOMMU_LU_ABI_VERSION);
 	}
+	if (m->why)
+		return 0;
 
+	lt_check_blocks(m);
+	for (chain = 0; chain < LT_NR_CHAINS; chain++) {
+		n = lt_chain_entries(s, chain, NULL, 0);
+		m->entries[chain] = calloc(n ? n : 1, sizeof(struct lt_entry));
+		if (!m->entries[chain])
+			goto nomem;
+		m->nr_entries[chain] = lt_chain_entries(s, chain,
+							m->entries[chain], n);
+		if (s->state.have_root && root->nr_entries[chain] != n)
+			lt_problem(m, "chain-entries", "%s chain holds %zu entries, the root says %llu",
+				   lt_chain_name(chain), n,
+				   (unsigned long long)root->nr_entries[chain]);
+	}
+	for (chain = 0; chain < LT_NR_CHAINS; chain++) {
+		for (i = 0; i < m->nr_entries[chain]; i++) {
+			const struct lt_entry *e = &m->entries[chain][i];
+
+			lt_check_hdr(m, e);
+			if (chain == IOMMU_LU_CHAIN_HW_UNIT)
+				lt_check_hw_unit(m, e);
+			else if (chain == IOMMU_LU_CHAIN_DOMAIN)
+				lt_check_domain(m, e);
+			else
+				lt_check_device(m, e);
+		}
+	}
+	lt_check_refcounts(m);
+	if (s->incoming && lt_build_matching(m))
+		goto nomem;
+	return 0;
+nomem:
+	lt_model_free(m);
+	return -ENOMEM;
+}
+
+/* The snapshot the model was built from, for lt_snapshot_load() */
+static void lt_print_snapshot(struct lt_printer *p)
+{
+	const struct lt_snapshot *s = p->s;
+	const struct lt_state_rec *st = &s->state;
+	struct jw *w = &p->jw;
+	size_t i, len;
+	__u32 c;
+	char name[16];
+
+	jw_key(w, "snapshot");
+	jw_obj_begin(w);
+	jw_ku64(w, "format", LT_SNAPSHOT_FORMAT);
+	jw_kbool(w, "incoming", s->incoming);
+	jw_kint(w, "err", s->err);
+	jw_ku64(w, "lost", s->lost);
+	jw_key(w, "state");
+	if (!s->have_state) {
+		jw_null(w);
+	} else {
+		jw_obj_begin(w);
+		jw_khex(w, "obj", st->obj);
+		jw_ku64(w, "root_pa", st->root_pa);
+		jw_kint(w, "count", st->count);
+		jw_kint(w, "retrieve_status", st->retrieve_status);
+		jw_kbool(w, "finished", st->finished);
+		jw_kbool(w, "have_root", st->have_root);
+		jw_kint(w, "root_err", st->root_err);
+		jw_kbool(w, "has_refusals", st->has_refusals);
+		jw_ku64(w, "refusals_lost", st->refusals_lost);
+		jw_key(w, "nr_used");
+		jw_arr_begin(w);
+		for (c = 0; c < LT_NR_CHAINS; c++)
+			jw_u64(w, st->nr_used[c]);
+		jw_arr_end(w);
+		jw_key(w, "refused");
+		jw_arr_begin(w);
+		for (c = 0; c < LT_NR_CHAINS; c++)
+			jw_bool(w, st->refused[c]);
+		jw_arr_end(w);
+		jw_kbytes(w, "root_record", st->root, sizeof(st->root));
+		jw_obj_end(w);
+	}
+	jw_key(w, "blocks");
+	jw_arr_begin(w);
+	for (i = 0; i < s->nr_blocks; i++) {
+		const struct lt_block_rec *b = &s->blocks[i];
+
+		/* Trailing zero bytes left out: the reader puts them back */
+		for (len = sizeof(b->data); len && !b->data[len - 1]; len--)
+			;
+		jw_obj_begin(w);
+		jw_kstr(w, "chain", lt_chain_name(b->chain));
+		jw_ku64(w, "seq", b->seq);
+		jw_ku64(w, "pa", b->pa);
+		jw_kint(w, "err", b->err);
+		jw_kbytes(w, "data", b->data, b->err ? 0 : len);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "lookup");
+	jw_arr_begin(w);
+	for (i = 0; i < s->nr_valid; i++) {
+		jw_obj_begin(w);
+		jw_kstr(w, "chain", lt_chain_name(s->valid[i].chain));
+		jw_ku64(w, "index", s->valid[i].index);
+		jw_ku64(w, "type", s->valid[i].type);
+		jw_khex(w, "key", s->valid[i].key);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "refusals");
+	jw_arr_begin(w);
+	for (i = 0; i < s->nr_refusals; i++) {
+		jw_obj_begin(w);
+		jw_ku64(w, "chain", s->refusals[i].chain);
+		jw_ku64(w, "index", s->refusals[i].index);
+		jw_ku64(w, "reason", s->refusals[i].reason);
+		jw_ku64(w, "concerns", s->refusals[i].concerns);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "reasons");
+	jw_arr_begin(w);
+	for (i = 0; i < s->nr_reasons; i++) {
+		if (s->reasons[i])
+			jw_str(w, s->reasons[i]);
+		else
+			jw_null(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "kexec");
+	if (!s->have_kexec) {
+		jw_null(w);
+	} else {
+		jw_obj_begin(w);
+		jw_kint(w, "err", s->kexec.err);
+		jw_kbool(w, "loaded", s->kexec.loaded);
+		jw_kbool(w, "file_mode", s->kexec.file_mode);
+		jw_kbool(w, "have_cmdline", s->kexec.have_cmdline);
+		jw_kstr(w, "cmdline", s->kexec.cmdline);
+		jw_obj_end(w);
+	}
+	jw_key(w, "mem");
+	jw_arr_begin(w);
+	for (i = 0; i < s->nr_mem; i++) {
+		const struct lt_mem_rec *r = &s->mem[i];
+
+		jw_obj_begin(w);
+		jw_ku64(w, "pa", r->pa);
+		jw_ku64(w, "len", r->len);
+		jw_kint(w, "err", r->err);
+		jw_kbytes(w, "data", r->data, r->err ? 0 : r->len);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "pci");
+	jw_arr_begin(w);
+	for (i = 0; i < s->nr_pci; i++) {
+		const struct lt_pci_dev *d = &s->pci[i];
+
+		jw_obj_begin(w);
+		jw_kstr(w, "pci", lt_pci_name(d->segment, d->bdf, name,
+					      sizeof(name)));
+		jw_kbool(w, "iommu", d->iommu);
+		jw_kstr(w, "driver", d->driver);
+		jw_key(w, "command");
+		if (d->have_command)
+			jw_u64(w, d->command);
+		else
+			jw_null(w);
+		jw_key(w, "parent");
+		if (d->have_parent)
+			jw_str(w, lt_pci_name(d->parent_segment, d->parent_bdf,
+					      name, sizeof(name)));
+		else
+			jw_null(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+void lt_model_print(const struct lt_model *m, FILE *out, enum lt_format fmt)
+{
+	const struct lt_snapshot *s = m->s;
+	const struct iommu_lu_root_ser *root = lt_root(s);
+	const struct lt_refusal_rec *whole;
+	struct lt_printer pr = { .out = out, .fmt = fmt, .s = s, .m = m };
+	struct lt_printer *p = &pr;
+	const char *why = m->why;
+	char code[64];
+	__u32 chain;
+	int i, nr;
+
+	jw_init(&p->jw, out, fmt == LT_FMT_PRETTY);
+	whole = s->incoming ? lt_refusal_of(s, LT_NR_CHAINS, LT_REFUSED_ALL) :
+		NULL;
 	if (lt_json(p)) {
 		jw_obj_begin(&p->jw);
 		jw_kstr(&p->jw, "direction", s->incoming ? "incoming" : "outgoing");
@@ -1027,10 +1567,16 @@ int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
 			}
 			jw_obj_end(&p->jw);
 		}
+		if (s->incoming)
+			lt_print_refusals(p);
 	} else {
 		fprintf(out, "%s IOMMU live update state", s->incoming ? "incoming" : "outgoing");
 		if (why) {
-			fprintf(out, ": %s\n", why);
+			fprintf(out, ": %s", why);
+			if (whole)
+				fprintf(out, "; the kernel's reason: %s",
+					lt_refusal_str(s, whole, code, sizeof(code)));
+			fputc('\n', out);
 		} else {
 			fprintf(out, ": root at %#llx, %d preserved file%s depend%s on it\n",
 				(unsigned long long)s->state.root_pa,
@@ -1078,22 +1624,36 @@ int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
 			lt_print_matching(p);
 	}
 
-	nr = p->nr_problems < (int)ARRAY_SIZE(p->problems) ?
-	     p->nr_problems : (int)ARRAY_SIZE(p->problems);
+	nr = m->nr_problems < LT_MAX_PROBLEMS ? m->nr_problems : LT_MAX_PROBLEMS;
 	if (lt_json(p)) {
 		jw_key(&p->jw, "problems");
 		jw_arr_begin(&p->jw);
 		for (i = 0; i < nr; i++)
-			jw_str(&p->jw, p->problems[i]);
+			jw_str(&p->jw, m->problems[i]);
 		jw_arr_end(&p->jw);
+		jw_ku64(&p->jw, "problems_not_listed", m->nr_problems - nr);
+		lt_print_snapshot(p);
 		jw_obj_end(&p->jw);
 		jw_end(&p->jw);
-	} else if (p->nr_problems) {
-		fprintf(out, "problems: %d\n", p->nr_problems);
+	} else if (m->nr_problems) {
+		fprintf(out, "problems: %d\n", m->nr_problems);
 		for (i = 0; i < nr; i++)
-			fprintf(out, "  %s\n", p->problems[i]);
+			fprintf(out, "  %s\n", m->problems[i]);
+		if (m->nr_problems > nr)
+			fprintf(out, "  ... and %d more, not listed\n",
+				m->nr_problems - nr);
 	}
-	nr = p->nr_problems;
-	free(p);
+}
+
+int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt)
+{
+	struct lt_model m;
+	int nr;
+
+	if (lt_model_build(&m, s))
+		return -ENOMEM;
+	lt_model_print(&m, out, fmt);
+	nr = m.nr_problems;
+	lt_model_free(&m);
 	return nr;
 }

@@ -16,13 +16,21 @@
 
 enum lt_format { LT_FMT_TEXT, LT_FMT_JSON, LT_FMT_PRETTY };
 
-/* A PCI device of the running kernel, for the matching table */
+/* A PCI device of the running kernel: the matching table, check */
 struct lt_pci_dev {
 	__u32 segment;
 	__u16 bdf;		/* bus << 8 | devfn */
 	bool iommu;		/* in an IOMMU group */
 	char driver[32];	/* bound driver, "" if none */
+	bool have_command;	/* @command was read */
+	__u16 command;		/* the command register */
+	bool have_parent;	/* a PCI bridge is upstream: */
+	__u32 parent_segment;
+	__u16 parent_bdf;
 };
+
+/* PCI command register: bus master enable */
+#define LT_PCI_COMMAND_MASTER	0x4
 
 /* Everything one dump read, in the order it came */
 struct lt_snapshot {
@@ -35,8 +43,16 @@ struct lt_snapshot {
 	size_t nr_blocks;
 	struct lt_valid_rec *valid;
 	size_t nr_valid;
-	struct lt_pci_dev *pci;		/* incoming: the PCI devices present */
+	struct lt_pci_dev *pci;		/* the PCI devices present */
 	size_t nr_pci;
+	struct lt_refusal_rec *refusals;	/* incoming, oldest first */
+	size_t nr_refusals;
+	char **reasons;			/* reason codes by value, NULL: none */
+	size_t nr_reasons;
+	bool have_kexec;		/* outgoing: @kexec was read */
+	struct lt_kexec_rec kexec;
+	struct lt_mem_rec *mem;		/* outgoing: the live device entries */
+	size_t nr_mem;
 };
 
 /* A decoded entry: where it is and what it says */
@@ -52,6 +68,29 @@ struct lt_entry {
 int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len);
 int lt_snapshot_add_pci(struct lt_snapshot *s, const struct lt_pci_dev *dev);
 void lt_snapshot_free(struct lt_snapshot *s);
+
+/*
+ * Names reason @value of the kernel's enum iommu_lu_reason: @name without
+ * @prefix, lower case, '_' as '-' (IOMMU_LU_REASON_CHAIN_LOOP with prefix
+ * "IOMMU_LU_REASON_" is "chain-loop"). 0 or -ENOMEM.
+ */
+int lt_snapshot_add_reason(struct lt_snapshot *s, __u32 value,
+			   const char *name, const char *prefix);
+/* The code of reason @value, or NULL if the kernel named none */
+const char *lt_reason_code(const struct lt_snapshot *s, __u32 value);
+
+/* The kernel's refusal of (@chain, @index), or NULL (LT_REFUSED_ALL: the
+ * whole chain; chain LT_NR_CHAINS: the whole state) */
+const struct lt_refusal_rec *lt_refusal_of(const struct lt_snapshot *s,
+					   __u32 chain, __u32 index);
+/* "chain-loop (concerns 3)"; writes into @buf */
+const char *lt_refusal_str(const struct lt_snapshot *s,
+			   const struct lt_refusal_rec *r, char *buf,
+			   size_t len);
+
+/* The memory read back at @pa, or NULL */
+const struct lt_mem_rec *lt_snapshot_mem(const struct lt_snapshot *s,
+					 __u64 pa);
 
 /* Entries that fit in one block of @chain */
 __u32 lt_entries_per_block(__u32 chain);
@@ -75,7 +114,60 @@ const char *lt_entry_flags_str(__u32 flags, char *buf, size_t len);
 /* "DDDD:BB:DD.F"; writes into @buf (at least 13 bytes) */
 const char *lt_pci_name(__u32 segment, __u16 bdf, char *buf, size_t len);
 
-/* Prints the whole dump; returns the number of problems found */
+/* Problems kept with their text; more are counted */
+#define LT_MAX_PROBLEMS		64
+#define LT_PROBLEM_LEN		200
+
+/* One row of the matching table (incoming) */
+struct lt_match_row {
+	__u32 chain;			/* device, or a refused hw unit */
+	int entry;			/* entry index, -1: none */
+	char preserved[16];		/* the device entry's PCI address */
+	const struct lt_pci_dev *pci;	/* the device present, or NULL */
+	__u32 domain;
+	__u64 token;			/* hw unit */
+	const char *status;
+	const char *reason;
+	const struct lt_refusal_rec *refusal;	/* the kernel's, or NULL */
+};
+
+/*
+ * The state as lutrace understands it: what dump prints, check judges and
+ * diff compares. Built from a snapshot, which must outlive it.
+ */
+struct lt_model {
+	const struct lt_snapshot *s;
+	const char *why;		/* why there is no state to show, or NULL */
+	struct lt_entry *entries[LT_NR_CHAINS];	/* the used entries, chain order */
+	size_t nr_entries[LT_NR_CHAINS];
+	struct lt_match_row *rows;	/* incoming: the matching table */
+	size_t nr_rows;
+	int nr_problems;		/* every ABI rule the state breaks */
+	char problems[LT_MAX_PROBLEMS][LT_PROBLEM_LEN];	/* the first ones */
+	const char *problem_codes[LT_MAX_PROBLEMS];	/* "chain-loop", ... */
+};
+
+/* 0 or -ENOMEM; lt_model_free() in both cases */
+int lt_model_build(struct lt_model *m, const struct lt_snapshot *s);
+void lt_model_free(struct lt_model *m);
+
+/*
+ * Prints the model as the dump does (text or JSON, the JSON with the
+ * snapshot it was built from, so that lt_snapshot_load() can read it back).
+ */
+void lt_model_print(const struct lt_model *m, FILE *out, enum lt_format fmt);
+
+/* Builds, prints and frees the model; the number of problems or -ENOMEM */
 int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt);
+
+/* The version of the "snapshot" object in the dump's JSON */
+#define LT_SNAPSHOT_FORMAT	1
+
+/*
+ * Reads a dump's JSON (lutrace -j dump) back into @s. 0, or -1 with what
+ * is wrong in @err.
+ */
+int lt_snapshot_load(struct lt_snapshot *s, const char *path, char *err,
+		     size_t errlen);
 
 #endif /* LUTRACE_DECODE_H */

@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lutrace dump: run the dump BPF program once, collect its records into a
- * snapshot, add the PCI devices of this kernel, and print (decode.c).
+ * lutrace dump: run the dump BPF program, collect its records into a
+ * snapshot with what else the model needs of this system (the PCI
+ * devices, the kernel's reason codes, the live device entries), and print
+ * it (decode.c); or print a snapshot saved with -j (--from).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "env.h"
 #include "lutrace.h"
+#include "verdict.h"
 #include "dump.skel.h"
 
 /* The kernel's ENOTSUPP (not a user space errno) */
@@ -28,60 +29,134 @@ static int lt_on_record(void *ctx, void *data, size_t len)
 	return lt_snapshot_add(s, data, len);
 }
 
-static int lt_pci_cmp(const void *a, const void *b)
+/* One run of the dump program; LT_EXIT_OK or the error said */
+static int lt_dump_run(struct dump_bpf *skel, struct ring_buffer *rb,
+		       struct lt_dump_args *args)
 {
-	const struct lt_pci_dev *x = a, *y = b;
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args,
+		    .ctx_size_in = sizeof(*args));
+	int err;
 
-	if (x->segment != y->segment)
-		return x->segment < y->segment ? -1 : 1;
-	return (int)x->bdf - (int)y->bdf;
+	/* A syscall program writes its results back into ctx_in */
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.dump), &topts);
+	if (err == -ENOTSUPP_KERNEL) {
+		lt_err("dump: this kernel cannot run BPF syscall programs (BPF_PROG_TEST_RUN of a syscall program needs CONFIG_NET=y)");
+		return LT_EXIT_ERROR;
+	}
+	if (err) {
+		lt_err("dump: running the BPF program failed: %s", strerror(-err));
+		return LT_EXIT_ERROR;
+	}
+	if (args->err == -ENOENT) {
+		lt_err("dump: the IOMMU live update state (iommu_lu_flb) is not in this kernel");
+		return LT_EXIT_ERROR;
+	}
+	if (args->err == -ERANGE) {
+		lt_err("dump: page_offset_base or max_pfn is not in /proc/kallsyms: lutrace cannot tell RAM from other addresses");
+		return LT_EXIT_ERROR;
+	}
+	err = ring_buffer__consume(rb);
+	if (err < 0) {
+		lt_err("dump: reading the records failed: %s", strerror(-err));
+		return LT_EXIT_ERROR;
+	}
+	return LT_EXIT_OK;
 }
 
-/* The PCI devices present, from sysfs, in address order */
-static int lt_read_pci(struct lt_snapshot *s)
+/*
+ * Outgoing: read back the live entries of the preserved devices, for
+ * check to compare with what was recorded
+ */
+static int lt_dump_mem(struct dump_bpf *skel, struct ring_buffer *rb,
+		       struct lt_snapshot *s)
 {
-	const char *base = "/sys/bus/pci/devices";
-	struct dirent *de;
-	DIR *dir;
+	struct lt_dump_args args = {};
+	struct lt_model m;
+	int ret;
 
-	dir = opendir(base);
-	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(dir))) {
-		unsigned int seg, bus, dev, fn;
-		struct lt_pci_dev d = {};
-		char path[PATH_MAX], link[PATH_MAX];
-		ssize_t n;
+	if (lt_model_build(&m, s)) {
+		lt_err("dump: out of memory");
+		return LT_EXIT_ERROR;
+	}
+	args.nr_mem = lt_verdict_mem_reqs(&m, skel->bss->lt_mem_req, LT_MEM_MAX);
+	lt_model_free(&m);
+	if (!args.nr_mem)
+		return LT_EXIT_OK;
+	ret = lt_dump_run(skel, rb, &args);
+	s->lost += args.lost;
+	return ret;
+}
 
-		if (sscanf(de->d_name, "%x:%x:%x.%u", &seg, &bus, &dev, &fn) != 4)
-			continue;
-		d.segment = seg;
-		d.bdf = (bus << 8) | (dev << 3) | fn;
-		snprintf(path, sizeof(path), "%s/%s/iommu_group", base, de->d_name);
-		d.iommu = !access(path, F_OK);
-		snprintf(path, sizeof(path), "%s/%s/driver", base, de->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n > 0) {
-			const char *slash;
+int lt_snapshot_take(struct lt_snapshot *s, bool incoming)
+{
+	struct lt_dump_args args = { .incoming = incoming };
+	struct ring_buffer *rb = NULL;
+	struct dump_bpf *skel;
+	int err, attempt, ret = LT_EXIT_ERROR;
 
-			link[n] = 0;
-			slash = strrchr(link, '/');
-			snprintf(d.driver, sizeof(d.driver), "%.31s",
-				 slash ? slash + 1 : link);
-		}
-		if (lt_snapshot_add_pci(s, &d)) {
-			closedir(dir);
-			return -ENOMEM;
+	memset(s, 0, sizeof(*s));
+	skel = dump_bpf__open_and_load();
+	if (!skel) {
+		lt_err("dump: cannot load the BPF program: %s (run with -v for libbpf's messages)",
+		       strerror(errno));
+		return LT_EXIT_ERROR;
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.records), lt_on_record,
+			      s, NULL);
+	if (!rb) {
+		lt_err("dump: cannot set up the ring buffer: %s", strerror(errno));
+		goto out;
+	}
+	/*
+	 * A state that changed hands while it was read (preserved files
+	 * closed, the session finished) is read again.
+	 */
+	for (attempt = 0; ; attempt++) {
+		lt_snapshot_free(s);
+		s->incoming = incoming;
+		if (lt_dump_run(skel, rb, &args))
+			goto out;
+		if (args.err != -EAGAIN)
+			break;
+		if (attempt == LT_DUMP_ATTEMPTS - 1) {
+			lt_err("dump: the state kept changing while it was read (%d attempts); try again when the session is quiet",
+			       LT_DUMP_ATTEMPTS);
+			goto out;
 		}
 	}
-	closedir(dir);
-	qsort(s->pci, s->nr_pci, sizeof(*s->pci), lt_pci_cmp);
-	return 0;
+	s->err = args.err;
+	s->lost = args.lost;
+	if (s->have_kexec && s->kexec.err == -ENOENT) {
+		/* Without kexec_image's address, sysfs says if one is loaded */
+		err = lt_kexec_loaded();
+		s->kexec.loaded = err > 0;
+	}
+	err = lt_read_pci(s, "/sys/bus/pci/devices");
+	if (err) {
+		lt_err("dump: cannot list the PCI devices: %s", strerror(-err));
+		goto out;
+	}
+	err = lt_btf_enum_codes("iommu_lu_reason", "IOMMU_LU_REASON_", s);
+	if (err) {
+		lt_err("dump: cannot read the refusal reasons from the kernel's BTF: %s",
+		       strerror(-err));
+		goto out;
+	}
+	if (!incoming && s->have_state && s->state.obj)
+		ret = lt_dump_mem(skel, rb, s);
+	else
+		ret = LT_EXIT_OK;
+out:
+	ring_buffer__free(rb);
+	dump_bpf__destroy(skel);
+	if (ret)
+		lt_snapshot_free(s);
+	return ret;
 }
 
 static void lt_dump_usage(FILE *out)
 {
-	fprintf(out, "Usage: lutrace [-j|-p] dump [--outgoing | --incoming]\n");
+	fprintf(out, "Usage: lutrace [-j|-p] dump [--outgoing | --incoming | --from FILE]\n");
 }
 
 int lt_cmd_dump(const struct lt_opts *o, int argc, char **argv)
@@ -89,25 +164,25 @@ int lt_cmd_dump(const struct lt_opts *o, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "outgoing", no_argument, NULL, 'o' },
 		{ "incoming", no_argument, NULL, 'i' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct lt_dump_args args = {};
-	/* A syscall program writes its results back into ctx_in */
-	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args,
-		    .ctx_size_in = sizeof(args));
-	struct lt_snapshot s = {};
-	struct ring_buffer *rb = NULL;
-	struct dump_bpf *skel;
-	int c, err, attempt, ret = LT_EXIT_ERROR;
+	const char *from = NULL;
+	struct lt_snapshot s;
+	bool incoming = false, direction = false;
+	char err[512];
+	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "oih", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "oif:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			args.incoming = 0;
-			break;
 		case 'i':
-			args.incoming = 1;
+			incoming = c == 'i';
+			direction = true;
+			break;
+		case 'f':
+			from = optarg;
 			break;
 		case 'h':
 			lt_dump_usage(stdout);
@@ -122,77 +197,29 @@ int lt_cmd_dump(const struct lt_opts *o, int argc, char **argv)
 		lt_dump_usage(stderr);
 		return LT_EXIT_USAGE;
 	}
-	if (!lt_preflight(true))
-		return LT_EXIT_ERROR;
-
-	skel = dump_bpf__open_and_load();
-	if (!skel) {
-		lt_err("dump: cannot load the BPF program: %s (run with -v for libbpf's messages)",
-		       strerror(errno));
-		return LT_EXIT_ERROR;
+	if (from && direction) {
+		lt_err("dump: --from replays the direction the dump was taken in; --outgoing and --incoming do not go with it");
+		lt_dump_usage(stderr);
+		return LT_EXIT_USAGE;
 	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.records), lt_on_record,
-			      &s, NULL);
-	if (!rb) {
-		lt_err("dump: cannot set up the ring buffer: %s", strerror(errno));
-		goto out;
-	}
-	/*
-	 * A state that changed hands while it was read (preserved files
-	 * closed, the session finished) is read again.
-	 */
-	for (attempt = 0; ; attempt++) {
-		lt_snapshot_free(&s);
-		s.incoming = args.incoming;
-		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.dump),
-					     &topts);
-		if (err == -ENOTSUPP_KERNEL) {
-			lt_err("dump: this kernel cannot run BPF syscall programs (BPF_PROG_TEST_RUN of a syscall program needs CONFIG_NET=y)");
-			goto out;
+	if (from) {
+		if (lt_snapshot_load(&s, from, err, sizeof(err))) {
+			lt_err("dump: %s", err);
+			return LT_EXIT_ERROR;
 		}
-		if (err) {
-			lt_err("dump: running the BPF program failed: %s",
-			       strerror(-err));
-			goto out;
-		}
-		if (args.err == -ENOENT) {
-			lt_err("dump: the IOMMU live update state (iommu_lu_flb) is not in this kernel");
-			goto out;
-		}
-		if (args.err == -ERANGE) {
-			lt_err("dump: page_offset_base or max_pfn is not in /proc/kallsyms: lutrace cannot tell RAM from other addresses");
-			goto out;
-		}
-		err = ring_buffer__consume(rb);
-		if (err < 0) {
-			lt_err("dump: reading the records failed: %s", strerror(-err));
-			goto out;
-		}
-		if (args.err != -EAGAIN)
-			break;
-		if (attempt == LT_DUMP_ATTEMPTS - 1) {
-			lt_err("dump: the state kept changing while it was read (%d attempts); try again when the session is quiet",
-			       LT_DUMP_ATTEMPTS);
-			goto out;
-		}
-	}
-	s.err = args.err;
-	s.lost = args.lost;
-	if (s.incoming) {
-		err = lt_read_pci(&s);
-		if (err) {
-			lt_err("dump: cannot list the PCI devices: %s", strerror(-err));
-			goto out;
-		}
+	} else {
+		if (!lt_preflight_need(LT_NEED_STATE | LT_NEED_LIVEUPDATE))
+			return LT_EXIT_ERROR;
+		ret = lt_snapshot_take(&s, incoming);
+		if (ret)
+			return ret;
 	}
 	/* Problems in the state are reported in the output, not as failure */
-	if (lt_dump_print(&s, stdout, o->fmt) < 0)
+	ret = LT_EXIT_OK;
+	if (lt_dump_print(&s, stdout, o->fmt) < 0) {
 		lt_err("dump: out of memory");
-	else
-		ret = LT_EXIT_OK;
-out:
-	ring_buffer__free(rb);
-	dump_bpf__destroy(skel);
+		ret = LT_EXIT_ERROR;
+	}
 	lt_snapshot_free(&s);
 	return ret;
 }

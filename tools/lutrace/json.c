@@ -216,6 +216,31 @@ void jw_khex(struct jw *w, const char *key, uint64_t v)
 {
 	char buf[24];
 
-	snprintf(buf, sizeof(buf), "%#" PRIx64, v);
+	/* Not "%#": it prints 0 without the "0x" the readers expect */
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
 	jw_kstr(w, key, buf);
+}
+
+void jw_hex(struct jw *w, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	jw_str(w, buf);
+}
+
+void jw_kbytes(struct jw *w, const char *key, const void *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	size_t i;
+
+	jw_key(w, key);
+	jw_sep(w);
+	fputc('"', w->out);
+	for (i = 0; i < len; i++) {
+		fputc(digits[p[i] >> 4], w->out);
+		fputc(digits[p[i] & 15], w->out);
+	}
+	fputc('"', w->out);
 }

@@ -8,6 +8,7 @@
 #define LUTRACE_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -45,5 +46,9 @@ void jw_kbool(struct jw *w, const char *key, bool v);
  * values) as a "0x..." string, so that no JSON reader rounds it.
  */
 void jw_khex(struct jw *w, const char *key, uint64_t v);
+/* The same as an array element */
+void jw_hex(struct jw *w, uint64_t v);
+/* @len bytes as a string of hex digits, two per byte, lower case */
+void jw_kbytes(struct jw *w, const char *key, const void *data, size_t len);
 
 #endif /* LUTRACE_JSON_H */
