@@ -16,10 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "compare.h"
 #include "decode.h"
+#include "env.h"
 #include "events.h"
 #include "hist.h"
 #include "json.h"
+#include "verdict.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -1449,6 +1454,711 @@ static int t_incoming_chain_refused(void)
 	return 0;
 }
 
+/* ---- tests: review fixes -------------------------------------------------- */
+
+/* A zero that a JSON reader expects as a "0x..." string */
+static int t_json_khex_zero(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct jw w;
+
+	jw_init(&w, f, false);
+	jw_obj_begin(&w);
+	jw_khex(&w, "token", 0);
+	jw_khex(&w, "magic", 0x1234);
+	jw_obj_end(&w);
+	jw_end(&w);
+	fclose(f);
+	t_ctx = buf;
+	HAS(buf, "{\"token\":\"0x0\",\"magic\":\"0x1234\"}\n");
+	free(buf);
+	return 0;
+}
+
+/* More problems than are listed: how many were left out is said */
+static int t_problems_not_listed(void)
+{
+	struct lt_snapshot s;
+	struct lt_block_rec *b;
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE), i;
+	char *out, want[64];
+	int problems;
+
+	std_state(&s, false, IOMMU_LU_ENTRY_USED);
+	b = find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0);
+	for (i = 2; i < per; i++)
+		put_device(&s, b, i, i, IOMMU_LU_ENTRY_USED, BDF(1, i, 0), 0x2000 + i, 1);
+	/* Every device entry: unknown flags, a wrong index, no such unit */
+	for (i = 0; i < per; i++) {
+		struct iommu_lu_device_ser *d = slot_of(b, i);
+
+		d->hdr.flags |= 0x100;
+		d->hdr.index += 100;
+		d->hw_unit = 7;
+	}
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EXPECT(problems > LT_MAX_PROBLEMS, "only %d problems", problems);
+	snprintf(want, sizeof(want), "problems: %d\n", problems);
+	HAS(out, want);
+	EQ(count_of(out, "\n  device entry"), LT_MAX_PROBLEMS);
+	snprintf(want, sizeof(want), "  ... and %d more, not listed\n",
+		 problems - LT_MAX_PROBLEMS);
+	HAS(out, want);
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EXPECT(json_valid(out), "not valid JSON");
+	snprintf(want, sizeof(want), "],\"problems_not_listed\":%d,", problems - LT_MAX_PROBLEMS);
+	HAS(out, want);
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* /proc/kallsyms without addresses: the message names what is missing */
+static int t_kallsyms_why(void)
+{
+	const char *m;
+
+	m = lt_kallsyms_hidden_why(1, false);
+	t_ctx = m;
+	HAS(m, "needs CAP_SYSLOG (CAP_BPF and CAP_PERFMON are not enough)");
+	m = lt_kallsyms_hidden_why(2, true);
+	t_ctx = m;
+	HAS(m, "kernel.kptr_restrict=2");
+	m = lt_kallsyms_hidden_why(1, true);
+	t_ctx = m;
+	HAS(m, "lockdown");
+	HASNT(m, "CAP_SYSLOG");
+	m = lt_kallsyms_hidden_why(0, false);
+	t_ctx = m;
+	HAS(m, "lockdown");
+	return 0;
+}
+
+/* ---- tests: the kernel's refusal reasons ----------------------------------- */
+
+static void add_reasons(struct lt_snapshot *s)
+{
+	static const char *const names[] = {
+		"IOMMU_LU_REASON_NONE", "IOMMU_LU_REASON_ROOT_UNPRESERVED",
+		"IOMMU_LU_REASON_ROOT_MAGIC", "IOMMU_LU_REASON_ABI_VERSION",
+		"IOMMU_LU_REASON_CHAIN_LOOP", "IOMMU_LU_REASON_ENTRY_FIELD",
+		"IOMMU_LU_REASON_HW_UNIT_NOT_ADOPTED",
+	};
+	__u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (lt_snapshot_add_reason(s, i, names[i], "IOMMU_LU_REASON_"))
+			abort();
+}
+
+#define R_ABI_VERSION	3
+#define R_CHAIN_LOOP	4
+#define R_ENTRY_FIELD	5
+#define R_NOT_ADOPTED	6
+
+static void add_refusal(struct lt_snapshot *s, __u32 chain, __u32 index,
+			__u32 reason, __u32 concerns)
+{
+	struct lt_refusal_rec r = {
+		.kind = LT_REC_REFUSAL, .chain = chain, .index = index,
+		.reason = reason, .concerns = concerns,
+	};
+
+	if (lt_snapshot_add(s, &r, sizeof(r)))
+		abort();
+	s->state.has_refusals = 1;
+}
+
+static int t_reason_codes(void)
+{
+	struct lt_snapshot s;
+	struct lt_refusal_rec r = { .reason = R_CHAIN_LOOP, .concerns = 2 };
+	char buf[64];
+
+	memset(&s, 0, sizeof(s));
+	add_reasons(&s);
+	STREQ(lt_reason_code(&s, R_NOT_ADOPTED), "hw-unit-not-adopted");
+	STREQ(lt_reason_code(&s, 0), "none");
+	EXPECT(!lt_reason_code(&s, 99), "a code for an unnamed value");
+	STREQ(lt_refusal_str(&s, &r, buf, sizeof(buf)), "chain-loop (concerns 2)");
+	r.concerns = LT_REFUSED_NONE;
+	STREQ(lt_refusal_str(&s, &r, buf, sizeof(buf)), "chain-loop");
+	r.reason = 40;
+	STREQ(lt_refusal_str(&s, &r, buf, sizeof(buf)), "reason-40");
+	/* A refusal record naming no chain the ABI has */
+	r.kind = LT_REC_REFUSAL;
+	r.chain = LT_NR_CHAINS + 1;
+	EQ(lt_snapshot_add(&s, &r, sizeof(r)) < 0, 1);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/*
+ * incoming_state() with the kernel's reasons: device 2 refused for a field
+ * (nothing concerned), the unit's adoption refused; the text dump says so
+ * next to the entries and in the matching table
+ */
+static int t_refusals_text(void)
+{
+	struct lt_snapshot s;
+	static char line[512];
+	const char *m;
+	char *out;
+	int problems;
+
+	incoming_state(&s);
+	add_reasons(&s);
+	add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, 2, R_ENTRY_FIELD, LT_REFUSED_NONE);
+	add_refusal(&s, IOMMU_LU_CHAIN_HW_UNIT, 0, R_NOT_ADOPTED, 19);
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	EQ(problems, 0);
+	HAS(out, "device 2 (block 0 slot 2): refcount 1, flags used, REFUSED by the kernel: entry-field\n");
+	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 3, flags used,restored, REFUSED by the kernel: hw-unit-not-adopted (concerns 19)\n");
+	m = strstr(out, "matching:\n");
+	EXPECT(m, "no matching table");
+	EXPECT(line_with(m, "  2      0000:00:05.0", line, sizeof(line)), "no row for entry 2");
+	HAS(line, "refused      the kernel refused the entry: entry-field");
+	EXPECT(line_with(m, "hw_unit", line, sizeof(line)), "no row for the unit");
+	HAS(line, "  0      hw_unit       -             -          refused      the kernel refused the unit: hw-unit-not-adopted (concerns 19)");
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	EXPECT(json_valid(out), "not valid JSON");
+	HAS(out, "\"refusal\":{\"reason\":\"entry-field\",\"reason_id\":5,\"concerns\":null}");
+	HAS(out, "{\"entry\":0,\"chain\":\"hw_unit\",\"token\":\"0xfed90000\",\"pci\":null,\"driver\":\"\",\"status\":\"refused\",\"reason\":\"the kernel refused the unit: hw-unit-not-adopted (concerns 19)\",\"kernel\":{\"reason\":\"hw-unit-not-adopted\",\"reason_id\":6,\"concerns\":19}}");
+	HAS(out, "\"refusals\":[{\"chain\":\"device\",\"index\":2,\"reason\":\"entry-field\",\"reason_id\":5,\"concerns\":null},{\"chain\":\"hw_unit\",\"index\":0,");
+	HAS(out, "\"refusals_known\":true,\"refusals_lost\":0");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* Whole-chain and whole-state refusals */
+static int t_refusals_whole(void)
+{
+	struct lt_snapshot s;
+	char *out;
+	int problems;
+
+	incoming_state(&s);
+	add_reasons(&s);
+	s.state.refused[IOMMU_LU_CHAIN_DEVICE] = 1;
+	add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, LT_REFUSED_ALL, R_CHAIN_LOOP, 1);
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	HAS(out, "device entries: 3 (the whole chain was REFUSED by the kernel: chain-loop (concerns 1))\n");
+	HAS(out, "refused      the kernel refused the whole device chain: chain-loop (concerns 1)");
+	free(out);
+	lt_snapshot_free(&s);
+
+	incoming_state(&s);
+	add_reasons(&s);
+	s.state.have_root = 0;
+	add_refusal(&s, LT_NR_CHAINS, LT_REFUSED_ALL, R_ABI_VERSION, 4);
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	HAS(out, "the previous kernel's state was refused as a whole (see 'iommu-lu: refusing incoming state' in the kernel log): nothing was restored; the kernel's reason: abi-version (concerns 4)\n");
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	HAS(out, "\"refusals\":[{\"chain\":\"state\",\"index\":null,\"reason\":\"abi-version\",\"reason_id\":3,\"concerns\":4}]");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* ---- tests: dump --from ----------------------------------------------------- */
+
+/* @s's JSON dump in a temporary file; its name in @path */
+static int save_json(const struct lt_snapshot *s, char *path)
+{
+	int fd, problems;
+	char *out;
+	FILE *f;
+
+	strcpy(path, "/tmp/lutrace-unit-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "w");
+	out = dump(s, LT_FMT_JSON, &problems);
+	fputs(out, f);
+	free(out);
+	return fclose(f);
+}
+
+static int write_file(char *path, const void *data, size_t len)
+{
+	int fd;
+
+	strcpy(path, "/tmp/lutrace-unit-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* The outgoing state with what check reads: PCI devices, kexec, entries */
+static void outgoing_full(struct lt_snapshot *s, const char *cmdline)
+{
+	struct lt_kexec_rec *k = calloc(1, sizeof(*k));
+	struct lt_mem_rec m;
+	struct lt_pci_dev pci;
+	__u32 i;
+
+	std_state(s, false, IOMMU_LU_ENTRY_USED);
+	for (i = 0; i < 2; i++) {
+		const struct iommu_lu_device_ser *d =
+			slot_of(find_block(s, IOMMU_LU_CHAIN_DEVICE, 0), i);
+
+		memset(&m, 0, sizeof(m));
+		m.kind = LT_REC_MEM;
+		m.pa = d->data[IOMMU_LU_VTD_DEV_CONTEXT];
+		m.len = 16;
+		memcpy(m.data, &d->data[IOMMU_LU_VTD_DEV_CONTEXT_LO], 16);
+		lt_snapshot_add(s, &m, sizeof(m));
+	}
+	/* 00:03.0 on the root bus, 00:04.0 behind the root port 00:1c.0 */
+	memset(&pci, 0, sizeof(pci));
+	pci.iommu = true;
+	pci.have_command = true;
+	pci.command = 0x406;
+	strcpy(pci.driver, "vfio-pci");
+	pci.bdf = BDF(0, 3, 0);
+	lt_snapshot_add_pci(s, &pci);
+	pci.bdf = BDF(0, 4, 0);
+	pci.have_parent = true;
+	pci.parent_bdf = BDF(0, 0x1c, 0);
+	lt_snapshot_add_pci(s, &pci);
+	pci.bdf = BDF(0, 0x1c, 0);
+	pci.have_parent = false;
+	strcpy(pci.driver, "pcieport");
+	lt_snapshot_add_pci(s, &pci);
+	k->kind = LT_REC_KEXEC;
+	k->loaded = 1;
+	k->file_mode = 1;
+	k->have_cmdline = 1;
+	snprintf(k->cmdline, sizeof(k->cmdline), "%s", cmdline);
+	k->cmdline_len = strlen(k->cmdline) + 1;
+	lt_snapshot_add(s, k, sizeof(*k));
+	free(k);
+}
+
+/* A dump read back prints as it did, text and JSON, in both directions */
+static int t_from_roundtrip(void)
+{
+	struct lt_snapshot s, r;
+	char path[64], err[256];
+	char *a, *b;
+	int pa, pb, dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		if (dir) {
+			incoming_state(&s);
+			add_reasons(&s);
+			add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, 2, R_ENTRY_FIELD,
+				    LT_REFUSED_NONE);
+			s.lost = 0;
+		} else {
+			outgoing_full(&s, "console=ttyS0 liveupdate=on \"quoted word\"");
+		}
+		EXPECT(!save_json(&s, path), "cannot write %s", path);
+		EXPECT(!lt_snapshot_load(&r, path, err, sizeof(err)),
+		       "%s did not load: %s", path, err);
+		unlink(path);
+		a = dump(&s, LT_FMT_JSON, &pa);
+		b = dump(&r, LT_FMT_JSON, &pb);
+		t_ctx = b;
+		EQ(pa, pb);
+		EXPECT(!strcmp(a, b), "the JSON read back differs");
+		free(a);
+		free(b);
+		a = dump(&s, LT_FMT_TEXT, &pa);
+		b = dump(&r, LT_FMT_TEXT, &pb);
+		t_ctx = b;
+		EXPECT(!strcmp(a, b), "the text read back differs");
+		free(a);
+		free(b);
+		EQ(r.incoming, dir);
+		EQ(r.nr_pci, s.nr_pci);
+		EQ(r.nr_mem, s.nr_mem);
+		EQ(r.have_kexec, s.have_kexec);
+		if (!dir)
+			EXPECT(!strcmp(r.kexec.cmdline, "console=ttyS0 liveupdate=on \"quoted word\""),
+			       "the command line read back differs");
+		else
+			STREQ(lt_reason_code(&r, R_ENTRY_FIELD), "entry-field");
+		lt_snapshot_free(&s);
+		lt_snapshot_free(&r);
+	}
+	return 0;
+}
+
+/* A file that is not a dump: a clear error with the file's name, no crash */
+static int t_from_bad_files(void)
+{
+	static const struct {
+		const char *text;
+		const char *error;
+	} bad[] = {
+		{ "", "not JSON" },
+		{ "{\"direction\":", "not JSON" },
+		{ "[1,2]", "not a lutrace dump" },
+		{ "{\"error\":\"must run as root\"}", "the dump failed when it was taken: must run as root" },
+		{ "{\"direction\":\"outgoing\"}", "no \"snapshot\"" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":2}}", "snapshot format 2, this lutrace reads format 1" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":1,\"incoming\":false,\"err\":0,\"lost\":0}}", "snapshot: no \"state\"" },
+		{ "{\"direction\":\"incoming\",\"snapshot\":{\"format\":1,\"incoming\":false}}", "direction \"incoming\" does not match" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":1,\"incoming\":false,\"err\":0,\"lost\":0,\"state\":null,\"blocks\":[{\"chain\":\"device\",\"seq\":0,\"pa\":4096,\"err\":0,\"data\":\"0g\"}]}}", "snapshot.blocks[0].data: not lower-case hex digits" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":1,\"incoming\":false,\"err\":0,\"lost\":0,\"state\":null,\"blocks\":[{\"chain\":\"bogus\"}]}}", "snapshot.blocks[0].chain: \"bogus\" is no chain" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":1,\"incoming\":false,\"err\":0,\"lost\":0,\"state\":null,\"blocks\":[{\"chain\":\"device\",\"seq\":-1}]}}", "snapshot.blocks[0].seq: negative" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":1,\"incoming\":false,\"err\":0,\"lost\":0,\"state\":null,\"blocks\":[],\"lookup\":[],\"refusals\":[],\"reasons\":[],\"mem\":[],\"pci\":[{\"pci\":\"0000:00:40.0\"}]}}", "\"0000:00:40.0\" is not a PCI address" },
+	};
+	static char err[256];
+	char path[64], want[320];
+	struct lt_snapshot s;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT(!write_file(path, bad[i].text, strlen(bad[i].text)),
+		       "cannot write a file");
+		err[0] = 0;
+		EXPECT(lt_snapshot_load(&s, path, err, sizeof(err)) == -1,
+		       "case %zu loaded", i);
+		unlink(path);
+		t_ctx = err;
+		snprintf(want, sizeof(want), "%s: ", path);
+		EXPECT(!strncmp(err, want, strlen(want)), "case %zu: no file name: %s", i, err);
+		HAS(err, bad[i].error);
+		EQ(s.nr_blocks, 0);
+	}
+	EXPECT(lt_snapshot_load(&s, "/nonexistent/dump.json", err, sizeof(err)) == -1,
+	       "a missing file loaded");
+	t_ctx = err;
+	HAS(err, "/nonexistent/dump.json: No such file or directory");
+	return 0;
+}
+
+/* ---- tests: check ------------------------------------------------------------ */
+
+/* The verdict on @s; its text in *@text (to free) */
+static int verdict_of(const struct lt_snapshot *s, const char *next,
+		      char **text)
+{
+	struct lt_verdict v;
+	struct lt_model m;
+	size_t len = 0;
+	FILE *f;
+	int status;
+
+	*text = NULL;
+	f = open_memstream(text, &len);
+	if (!f || lt_model_build(&m, s))
+		abort();
+	if (lt_verdict_build(&v, &m, next))
+		abort();
+	lt_verdict_print(&v, f, LT_FMT_TEXT);
+	fclose(f);
+	status = v.status;
+	lt_verdict_free(&v);
+	lt_model_free(&m);
+	return status;
+}
+
+static int t_check_outgoing_ok(void)
+{
+	struct lt_snapshot s;
+	char *out;
+
+	outgoing_full(&s, "console=ttyS0 liveupdate=on kho=on intel_iommu=on");
+	EQ(verdict_of(&s, NULL, &out), LT_CHECK_OK);
+	t_ctx = out;
+	HAS(out, "LUTRACE CHECK OK - outgoing: 0 critical, 0 warning, 0 unknown, 6 ok\n");
+	HAS(out, "OK state-valid state: 1 hw unit, 1 domain, 2 devices");
+	HAS(out, "OK device-entry-live 0000:00:03.0: its live context entry at 0x124180 is the one recorded\n");
+	HAS(out, "OK bus-master-on 0000:00:04.0: bus mastering is on, on the device and 1 bridge above it\n");
+	HAS(out, "OK cmdline-ok next kernel");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* Each thing that makes an update fail, alone, with its code */
+static int t_check_outgoing_critical(void)
+{
+	static const struct {
+		const char *cmdline;
+		int damage;
+		const char *want;
+	} cases[] = {
+		{ "liveupdate=off", 0, "CRITICAL cmdline-disables-liveupdate next kernel: the next kernel's command line has liveupdate=off" },
+		{ "liveupdate=on liveupdate=0", 0, "CRITICAL cmdline-disables-liveupdate" },
+		{ "quiet", 0, "CRITICAL cmdline-disables-liveupdate next kernel: the next kernel's command line has no liveupdate=on" },
+		{ "liveupdate=on -- liveupdate=off", 0, "OK cmdline-ok" },
+		{ "liveupdate=on kho=off", 0, "CRITICAL cmdline-disables-kho" },
+		{ "liveupdate=on intel_iommu=off", 0, "CRITICAL cmdline-disables-iommu next kernel: the next kernel's command line has intel_iommu=off" },
+		{ "liveupdate=on intel_iommu=off intel_iommu=on", 0, "OK cmdline-ok" },
+		{ "liveupdate=on amd_iommu=off", 0, "OK cmdline-ok" },
+		{ "liveupdate=on iommu=off", 0, "CRITICAL cmdline-disables-iommu" },
+		{ "liveupdate=on iommu=pt", 0, "CRITICAL cmdline-iommu-passthrough" },
+		{ "liveupdate=on iommu.passthrough=1", 0, "CRITICAL cmdline-iommu-passthrough" },
+		{ "liveupdate=on", 1, "CRITICAL device-entry-changed 0000:00:04.0: its live context entry at 0x124200 is 0x101:0x1234005, the state records 0x101:0x1234001" },
+		{ "liveupdate=on", 2, "CRITICAL bus-master-off 0000:00:03.0: bus mastering is off (command register 0x402)" },
+		{ "liveupdate=on", 3, "CRITICAL bridge-bus-master-off 0000:00:04.0: bus mastering is off on the bridge 0000:00:1c.0 above it" },
+		{ "liveupdate=on", 4, "CRITICAL no-kexec-loaded next kernel" },
+		{ "liveupdate=on", 5, "CRITICAL refcount state: device entry 1 has refcount 2, a device entry's is 1" },
+		{ "liveupdate=on", 6, "UNKNOWN cmdline-unknown next kernel: this kernel did not keep" },
+		{ "liveupdate=on", 7, "CRITICAL kexec-not-file-load" },
+		{ "liveupdate=on", 8, "UNKNOWN device-entry-unread 0000:00:03.0" },
+		{ "liveupdate=on", 9, "CRITICAL device-absent 0000:00:04.0" },
+	};
+	struct iommu_lu_device_ser *d;
+	struct lt_snapshot s;
+	size_t i;
+	char *out;
+	int st;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		outgoing_full(&s, cases[i].cmdline);
+		switch (cases[i].damage) {
+		case 1:	/* the device's live entry changed: bit 2 */
+			s.mem[1].data[0] ^= 4;
+			break;
+		case 2:
+			s.pci[0].command &= ~LT_PCI_COMMAND_MASTER;
+			break;
+		case 3:
+			s.pci[2].command &= ~LT_PCI_COMMAND_MASTER;
+			break;
+		case 4:
+			s.kexec.loaded = 0;
+			break;
+		case 5:
+			d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+			d->hdr.refcount++;
+			break;
+		case 6:
+			s.kexec.have_cmdline = 0;
+			break;
+		case 7:
+			s.kexec.file_mode = 0;
+			break;
+		case 8:
+			s.nr_mem = 0;
+			break;
+		case 9:
+			s.pci[1].bdf = BDF(0, 9, 0);
+			break;
+		}
+		st = verdict_of(&s, NULL, &out);
+		t_ctx = out;
+		HAS(out, cases[i].want);
+		if (!strncmp(cases[i].want, "OK", 2))
+			EQ(st, LT_CHECK_OK);
+		else if (!strncmp(cases[i].want, "CRITICAL", 8))
+			EQ(st, LT_CHECK_CRITICAL);
+		else
+			EQ(st, LT_CHECK_UNKNOWN);
+		free(out);
+		lt_snapshot_free(&s);
+	}
+	return 0;
+}
+
+static int t_check_incoming(void)
+{
+	const __u32 rf = IOMMU_LU_ENTRY_USED | IOMMU_LU_ENTRY_RESTORED;
+	struct lt_valid_rec v = { .kind = LT_REC_VALID };
+	struct lt_pci_dev pci = { .iommu = true };
+	struct lt_snapshot s;
+	char *out;
+
+	/* Everything restored */
+	std_state(&s, true, rf);
+	s.state.count = 3;
+	v.chain = IOMMU_LU_CHAIN_DEVICE;
+	lt_snapshot_add(&s, &v, sizeof(v));
+	v.index = 1;
+	lt_snapshot_add(&s, &v, sizeof(v));
+	pci.bdf = BDF(0, 3, 0);
+	lt_snapshot_add_pci(&s, &pci);
+	pci.bdf = BDF(0, 4, 0);
+	lt_snapshot_add_pci(&s, &pci);
+	EQ(verdict_of(&s, NULL, &out), LT_CHECK_OK);
+	t_ctx = out;
+	HAS(out, "LUTRACE CHECK OK - incoming: 0 critical, 0 warning, 0 unknown, 3 ok\n");
+	HAS(out, "OK device-restored 0000:00:04.0: device entry 1: matched at probe");
+	HAS(out, "OK session state: retrieved, 3 preserved files depend on it");
+	free(out);
+	lt_snapshot_free(&s);
+
+	/* One refused with the kernel's reason, one gone, one not restored */
+	incoming_state(&s);
+	add_reasons(&s);
+	add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, 2, R_ENTRY_FIELD, LT_REFUSED_NONE);
+	EQ(verdict_of(&s, NULL, &out), LT_CHECK_CRITICAL);
+	t_ctx = out;
+	HAS(out, "LUTRACE CHECK CRITICAL - incoming: 2 critical");
+	HAS(out, "CRITICAL refused device 2: the kernel refused it: entry-field\n");
+	HAS(out, "CRITICAL device-absent 0000:00:04.0: device entry 1: no PCI device");
+	HASNT(out, "UNKNOWN");
+	free(out);
+	lt_snapshot_free(&s);
+
+	/* Finished and released: nothing to judge */
+	memset(&s, 0, sizeof(s));
+	s.incoming = true;
+	s.have_state = true;
+	s.state.finished = 1;
+	EQ(verdict_of(&s, NULL, &out), LT_CHECK_UNKNOWN);
+	t_ctx = out;
+	HAS(out, "UNKNOWN state-released state: the incoming state was finished and released");
+	free(out);
+	return 0;
+}
+
+static int t_check_next_kernel(void)
+{
+	static const char v3[] = "\177ELF....iommu-lu-v3\0...";
+	static const char v2[] = "\177ELF....iommu-lu-v2\0...";
+	static const char none[] = "\177ELF....nothing here";
+	char bz[0x300] = {}, path[64];
+	struct lt_finding f;
+
+	memcpy(bz + 0x202, "HdrS", 4);
+	EXPECT(!write_file(path, v3, sizeof(v3)), "write");
+	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_OK);
+	STREQ(f.code, "next-kernel-compatible");
+	unlink(path);
+	EXPECT(!write_file(path, v2, sizeof(v2)), "write");
+	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_CRITICAL);
+	STREQ(f.code, "next-kernel-incompatible");
+	t_ctx = f.text;
+	HAS(f.text, "supports iommu-lu-v2, not iommu-lu-v3");
+	unlink(path);
+	EXPECT(!write_file(path, none, sizeof(none)), "write");
+	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_CRITICAL);
+	STREQ(f.code, "next-kernel-no-liveupdate");
+	unlink(path);
+	EXPECT(!write_file(path, bz, sizeof(bz)), "write");
+	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_UNKNOWN);
+	STREQ(f.code, "next-kernel-compressed");
+	unlink(path);
+	EQ(lt_next_kernel_verdict("/nonexistent", "iommu-lu-v3", &f), LT_CHECK_UNKNOWN);
+	STREQ(f.code, "next-kernel-unreadable");
+	return 0;
+}
+
+/* ---- tests: diff ------------------------------------------------------------- */
+
+static int t_diff(void)
+{
+	struct lt_snapshot a, b;
+	struct lt_model ma, mb;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n;
+
+	std_state(&a, false, IOMMU_LU_ENTRY_USED);
+	incoming_state(&b);
+	add_reasons(&b);
+	add_refusal(&b, IOMMU_LU_CHAIN_DEVICE, 2, R_ENTRY_FIELD, LT_REFUSED_NONE);
+	if (lt_model_build(&ma, &a) || lt_model_build(&mb, &b))
+		abort();
+	f = open_memstream(&out, &len);
+	n = lt_compare_print(&ma, "out.json", &mb, "in.json", f, LT_FMT_TEXT);
+	fclose(f);
+	t_ctx = out;
+	HAS(out, "lutrace diff: out.json (outgoing) -> in.json (incoming)\n");
+	HAS(out, "  root: at 0x11f000 in both\n");
+	HAS(out, "  hw_unit 0: refcount 2 -> 3\n");
+	HAS(out, "  hw_unit 0: flags used -> used,restored\n");
+	HAS(out, "  device 0 (0000:00:03.0): flags used -> used,restored\n");
+	HASNT(out, "device 1 (0000:00:04.0): flags");
+	HAS(out, "  device 2 (0000:00:05.0): added\n");
+	HAS(out, "matching (incoming):\n  device 0 0000:00:03.0: restored\n");
+	HAS(out, "  device 2 0000:00:05.0: refused, the kernel's reason: entry-field\n");
+	EQ(n, 6);
+	free(out);
+	out = NULL;
+	f = open_memstream(&out, &len);
+	lt_compare_print(&ma, "out.json", &mb, "in.json", f, LT_FMT_JSON);
+	fclose(f);
+	t_ctx = out;
+	EXPECT(json_valid(out), "not valid JSON");
+	HAS(out, "{\"chain\":\"device\",\"index\":0,\"change\":\"changed\",\"field\":\"flags\",\"from\":\"used\",\"to\":\"used,restored\"}");
+	HAS(out, "\"nr_changes\":6}");
+	free(out);
+	lt_model_free(&ma);
+	lt_model_free(&mb);
+	lt_snapshot_free(&a);
+	lt_snapshot_free(&b);
+	return 0;
+}
+
+/* ---- tests: the PCI devices in sysfs ----------------------------------------- */
+
+static int t_read_pci(void)
+{
+	char root[64], path[256], dev[200];
+	unsigned char config[8] = { 0x86, 0x80, 0x00, 0x00, 0x06, 0x04 };
+	struct lt_snapshot s;
+	FILE *f;
+
+	strcpy(root, "/tmp/lutrace-pci-XXXXXX");
+	EXPECT(mkdtemp(root), "mkdtemp");
+	/* devices/0000:00:1c.0/0000:01:00.0, linked from bus/ as in sysfs */
+	snprintf(path, sizeof(path), "%s/devices", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/devices/0000:00:1c.0", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/devices/0000:00:1c.0/0000:01:00.0", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/bus", root);
+	mkdir(path, 0755);
+	snprintf(dev, sizeof(dev), "%s/devices/0000:00:1c.0/0000:01:00.0", root);
+	snprintf(path, sizeof(path), "%s/bus/0000:01:00.0", root);
+	EXPECT(!symlink(dev, path), "symlink");
+	snprintf(dev, sizeof(dev), "%s/devices/0000:00:1c.0", root);
+	snprintf(path, sizeof(path), "%s/bus/0000:00:1c.0", root);
+	EXPECT(!symlink(dev, path), "symlink");
+	snprintf(path, sizeof(path), "%s/bus/0000:01:00.0/config", root);
+	f = fopen(path, "w");
+	fwrite(config, 1, sizeof(config), f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/bus/0000:01:00.0/iommu_group", root);
+	mkdir(path, 0755);
+
+	memset(&s, 0, sizeof(s));
+	snprintf(path, sizeof(path), "%s/bus", root);
+	EQ(lt_read_pci(&s, path), 0);
+	EQ(s.nr_pci, 2);
+	EQ(s.pci[0].bdf, BDF(0, 0x1c, 0));
+	EQ(s.pci[0].have_command, 0);
+	EQ(s.pci[0].have_parent, 0);
+	EQ(s.pci[1].bdf, BDF(1, 0, 0));
+	EQ(s.pci[1].have_command, 1);
+	EQ(s.pci[1].command, 0x406);
+	EQ(s.pci[1].iommu, 1);
+	EQ(s.pci[1].have_parent, 1);
+	EQ(s.pci[1].parent_bdf, BDF(0, 0x1c, 0));
+	lt_snapshot_free(&s);
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	EQ(system(path), 0);
+	return 0;
+}
+
 /* ---- tests: ftrace lines ------------------------------------------------- */
 
 static int t_ftrace_domain(void)
@@ -2070,6 +2780,20 @@ static const struct {
 	{ "hist_json", t_hist_json },
 	{ "hist_empty", t_hist_empty },
 	{ "json_writer", t_json_writer },
+	{ "json_khex_zero", t_json_khex_zero },
+	{ "problems_not_listed", t_problems_not_listed },
+	{ "kallsyms_why", t_kallsyms_why },
+	{ "reason_codes", t_reason_codes },
+	{ "refusals_text", t_refusals_text },
+	{ "refusals_whole", t_refusals_whole },
+	{ "from_roundtrip", t_from_roundtrip },
+	{ "from_bad_files", t_from_bad_files },
+	{ "check_outgoing_ok", t_check_outgoing_ok },
+	{ "check_outgoing_critical", t_check_outgoing_critical },
+	{ "check_incoming", t_check_incoming },
+	{ "check_next_kernel", t_check_next_kernel },
+	{ "diff", t_diff },
+	{ "read_pci", t_read_pci },
 };
 
 /* One KTAP line per test, with the failing output after it */
