@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: GPL-2.0
+# lutrace check, dump --from and the dumps diff compares, on a live update
+# of one edu device (test_lutrace_check.py). lu.args=WHAT[,BDF]: "-" for a
+# good update; else the damage lib/check-hook.sh does before the check
+# (device-context: BDF empty means the first edu device).
+# Stage 1 preserves the first edu device (lu-vfio preserve), checks and
+# dumps the outgoing state (lib/check-hook.sh) and kexecs. Stage 2 checks
+# and dumps the incoming state before anything is retrieved, replays the
+# dump, then, after a good update, retrieves the device.
+. /lib/lu.sh
+
+set -- "$1" $(lu_args)
+what=$2
+[ "$what" = device-context ] && what="$what $(lu_edu_bdf 1)"
+
+case "$1" in
+1)
+	lu_kexec lu-vfio preserve -- sh /lib/check-hook.sh $what --
+	lu_say "LU-ERROR kexec did not happen"
+	exit 1 ;;
+2)
+	lt_run check-incoming -j check --incoming
+	lt_run check-incoming-text check --incoming
+	lt_run dump-incoming -j dump --incoming
+	lt_run dump-incoming-text dump --incoming
+	lt_run from-incoming-text dump --from /run/lt-dump-incoming.out
+	[ "$2" = - ] || exit 0
+	lu_run lu-vfio retrieve
+	lt_run check-finished -j check --incoming ;;
+*)
+	lu_say "LU-ERROR no stage $1 in this scenario"; exit 2 ;;
+esac
