@@ -203,7 +203,8 @@ int lt_cmd_trace(const struct lt_opts *o, int argc, char **argv)
 		lt_trace_usage(stderr);
 		return LT_EXIT_USAGE;
 	}
-	if (!lt_preflight(false))
+	/* --boot reads tracefs alone: live update may be off */
+	if (!lt_preflight_need(boot ? 0 : LT_NEED_LIVEUPDATE))
 		return LT_EXIT_ERROR;
 	if (boot)
 		return lt_trace_boot(&t);

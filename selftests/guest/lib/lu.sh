@@ -177,16 +177,38 @@ lu_blob() {
 
 # lutrace in the background while a scenario runs: "lt_start NAME" starts
 # "lutrace -j trace" and "lutrace -j latency" and waits until both are
-# attached; "lt_stop NAME" interrupts them (they flush on SIGINT) and sends
-# their output as the blobs NAME-trace and NAME-latency.
+# attached, then empties the kernel's trace buffer, so that from there on
+# it holds the very events lutrace sees; "lt_stop NAME" interrupts them
+# (they flush on SIGINT) and sends their output as the blobs NAME-trace and
+# NAME-latency, their messages as NAME-trace-err and NAME-latency-err.
+# Meanwhile, the kernel's own kprobe events time the functions of
+# LT_REF_FUNCS (entry and return, in the trace instance lt-NAME), a
+# reference for latency's histograms: blob NAME-kprobes.
+LT_REF_FUNCS="iommufd_lu_preserve iommufd_lu_unpreserve iommufd_lu_retrieve
+	vfio_lu_preserve vfio_lu_unpreserve vfio_lu_retrieve
+	iommu_domain_lu_preserve iommu_domain_lu_unpreserve"
+
 lt_start() {
+	t=/sys/kernel/tracing
+	if [ ! -d $t/events/lt_ref ]; then
+		for fn in $LT_REF_FUNCS; do
+			echo "p:lt_ref/${fn}_entry $fn" >> $t/kprobe_events &&
+				echo "r:lt_ref/${fn}_return $fn" >> $t/kprobe_events ||
+				{ lu_say "LU-ERROR cannot add kprobe events for $fn"; return 1; }
+		done
+	fi
+	mkdir $t/instances/lt-$1 && echo 1 > $t/instances/lt-$1/events/lt_ref/enable ||
+		{ lu_say "LU-ERROR cannot enable the kprobe events in instance lt-$1"; return 1; }
 	for cmd in trace latency; do
 		lutrace -j "$cmd" > "/run/lt-$1-$cmd.json" 2> "/run/lt-$1-$cmd.err" &
 		echo $! > "/run/lt-$1-$cmd.pid"
 	done
 	for i in $(seq 300); do
-		grep -q "Hit Ctrl-C" "/run/lt-$1-trace.err" 2>/dev/null &&
-			grep -q "Hit Ctrl-C" "/run/lt-$1-latency.err" 2>/dev/null && return 0
+		if grep -q "Hit Ctrl-C" "/run/lt-$1-trace.err" 2>/dev/null &&
+			grep -q "Hit Ctrl-C" "/run/lt-$1-latency.err" 2>/dev/null; then
+			echo > $t/trace
+			return 0
+		fi
 		sleep 0.1
 	done
 	lu_say "LU-ERROR lutrace did not start: $(cat /run/lt-$1-*.err)"
@@ -207,8 +229,28 @@ lt_stop() {
 			sleep 0.1
 		done
 		lu_blob "$1-$cmd" "/run/lt-$1-$cmd.json"
+		lu_blob "$1-$cmd-err" "/run/lt-$1-$cmd.err"
 		cat "/run/lt-$1-$cmd.err"
 	done
+	t=/sys/kernel/tracing/instances/lt-$1
+	echo 0 > $t/events/lt_ref/enable
+	lu_blob "$1-kprobes" $t/trace
+	rmdir $t
+}
+
+# "lt_show NAME ARGS...": lutrace ARGS for a person to read (make demo),
+# each line indented; its exit status is the check lutrace_NAME.
+lt_show() {
+	name=$1; shift
+	lutrace "$@" > "/run/lt-show.out" 2>&1
+	rc=$?
+	sed 's/^/  lutrace: /' /run/lt-show.out
+	if [ $rc -eq 0 ]; then
+		lu_check "lutrace_$name" PASS "lutrace $*"
+	else
+		lu_check "lutrace_$name" FAIL "lutrace $* exited with $rc"
+	fi
+	return $rc
 }
 
 # Run "lutrace ARGS..." and send its standard output as blob NAME, its exit

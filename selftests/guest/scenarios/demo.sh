@@ -13,17 +13,18 @@ case "$1" in
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable || exit 2
 	# With the session preserved, before the kexec: what lutrace sees
 	lu_kexec lu-vfio preserve -- sh -c \
-		'echo "=== demo stage 1: lutrace dump (the outgoing state) ==="
-		 lutrace dump | sed "s/^/  lutrace: /"; exec "$@"' lt-dump
+		'. /lib/lu.sh
+		 echo "=== demo stage 1: lutrace dump (the outgoing state) ==="
+		 lt_show dump dump; exec "$@"' lt-dump
 	lu_say "LU-ERROR kexec did not happen"
 	exit 1 ;;
 2)
 	echo "=== demo stage 2: new kernel; IOMMU state adopted, device retrieved ==="
 	dmesg | grep -E "iommu-lu:|live update:|KHO: found" | sed 's/^/  dmesg: /'
 	echo "=== demo stage 2: lutrace trace --boot (the restore at boot, from the kernel's trace buffer) ==="
-	lutrace trace --boot --filter flb,hw_unit,match,pt,domain,device | sed 's/^/  lutrace: /'
+	lt_show trace_boot trace --boot --filter flb,hw_unit,match,pt,domain,device
 	echo "=== demo stage 2: lutrace dump --incoming ==="
-	lutrace dump --incoming | sed 's/^/  lutrace: /'
+	lt_show dump_incoming dump --incoming
 	lu_run lu-vfio retrieve || exit 1
 	echo "=== demo stage 2: both edu devices work normally afterwards ==="
 	lu_run edu-dma ;;

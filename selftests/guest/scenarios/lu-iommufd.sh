@@ -10,13 +10,17 @@
 # part): stage 1 traces and dumps the outgoing state before the kexec;
 # stage 2 reads the restore at boot back from the kernel's trace buffer,
 # dumps the incoming state, then traces the retrieve, and a re-probe of the
-# edu device that was not preserved.
+# edu device that was not preserved; then "latency 1 5" while a session is
+# preserved and cancelled, latency with too few file descriptors to attach
+# its probes, and trace --boot once the kernel's trace buffer lost events
+# (lib/lt-checks.sh).
 #
 # On AMD-Vi, the IOMMU's device table base register and the preserved edu's
 # device table entry are read right before the kexec, at the new kernel's
 # /init and once the device is attached again (lu_amdvi_regs, run by
 # lu-vfio retrieve as LU_AFTER_ATTACH).
 . /lib/lu.sh
+. /lib/lt-checks.sh
 
 case "$1" in
 1)
@@ -26,6 +30,7 @@ case "$1" in
 	cp /sys/kernel/tracing/trace /run/ftrace-boot
 	lu_blob ftrace-boot /run/ftrace-boot
 	lt_run trace-boot -j trace --boot
+	lt_run trace-boot-filtered trace --boot --filter finish
 	lt_run dump-incoming -j dump --incoming
 	lutrace dump --incoming
 	lt_start s2 || exit 1
@@ -38,7 +43,9 @@ case "$1" in
 	lt_stop s2
 	lu_blob ftrace /sys/kernel/tracing/trace
 	lt_run dump-finished -j dump --incoming
-	lt_run latency-interval -j latency 1 2
+	lt_latency_interval
+	lt_latency_fd_limit
+	lt_trace_boot_lost
 	lu_run edu-dma
 	lu_run edu-dma --bdf "$(lu_edu_bdf 2)" ;;
 *)
