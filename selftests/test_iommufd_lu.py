@@ -78,11 +78,6 @@ def _refusing_next_kernel(why):
             rf"devices: {why}; not starting the live update")
 
 
-def _corrupted(what):
-    """The debug line of lib/corrupt-hook.sh's damage to the outgoing state."""
-    return rf"iommu-lu: debug: corrupted the outgoing state: {re.escape(what)} \(1 entries\)"
-
-
 RESTORED_KEEP = (r"iommufd: restored HWPT 0x1234 destroyed while a preserved "
                  r"device still uses its page table: keeping the table until "
                  r"the session finishes")
@@ -686,14 +681,6 @@ def test_preflight_refuses_next_kernel(guest, machine):
     assert _hitless(run, 2, run.stage(1).results["edu_bdf"]), run.describe()
 
 
-REFUSED_STATE = {
-    # lu-corrupt's lu.args: what the next kernel logs on refusing it
-    "abi-version": r"iommu-lu: refusing incoming state: ABI version \d+, "
-                   r"this kernel reads \d+",
-    "hw-unit-token": None,
-}
-
-
 # What the IOMMU says when it has no state for the unit it arrives translating
 NO_STATE = {
     "vtd": r"DMAR: dmar\d+: live update: no state for this unit: translation "
@@ -703,53 +690,12 @@ NO_STATE = {
 }
 
 
-@pytest.mark.parametrize("what", sorted(REFUSED_STATE))
-def test_refused_state_blocks(guest, machine, what):
-    """The preserved state is damaged just before the kexec, so that the
-    next kernel refuses it: as a whole (abi-version) or for its IOMMU,
-    whose entry it does not find (hw-unit-token). The IOMMU then keeps
-    translating with every entry blocking (an empty VT-d root table, a
-    blocking AMD-Vi device table) instead of turning translation off, the
-    device is not restored, and its DMA to the IOVAs of its old table is
-    blocked, never untranslated."""
-    run = guest(machine, "lu-corrupt", edu=2, args=(what,))
-    s1, s2 = run.stage(1), run.stage(2)
-    _assert_checks(run, 1, PRESERVE_CHECKS + ("corrupt_written",))
-    assert run.grep(_corrupted(what), stage=1), run.describe()
-    _assert_checks(run, 2, ("offdma_issued",))
-    edu = s1.results["edu_bdf"]
-    assert s2.results.get("offdma_bdf") == edu, run.describe()
-    assert not run.grep(r"Translation was enabled for \S+ but we are not in "
-                        r"kdump mode", stage=2), run.describe()
-    assert run.grep(NO_STATE[machine], stage=2), run.describe()
-    assert not run.grep(r"live update: adopted", stage=2), run.describe()
-    assert not run.grep(r"iommu-lu: restored its preserved domain", stage=2), \
-        run.describe()
-    if what == "abi-version":
-        assert run.grep(REFUSED_STATE[what], stage=2), run.describe()
-        assert not run.grep(r"iommu-lu: incoming state:", stage=2), run.describe()
-    else:
-        assert run.grep(rf"{re.escape(edu)}: iommu-lu: its IOMMU did not adopt the "
-                        r"preserved state: not restoring its domain 0", stage=2), \
-            run.describe()
-    _assert_dma_blocked(run, 2, "offdma", edu)
-
-
 SECOND_SESSION_CHECKS = ("second_dma_before_preserve", "second_preserve_memfd_ok",
                          "second_preserve_iommufd_ok", "second_preserve_device_ok")
 REFUSED_ONE_CHECKS = ("refused_issued", "refused_iommufd_retrieved",
                       "refused_get_id_absent", "refused_session_finish_ok")
 
 
-# What the next kernel says about the damaged device entry (device-context
-# damages the recorded context entry, or AMD-Vi's DTE, which the kexec then
-# blocks as changed since it was preserved), and how the IOMMU says so
-REFUSED_DEVICE = {
-    "vtd": {"device-context": "context entry changed",
-            "device-did": "domain id differs"},
-    "amdvi": {"device-context": "device table entry not as written",
-              "device-did": "domain id not the device table entry's"},
-}
 UNIT_PREFIX = {"vtd": r"DMAR: dmar\d+", "amdvi": r"AMD-Vi: IOMMU:\d+"}
 
 
@@ -763,49 +709,6 @@ def _changed_at_kexec(run, bdf):
         rx = (rf"DMAR: dmar\d+: live update: the context entry of "
               rf"{re.escape(bdf[5:])} changed since it was preserved: cleared")
     return run.grep(rx, stage=1)
-
-
-@pytest.mark.parametrize("what", sorted(REFUSED_DEVICE["vtd"]))
-def test_one_device_refused_other_works(guest, machine, what):
-    """Two VMMs preserve one edu device each, in sessions of their own,
-    behind the same IOMMU; the first device's entry is damaged before the
-    kexec (its recorded context entry or DTE, or its recorded domain id).
-    The next kernel refuses that device alone: it blocks its DMA, does not
-    restore its domain (its session gives the iommufd back without the
-    HWPT, and finishes), and adopts the unit with the second device, which
-    its session gets back working."""
-    run = guest(machine, "lu-refuse-one", edu=2, args=(what,))
-    s1, s2 = run.stage(1), run.stage(2)
-    _assert_checks(run, 1, PRESERVE_CHECKS + SECOND_SESSION_CHECKS + ("corrupt_written",))
-    edu, edu2 = s1.results["edu_bdf"], s1.results["edu2_bdf"]
-    assert s2.results.get("refused_bdf") == edu, run.describe()
-    assert run.grep(_corrupted(f"{what} {edu}"), stage=1), run.describe()
-    # A recorded entry that no longer reads as the unit's is cleared by
-    # the kexec's own check already
-    changed = _changed_at_kexec(run, edu)
-    assert bool(changed) == (what == "device-context"), run.describe()
-    _assert_incoming(run, 2, domains=2, devices=2)
-    # The first device alone is refused, the unit adopted with the second
-    why = re.escape(REFUSED_DEVICE[machine][what])
-    assert run.grep(rf"{UNIT_PREFIX[machine]}: live update: device {re.escape(edu)}: "
-                    rf"{why}; its DMA is blocked", stage=2), run.describe()
-    assert run.grep(rf"iommu-lu: refusing incoming device \d+: {why}",
-                    stage=2), run.describe()
-    assert _adopted(run, 2, 1), run.describe()
-    assert not run.grep(rf"{re.escape(edu)}: iommu-lu: restored its preserved domain",
-                        stage=2), run.describe()
-    assert run.grep(rf"{re.escape(edu2)}: iommu-lu: restored its preserved domain",
-                    stage=2), run.describe()
-    # Its session: the iommufd without the HWPT; its DMA blocked
-    _assert_checks(run, 2, REFUSED_ONE_CHECKS)
-    assert run.grep(r"iommufd: preserved HWPT 0x1234 not restored: domain \d+ was "
-                    r"not restored: none of its devices was restored", stage=2), \
-        run.describe()
-    _assert_dma_blocked(run, 2, "refused", edu)
-    # The second session: as after any live update
-    _assert_checks(run, 2, RESTORED_DEVICE_CHECKS + ("session_finish_ok",))
-    assert run.grep(r"iommufd: restored HWPT 0x1235: domain \d+", stage=2), run.describe()
-    assert _hitless(run, 2, edu2), run.describe()
 
 
 # The device live update on the PCI topologies of harness/topology.py, on
