@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lu-failnth: allocation fault injection over the preserve operations of
+ * lu-failnth: fault injection (fail-nth) over the preserve operations of
  * the device live update.
  *
  *   lu-failnth -- CMD...
@@ -16,14 +16,21 @@
  *   iommufd   LIVEUPDATE_SESSION_PRESERVE_FD of the iommufd
  *   device    LIVEUPDATE_SESSION_PRESERVE_FD of the device cdev
  *
- * is called with the n-th allocation of the call failed, for n = 1, 2, ...
- * (the task's /proc/self/task/TID/fail-nth; failslab and fail_page_alloc
- * are set so that any allocation may fail, sleeping or not, of any order,
- * and quietly), until a call makes fewer than n allocations and so runs
- * with none failed: it must then succeed, and it is the operation's real
- * call. A call that fails must leave nothing behind:
+ * is called with its n-th fault point failed, for n = 1, 2, ... (the
+ * task's /proc/self/task/TID/fail-nth), until a call passes fewer than n
+ * fault points and so runs with none failed: it must then succeed, and it
+ * is the operation's real call. The fault points are the allocations
+ * (failslab and fail_page_alloc are set so that any allocation may fail,
+ * sleeping or not, of any order) and whatever else the kernel lets fail
+ * (with CONFIG_IOMMUFD_TEST, iommufd's object lookups). Which one failed
+ * is read from a kretprobe event on should_fail_ex(), with the name of its
+ * fault attribute (failslab, fail_page_alloc, fail_iommufd); every fault
+ * attribute is made quiet (verbose 0: no stack dump per failure).
  *
- *   - its error number is ENOMEM (<op>_errno);
+ * A call that failed must leave nothing behind:
+ *
+ *   - its error number is ENOMEM for a failed allocation, ENOENT for a
+ *     failed iommufd object lookup (<op>_errno);
  *   - "lutrace -j dump --outgoing" prints the same bytes as before the
  *     call (<op>_dump_unchanged; no field of the dump is a time) and the
  *     same entry count per chain (<op>_entries_unchanged);
@@ -31,9 +38,9 @@
  *     unpreserved none it did not preserve (<op>_kho_no_leak). Every KHO
  *     preservation (folios, pages, vmalloc, kho_alloc_preserve) adds a key
  *     (physical address and order) to KHO's radix tree with
- *     kho_radix_add_key() and every unpreservation deletes one with
- *     kho_radix_del_key(): kprobe events on both, in a trace instance of
- *     this process only, give the keys each call added and deleted;
+ *     kho_radix_add_key(), and every unpreservation deletes one with
+ *     kho_radix_del_key(): kprobe events on both give the keys each call
+ *     added and deleted;
  *   - what the operation changes stays as it was (<op>_state): a failed
  *     mark leaves the HWPT unmarked (clearing its mark fails with ENOENT),
  *     a failed iommufd preserve leaves the iommufd unpreserved (marking
@@ -42,19 +49,22 @@
  *     again works, not EBUSY). For the memfd nothing can be asked without
  *     preserving it: the next call of the sweep shows it.
  *
- * A call whose failed allocation was tolerated (the kernel retried it, or
- * did without it) and that succeeded is counted and undone, and the sweep
- * goes on: a mark is cleared; a LUO preserve is undone by closing the
- * session (which unpreserves everything in it) and preserving again what
- * the earlier operations preserved, in a new session of the same name.
+ * The probes' events go to a trace instance of their own (lu-failnth),
+ * for this process only. A call that survived its failure (the kernel
+ * retried the allocation, or did without it) and succeeded is counted and
+ * undone, and the sweep goes on: a mark is cleared; a LUO preserve is
+ * undone by closing the session (which unpreserves everything in it) and
+ * preserving again what the earlier operations preserved, in a new session
+ * of the same name.
  *
- * Per operation: LU-RESULT <op>_sites N, the allocations the call makes
- * (the n it succeeded at with none failed, minus 1), <op>_failed and
- * <op>_tolerated, how many of those failures made the call fail and how
- * many it survived, <op>_errnos, the error numbers seen, and
- * <op>_kho_kept, the KHO preservations the successful call kept. Check
- * <op>_succeeded: the call succeeded once no allocation failed, and never
- * failed without a failed allocation.
+ * Per operation: LU-RESULT failnth_<op>_sites, the allocation fault points
+ * of the call, failnth_<op>_points, all its fault points (the n at which
+ * it ran with none failed, minus 1), failnth_<op>_failed and
+ * failnth_<op>_tolerated, how many failures made the call fail and how
+ * many it survived, failnth_<op>_errnos, the error numbers it failed with,
+ * and failnth_<op>_kho_kept, the page ranges the successful call left
+ * preserved. Check failnth_<op>_succeeded: the call succeeded once nothing
+ * failed, and never failed without an injected failure.
  *
  * Then everything is preserved as lu-vfio preserve leaves it (session
  * "lu-iommufd", tokens 1, 2 and 3, HWPT token 0x1234), DMA from the device
@@ -62,13 +72,14 @@
  * next kernel, "lu-vfio retrieve" checks the device and its DMA. Nothing
  * is run if a check failed.
  *
- * Output: "LU-CHECK failnth_<op>_<check> PASS|FAIL <detail>", "LU-RESULT
- * failnth_<op>_<key> <value>", and a line per call that failed. Exit
- * status: 1 a check failed, 2 an error (the kernel has no fault injection,
- * a setup step failed, bad usage); on success CMD replaces the program.
+ * Output: "LU-CHECK <name> PASS|FAIL <detail>", "LU-RESULT <key> <value>",
+ * and a line per failed call. Exit status: 1 a check failed, 2 an error
+ * (no fault injection or kprobe events in this kernel, a failed setup
+ * step, bad usage); on success CMD replaces the program.
  */
 #include "lu-util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -84,12 +95,14 @@
 #define KPROBE_EVENTS		TRACEFS_DIR "/kprobe_events"
 #define TRACE_INSTANCE		TRACEFS_DIR "/instances/lu-failnth"
 #define KPROBE_GROUP		"lu_failnth"
+#define TRACE_EVENTS		TRACE_INSTANCE "/events/" KPROBE_GROUP
 
-/* A call with more allocations than this is not swept to the end */
+/* A call with more fault points than this is not swept to the end */
 #define MAX_NTH			1000
 /* Distinct page ranges one call may preserve or unpreserve */
 #define MAX_KHO_KEYS		4096
 #define MAX_ERRNOS		8
+#define FAULT_NAME_LEN		32
 #define DETAIL_LEN		256
 
 enum op { OP_MARK, OP_MEMFD, OP_IOMMUFD, OP_DEVICE, NR_OPS };
@@ -121,20 +134,66 @@ static int nr_failed;
  * Every allocation may fail when fail-nth says so: also those that may
  * sleep, of highmem, and single pages (by default failslab and
  * fail_page_alloc skip those). Nothing fails otherwise (probability 0, and
- * only tasks that ask, task-filter), and quietly: a failure logs no stack.
+ * only tasks that ask, task-filter).
  */
 static const char *const fault_settings[][2] = {
 	{ "failslab/ignore-gfp-wait", "N" },
 	{ "failslab/probability", "0" },
 	{ "failslab/task-filter", "Y" },
-	{ "failslab/verbose", "0" },
 	{ "fail_page_alloc/ignore-gfp-wait", "N" },
 	{ "fail_page_alloc/ignore-gfp-highmem", "N" },
 	{ "fail_page_alloc/min-order", "0" },
 	{ "fail_page_alloc/probability", "0" },
 	{ "fail_page_alloc/task-filter", "Y" },
-	{ "fail_page_alloc/verbose", "0" },
 };
+
+/*
+ * What a failure of each kind of fault point must return: an allocation
+ * ENOMEM; iommufd's test hook in its object lookup (CONFIG_IOMMUFD_TEST)
+ * ENOENT, as for an object that is not there.
+ */
+static const struct {
+	const char *attr;
+	const char *what;
+	bool alloc;
+	int err;
+} fault_kinds[] = {
+	{ "failslab", "slab allocation", true, ENOMEM },
+	{ "fail_page_alloc", "page allocation", true, ENOMEM },
+	{ "fail_iommufd", "iommufd object lookup", false, ENOENT },
+};
+
+/* The kind of fault point of fault attribute @attr, or -1 */
+static int fault_kind(const char *attr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fault_kinds) / sizeof(fault_kinds[0]); i++)
+		if (!strcmp(fault_kinds[i].attr, attr))
+			return i;
+	return -1;
+}
+
+/* Every fault attribute in debugfs (fail*) quiet: no stack per failure */
+static void fault_quiet(void)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	dir = opendir(DEBUGFS_DIR);
+	if (!dir)
+		lu_die("opendir %s", DEBUGFS_DIR);
+	while ((d = readdir(dir))) {
+		if (strncmp(d->d_name, "fail", 4))
+			continue;
+		snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/verbose",
+			 d->d_name);
+		if (sysfs_write(path, "0"))
+			lu_die("write 0 to %s", path);
+	}
+	closedir(dir);
+}
 
 /* Set fault injection up; return this task's fail-nth file, open */
 static int fault_setup(void)
@@ -156,6 +215,7 @@ static int fault_setup(void)
 				    "on " DEBUGFS_DIR, "open %s", path);
 		lu_die("write %s to %s", fault_settings[i][1], path);
 	}
+	fault_quiet();
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -164,7 +224,7 @@ static int fault_setup(void)
 	return fd;
 }
 
-/* Fail the @n-th allocation of this task from now on */
+/* Fail the @n-th fault point of this task from now on */
 static void fail_nth_arm(int fd, unsigned int n)
 {
 	char buf[16];
@@ -175,8 +235,8 @@ static void fail_nth_arm(int fd, unsigned int n)
 }
 
 /*
- * Stop failing allocations; return whether the armed failure happened
- * (fail-nth reads 0 once it did, else the allocations still to go).
+ * Stop failing; return whether the armed failure happened (fail-nth reads
+ * 0 once it did, else the fault points still to go).
  */
 static bool fail_nth_disarm(int fd)
 {
@@ -193,36 +253,45 @@ static bool fail_nth_disarm(int fd)
 }
 
 /* ----------------------------------------------------------------------- */
-/* KHO preservations, seen by kprobe events on KHO's radix tree            */
+/* What a call did, from kprobe events                                     */
 
-static const char *const kho_probes[] = {
+/*
+ * KHO's radix tree, a key added (the return tells whether it was) or
+ * deleted; and the fault injected, with the name of its fault attribute
+ * (should_fail_ex() returns true only for it: every probability is 0).
+ */
+static const char *const probes[] = {
 	"p:" KPROBE_GROUP "/kho_add kho_radix_add_key key=$arg2:x64",
 	"r:" KPROBE_GROUP "/kho_add_ret kho_radix_add_key ret=$retval:s32",
 	"p:" KPROBE_GROUP "/kho_del kho_radix_del_key key=$arg2:x64",
+	"r:" KPROBE_GROUP "/fault should_fail_ex attr=attr->dname:string "
+	"ret=$retval:u8",
 };
 
 /* The probes, enabled in a trace instance that records this process only */
-static void kho_trace_setup(void)
+static void probes_setup(void)
 {
 	char pid[16];
 	size_t i;
 
-	for (i = 0; i < sizeof(kho_probes) / sizeof(kho_probes[0]); i++)
-		if (sysfs_write(KPROBE_EVENTS, kho_probes[i]) && errno != EEXIST)
-			lu_die_hint("needs CONFIG_KPROBE_EVENTS and tracefs on "
-				    TRACEFS_DIR, "add '%s' to %s",
-				    kho_probes[i], KPROBE_EVENTS);
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		if (sysfs_write(KPROBE_EVENTS, probes[i]) && errno != EEXIST)
+			lu_die_hint("this kernel needs CONFIG_KPROBE_EVENTS and "
+				    "CONFIG_PROBE_EVENTS_BTF_ARGS, and tracefs "
+				    "on " TRACEFS_DIR, "add '%s' to %s",
+				    probes[i], KPROBE_EVENTS);
 	if (mkdir(TRACE_INSTANCE, 0755) && errno != EEXIST)
 		lu_die("mkdir %s", TRACE_INSTANCE);
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	if (sysfs_write(TRACE_INSTANCE "/set_event_pid", pid))
 		lu_die("write %s to %s/set_event_pid", pid, TRACE_INSTANCE);
-	if (sysfs_write(TRACE_INSTANCE "/events/" KPROBE_GROUP "/enable", "1"))
-		lu_die("enable the events of %s/events/" KPROBE_GROUP,
-		       TRACE_INSTANCE);
+	if (sysfs_write(TRACE_EVENTS "/fault/filter", "ret != 0"))
+		lu_die("write the filter of %s/fault", TRACE_EVENTS);
+	if (sysfs_write(TRACE_EVENTS "/enable", "1"))
+		lu_die("enable the events of %s", TRACE_EVENTS);
 }
 
-static void kho_trace_clear(void)
+static void probes_clear(void)
 {
 	int fd = open(TRACE_INSTANCE "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
 
@@ -232,17 +301,19 @@ static void kho_trace_clear(void)
 }
 
 /*
- * What one call did to KHO's radix tree: per key, how many times it was
- * added (successfully) minus deleted.
+ * What one call did: per KHO key, how many times it was added
+ * (successfully) minus deleted; the fault attribute of the failure
+ * injected, "" if none.
  */
-struct kho_log {
+struct call_log {
 	uint64_t key[MAX_KHO_KEYS];
 	int delta[MAX_KHO_KEYS];
 	unsigned int nr;
 	unsigned int preserved, unpreserved;
+	char fault[FAULT_NAME_LEN];
 };
 
-static void kho_log_count(struct kho_log *l, uint64_t key, int delta)
+static void log_kho(struct call_log *l, uint64_t key, int delta)
 {
 	unsigned int i;
 
@@ -263,20 +334,20 @@ static void kho_log_count(struct kho_log *l, uint64_t key, int delta)
 }
 
 /* The value of "@name=" in trace line @line */
-static uint64_t trace_field(const char *line, const char *name)
+static const char *trace_field(const char *line, const char *name)
 {
 	const char *p = strstr(line, name);
 
 	if (!p)
 		lu_diex("no %s in trace line: %s", name, line);
-	return strtoull(p + strlen(name), NULL, 0);
+	return p + strlen(name);
 }
 
 /*
- * Read the instance's trace since kho_trace_clear() into @l. An add
- * counts once it returned 0; the return event follows its entry event.
+ * Read the instance's trace since probes_clear() into @l. An add counts
+ * once it returned 0; the return event follows its entry event.
  */
-static void kho_trace_read(struct kho_log *l)
+static void call_log_read(struct call_log *l)
 {
 	unsigned long in_buffer, written;
 	bool have_header = false, adding = false;
@@ -292,35 +363,43 @@ static void kho_trace_read(struct kho_log *l)
 		if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
 			   &in_buffer, &written) == 2) {
 			if (in_buffer != written)
-				lu_diex("the KHO trace lost %lu events",
-					written - in_buffer);
+				lu_diex("the trace of %s lost %lu events",
+					TRACE_INSTANCE, written - in_buffer);
 			have_header = true;
 		} else if (strstr(line, " kho_add: ")) {
-			key = trace_field(line, "key=");
+			key = strtoull(trace_field(line, "key="), NULL, 0);
 			adding = true;
 		} else if (strstr(line, " kho_add_ret: ")) {
 			if (!adding)
 				lu_diex("a kho_add_ret without its kho_add: %s",
 					line);
-			if (trace_field(line, "ret=") == 0)
-				kho_log_count(l, key, 1);
+			if (!strtol(trace_field(line, "ret="), NULL, 0))
+				log_kho(l, key, 1);
 			adding = false;
 		} else if (strstr(line, " kho_del: ")) {
-			kho_log_count(l, trace_field(line, "key="), -1);
+			log_kho(l, strtoull(trace_field(line, "key="), NULL, 0),
+				-1);
+		} else if (strstr(line, " fault: ")) {
+			if (l->fault[0])
+				lu_diex("two faults injected in one call: %s and "
+					"%s", l->fault, line);
+			sscanf(trace_field(line, "attr=\""), "%31[^\"]",
+			       l->fault);
 		}
 	}
 	if (ferror(f))
 		lu_die("read %s/trace", TRACE_INSTANCE);
 	fclose(f);
 	if (!have_header)
-		lu_diex("%s/trace has no entries-in-buffer line", TRACE_INSTANCE);
+		lu_diex("%s/trace has no entries-in-buffer line",
+			TRACE_INSTANCE);
 	if (adding)
 		lu_diex("a kho_add without its return in the trace");
 }
 
-/* The keys @l added and did not delete, and deleted without adding */
-static void kho_log_balance(const struct kho_log *l, unsigned int *kept,
-			    unsigned int *dropped)
+/* The KHO keys @l added and did not delete, and deleted without adding */
+static void call_log_balance(const struct call_log *l, unsigned int *kept,
+			     unsigned int *dropped)
 {
 	unsigned int i;
 
@@ -498,9 +577,7 @@ struct sweep {
 	unsigned int sites, failed, tolerated;
 	int errnos[MAX_ERRNOS];
 	unsigned int nr_errnos;
-	unsigned int kho_kept;
 	struct tally errno_ok, dump_same, entries_same, kho_same, state_same;
-	struct tally succeeded;
 };
 
 static void sweep_errno(struct sweep *w, int err)
@@ -514,37 +591,42 @@ static void sweep_errno(struct sweep *w, int err)
 		w->errnos[w->nr_errnos++] = err;
 }
 
-/* The checks after call @n of @op failed with @err */
+/* The checks after call @n of @op failed with @err, as @l saw it */
 static void sweep_failed_call(struct vmm *v, enum op op, struct sweep *w,
-			      unsigned int n, int err, const char *before)
+			      unsigned int n, int err,
+			      const struct call_log *l, const char *before)
 {
-	char e[ERR_STR_LEN], ent_before[128], ent_after[128];
-	char state[DETAIL_LEN];
+	char e[ERR_STR_LEN], want[ERR_STR_LEN], state[DETAIL_LEN];
+	char ent_before[128], ent_after[128];
+	int kind = fault_kind(l->fault);
 	unsigned int kept, dropped;
-	struct kho_log *l = malloc(sizeof(*l));
 	size_t diff, start;
 	char *after;
 	bool same;
 
-	if (!l)
-		lu_die("malloc");
 	w->failed++;
 	sweep_errno(w, err);
-	tally_add(&w->errno_ok, err == ENOMEM, "allocation %u failed: %s", n,
-		  err_str(e, err));
+	if (kind < 0)
+		tally_add(&w->errno_ok, false, "fault point %u failed (%s, a "
+			  "kind of fault point with no known error number): "
+			  "%s", n, l->fault, err_str(e, err));
+	else
+		tally_add(&w->errno_ok, err == fault_kinds[kind].err,
+			  "fault point %u failed (%s): %s, expected %s", n,
+			  fault_kinds[kind].what, err_str(e, err),
+			  err_str(want, fault_kinds[kind].err));
 
-	kho_trace_read(l);
-	kho_log_balance(l, &kept, &dropped);
-	tally_add(&w->kho_same, !kept && !dropped, "allocation %u failed: %u "
-		  "page ranges preserved and %u unpreserved by the call, %u of "
-		  "them left preserved, %u unpreserved that it did not "
+	call_log_balance(l, &kept, &dropped);
+	tally_add(&w->kho_same, !kept && !dropped, "fault point %u failed: "
+		  "%u page ranges preserved and %u unpreserved by the call, "
+		  "%u of them left preserved, %u unpreserved that it did not "
 		  "preserve", n, l->preserved, l->unpreserved, kept, dropped);
 
 	after = state_dump();
 	for (diff = 0; before[diff] && before[diff] == after[diff]; diff++)
 		;
 	same = !before[diff] && !after[diff];
-	tally_add(&w->dump_same, same, "allocation %u failed: the dump "
+	tally_add(&w->dump_same, same, "fault point %u failed: the dump "
 		  "differs from byte %zu on (%zu bytes before, %zu after)", n,
 		  diff, strlen(before), strlen(after));
 	if (!same) {
@@ -555,78 +637,96 @@ static void sweep_failed_call(struct vmm *v, enum op op, struct sweep *w,
 	state_entries(before, ent_before, sizeof(ent_before));
 	state_entries(after, ent_after, sizeof(ent_after));
 	tally_add(&w->entries_same, !strcmp(ent_before, ent_after),
-		  "allocation %u failed: entries %s before, %s after", n,
+		  "fault point %u failed: entries %s before, %s after", n,
 		  ent_before, ent_after);
 
 	if (op != OP_MEMFD)
 		tally_add(&w->state_same,
 			  op_state_kept(v, op, state, sizeof(state)),
-			  "allocation %u failed: %s", n, state);
+			  "fault point %u failed: %s", n, state);
 
-	printf("lu-failnth: %s: allocation %u failed: %s; dump %s; KHO: %u "
-	       "preserved, %u unpreserved, %u kept, %u unpreserved that it "
-	       "did not preserve\n", op_names[op], n, err_str(e, err),
-	       same ? "unchanged" : "CHANGED", l->preserved, l->unpreserved,
-	       kept, dropped);
+	printf("lu-failnth: %s: fault point %u (%s) failed: %s; dump %s; KHO: "
+	       "%u preserved, %u unpreserved, %u kept, %u unpreserved that it "
+	       "did not preserve\n", op_names[op], n, l->fault,
+	       err_str(e, err), same ? "unchanged" : "CHANGED", l->preserved,
+	       l->unpreserved, kept, dropped);
 	free(after);
-	free(l);
+}
+
+/* LU-RESULT failnth_<op>_<key> */
+static LU_PRINTF(3, 4) void op_result(enum op op, const char *key,
+				      const char *fmt, ...)
+{
+	char name[64], value[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	snprintf(name, sizeof(name), "failnth_%s_%s", op_names[op], key);
+	lu_result(name, "%s", value);
 }
 
 /*
- * Call @op with its n-th allocation failed, n = 1, 2, ..., until it makes
- * fewer than n allocations; report the counts and the checks.
+ * Call @op with its n-th fault point failed, n = 1, 2, ..., until it
+ * passes fewer than n; report the counts and the checks.
  */
 static void sweep(struct vmm *v, enum op op)
 {
-	struct sweep w = { 0 };
+	struct call_log *l = malloc(sizeof(*l));
 	char *before = state_dump();
 	char name[64], list[128] = "", e[ERR_STR_LEN];
-	unsigned int n, i, dropped;
-	struct kho_log *l;
+	unsigned int n, i, kept, dropped;
+	struct sweep w = { 0 };
 	bool injected;
-	int err;
+	int err, kind;
 
+	if (!l)
+		lu_die("malloc");
 	for (n = 1; ; n++) {
 		if (n > MAX_NTH)
-			lu_diex("%s: still failing after %u failed allocations",
+			lu_diex("%s: still failing after %u failed fault points",
 				op_names[op], MAX_NTH);
-		kho_trace_clear();
+		probes_clear();
 		fail_nth_arm(v->fail_nth_fd, n);
 		err = op_call(v, op);
 		injected = fail_nth_disarm(v->fail_nth_fd);
+		call_log_read(l);
+		if (injected != !!l->fault[0])
+			lu_diex("%s: fail-nth says the fault at %u was%s "
+				"injected, the trace shows %s", op_names[op], n,
+				injected ? "" : " not",
+				l->fault[0] ? l->fault : "none");
 		if (!injected)
 			break;
+		kind = fault_kind(l->fault);
+		w.sites += kind >= 0 && fault_kinds[kind].alloc;
 		if (err) {
-			sweep_failed_call(v, op, &w, n, err, before);
+			sweep_failed_call(v, op, &w, n, err, l, before);
 			continue;
 		}
 		/* The failure was survived: undo the call, go on */
 		w.tolerated++;
-		printf("lu-failnth: %s: allocation %u failed: the call "
-		       "succeeded; undone\n", op_names[op], n);
+		printf("lu-failnth: %s: fault point %u (%s) failed: the call "
+		       "succeeded; undone\n", op_names[op], n, l->fault);
 		op_undo(v, op);
 		free(before);
 		before = state_dump();
 	}
-	w.sites = n - 1;
 
-	l = malloc(sizeof(*l));
-	if (!l)
-		lu_die("malloc");
-	kho_trace_read(l);
-	kho_log_balance(l, &w.kho_kept, &dropped);
-	printf("lu-failnth: %s: %s with none of its %u allocations failed; "
+	call_log_balance(l, &kept, &dropped);
+	printf("lu-failnth: %s: %s with none of its %u fault points failed; "
 	       "KHO: %u preserved, %u unpreserved, %u kept, %u unpreserved "
 	       "that it did not preserve\n", op_names[op],
-	       err ? "failed" : "succeeded", w.sites, l->preserved,
-	       l->unpreserved, w.kho_kept, dropped);
-	free(l);
-
+	       err ? "failed" : "succeeded", n - 1, l->preserved,
+	       l->unpreserved, kept, dropped);
 	snprintf(name, sizeof(name), "failnth_%s_succeeded", op_names[op]);
-	nr_failed += !lu_check(name, !err, "with none of its %u allocations "
-			       "failed: %s", w.sites, err_str(e, err));
+	nr_failed += !lu_check(name, !err, "with none of its %u fault points "
+			       "failed: %s", n - 1, err_str(e, err));
 
-	tally_check(op, "errno", &w.errno_ok, w.failed, "each ENOMEM");
+	tally_check(op, "errno", &w.errno_ok, w.failed,
+		    "each ENOMEM for an allocation, ENOENT for an iommufd "
+		    "object lookup");
 	tally_check(op, "dump_unchanged", &w.dump_same, w.failed,
 		    "lutrace's dump of the outgoing state unchanged after each");
 	tally_check(op, "entries_unchanged", &w.entries_same, w.failed,
@@ -647,17 +747,14 @@ static void sweep(struct vmm *v, enum op op)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
 			 "%s%s", i ? "," : "", en ? en : "unknown");
 	}
-	snprintf(name, sizeof(name), "failnth_%s_sites", op_names[op]);
-	lu_result(name, "%u", w.sites);
-	snprintf(name, sizeof(name), "failnth_%s_failed", op_names[op]);
-	lu_result(name, "%u", w.failed);
-	snprintf(name, sizeof(name), "failnth_%s_tolerated", op_names[op]);
-	lu_result(name, "%u", w.tolerated);
-	snprintf(name, sizeof(name), "failnth_%s_errnos", op_names[op]);
-	lu_result(name, "%s", w.nr_errnos ? list : "none");
-	snprintf(name, sizeof(name), "failnth_%s_kho_kept", op_names[op]);
-	lu_result(name, "%u", w.kho_kept);
+	op_result(op, "sites", "%u", w.sites);
+	op_result(op, "points", "%u", n - 1);
+	op_result(op, "failed", "%u", w.failed);
+	op_result(op, "tolerated", "%u", w.tolerated);
+	op_result(op, "errnos", "%s", w.nr_errnos ? list : "none");
+	op_result(op, "kho_kept", "%u", kept);
 	free(before);
+	free(l);
 }
 
 /* The device copies A to B: it works before anything is swept */
@@ -685,7 +782,7 @@ static int lu_failnth_cmd(char **cmd)
 	enum op op;
 
 	v.fail_nth_fd = fault_setup();
-	kho_trace_setup();
+	probes_setup();
 
 	pci_find_edu(bdf, sizeof(bdf));
 	vfio_bind_pci(bdf);
@@ -718,9 +815,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lu-failnth -- CMD...\n"
 		"Preserve the first edu device for a live update with each\n"
-		"allocation of each preserve operation failed in turn, check\n"
-		"what each failure leaves, then run CMD (the kexec) with the\n"
-		"session open. Needs fault injection (CONFIG_FAILSLAB,\n"
+		"fault point (allocation) of each preserve operation failed in\n"
+		"turn, check what each failure leaves, then run CMD (the kexec)\n"
+		"with the session open. Needs fault injection (CONFIG_FAILSLAB,\n"
 		"CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_DEBUG_FS),\n"
 		"kprobe events and lutrace.\n");
 }
