@@ -159,6 +159,10 @@ def test_check_incoming_ok(machine):
     assert [r["subject"] for r in findings(records, "device-restored", "OK")] == [edu]
     assert findings(records, "session", "OK"), records
     assert not findings(records, "refused"), records
+    # After the finish the state is released: nothing to judge
+    records, summary = check_records(s2, "check-finished")
+    assert summary["status"] == "UNKNOWN" and summary["exit"] == 3, records
+    assert findings(records, "state-released", "UNKNOWN"), records
 
 
 @pytest.mark.qemu
