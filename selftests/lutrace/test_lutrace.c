@@ -1585,7 +1585,7 @@ static int t_reason_codes(void)
 	STREQ(lt_reason_code(&s, R_NOT_ADOPTED), "hw-unit-not-adopted");
 	STREQ(lt_reason_code(&s, 0), "none");
 	EXPECT(!lt_reason_code(&s, 99), "a code for an unnamed value");
-	STREQ(lt_refusal_str(&s, &r, buf, sizeof(buf)), "chain-loop (concerns 2)");
+	STREQ(lt_refusal_str(&s, &r, buf, sizeof(buf)), "chain-loop (block 2)");
 	r.concerns = LT_REFUSED_NONE;
 	STREQ(lt_refusal_str(&s, &r, buf, sizeof(buf)), "chain-loop");
 	r.reason = 40;
@@ -1619,20 +1619,20 @@ static int t_refusals_text(void)
 	t_ctx = out;
 	EQ(problems, 0);
 	HAS(out, "device 2 (block 0 slot 2): refcount 1, flags used, REFUSED by the kernel: entry-field\n");
-	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 3, flags used,restored, REFUSED by the kernel: hw-unit-not-adopted (concerns 19)\n");
+	HAS(out, "hw_unit 0 (block 0 slot 0): refcount 3, flags used,restored, REFUSED by the kernel: hw-unit-not-adopted (error 19, ENODEV)\n");
 	m = strstr(out, "matching:\n");
 	EXPECT(m, "no matching table");
 	EXPECT(line_with(m, "  2      0000:00:05.0", line, sizeof(line)), "no row for entry 2");
 	HAS(line, "refused      the kernel refused the entry: entry-field");
 	EXPECT(line_with(m, "hw_unit", line, sizeof(line)), "no row for the unit");
-	HAS(line, "  0      hw_unit       -             -          refused      the kernel refused the unit: hw-unit-not-adopted (concerns 19)");
+	HAS(line, "  0      hw_unit       -             -          refused      the kernel refused the unit: hw-unit-not-adopted (error 19, ENODEV)");
 	free(out);
 	out = dump(&s, LT_FMT_JSON, &problems);
 	t_ctx = out;
 	EXPECT(json_valid(out), "not valid JSON");
-	HAS(out, "\"refusal\":{\"reason\":\"entry-field\",\"reason_id\":5,\"concerns\":null}");
-	HAS(out, "{\"entry\":0,\"chain\":\"hw_unit\",\"token\":\"0xfed90000\",\"pci\":null,\"driver\":\"\",\"status\":\"refused\",\"reason\":\"the kernel refused the unit: hw-unit-not-adopted (concerns 19)\",\"kernel\":{\"reason\":\"hw-unit-not-adopted\",\"reason_id\":6,\"concerns\":19}}");
-	HAS(out, "\"refusals\":[{\"chain\":\"device\",\"index\":2,\"reason\":\"entry-field\",\"reason_id\":5,\"concerns\":null},{\"chain\":\"hw_unit\",\"index\":0,");
+	HAS(out, "\"refusal\":{\"reason\":\"entry-field\",\"reason_id\":5,\"meaning\":\"a field is out of range (page table format, levels, address width, unit type, segment): damaged entry or a newer writer\",\"concerns\":null}");
+	HAS(out, "{\"entry\":0,\"chain\":\"hw_unit\",\"token\":\"0xfed90000\",\"pci\":null,\"driver\":\"\",\"status\":\"refused\",\"reason\":\"the kernel refused the unit: hw-unit-not-adopted (error 19, ENODEV)\",\"kernel\":{\"reason\":\"hw-unit-not-adopted\",\"reason_id\":6,\"meaning\":\"the IOMMU driver did not take over the unit's preserved tables: its registers, capabilities or tables differ from the record\",\"concerns\":19}}");
+	HAS(out, "\"refusals\":[{\"chain\":\"device\",\"index\":2,\"reason\":\"entry-field\",\"reason_id\":5,\"meaning\":\"a field is out of range (page table format, levels, address width, unit type, segment): damaged entry or a newer writer\",\"concerns\":null},{\"chain\":\"hw_unit\",\"index\":0,");
 	HAS(out, "\"refusals_known\":true,\"refusals_lost\":0");
 	free(out);
 	lt_snapshot_free(&s);
@@ -1652,8 +1652,8 @@ static int t_refusals_whole(void)
 	add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, LT_REFUSED_ALL, R_CHAIN_LOOP, 1);
 	out = dump(&s, LT_FMT_TEXT, &problems);
 	t_ctx = out;
-	HAS(out, "device entries: 3 (the whole chain was REFUSED by the kernel: chain-loop (concerns 1))\n");
-	HAS(out, "refused      the kernel refused the whole device chain: chain-loop (concerns 1)");
+	HAS(out, "device entries: 3 (the whole chain was REFUSED by the kernel: chain-loop (block 1))\n");
+	HAS(out, "refused      the kernel refused the whole device chain: chain-loop (block 1)");
 	free(out);
 	lt_snapshot_free(&s);
 
@@ -1663,11 +1663,11 @@ static int t_refusals_whole(void)
 	add_refusal(&s, LT_NR_CHAINS, LT_REFUSED_ALL, R_ABI_VERSION, 4);
 	out = dump(&s, LT_FMT_TEXT, &problems);
 	t_ctx = out;
-	HAS(out, "the previous kernel's state was refused as a whole (see 'iommu-lu: refusing incoming state' in the kernel log): nothing was restored; the kernel's reason: abi-version (concerns 4)\n");
+	HAS(out, "the previous kernel's state was refused as a whole (see 'iommu-lu: refusing incoming state' in the kernel log): nothing was restored; the kernel's reason: abi-version (version 4)\n");
 	free(out);
 	out = dump(&s, LT_FMT_JSON, &problems);
 	t_ctx = out;
-	HAS(out, "\"refusals\":[{\"chain\":\"state\",\"index\":null,\"reason\":\"abi-version\",\"reason_id\":3,\"concerns\":4}]");
+	HAS(out, "\"refusals\":[{\"chain\":\"state\",\"index\":null,\"reason\":\"abi-version\",\"reason_id\":3,\"meaning\":\"the previous kernel wrote another ABI version: run a kernel pair with the same iommu-lu version (lutrace check --next-kernel before the kexec)\",\"concerns\":4}]");
 	free(out);
 	lt_snapshot_free(&s);
 	return 0;
@@ -2009,7 +2009,7 @@ static int t_check_incoming(void)
 	EQ(verdict_of(&s, NULL, &out), LT_CHECK_CRITICAL);
 	t_ctx = out;
 	HAS(out, "LUTRACE CHECK CRITICAL - incoming: 2 critical");
-	HAS(out, "CRITICAL refused device 2: the kernel refused it: entry-field\n");
+	HAS(out, "CRITICAL refused device 2: the kernel refused it (PCI 0000:00:05.0): entry-field: a field is out of range (page table format, levels, address width, unit type, segment): damaged entry or a newer writer\n");
 	HAS(out, "CRITICAL device-absent 0000:00:04.0: device entry 1: no PCI device");
 	HASNT(out, "UNKNOWN");
 	free(out);

@@ -4,6 +4,7 @@
  * The rules checked here are the ABI's (docs/abi.md); a dump reports every
  * rule a chain breaks as a problem, and decodes what it can anyway.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -164,18 +165,89 @@ const struct lt_refusal_rec *lt_refusal_of(const struct lt_snapshot *s,
 	return NULL;
 }
 
+/*
+ * What each of the kernel's reason codes means for an operator, and what
+ * its "concerns" value is (enum iommu_lu_reason's kernel-doc). Keyed by the
+ * code, which lutrace reads from the kernel's BTF: a code this table does
+ * not know is printed bare.
+ */
+static const struct lt_reason_info {
+	const char *code;
+	const char *concerns;	/* "block", "entry", "error", ...; NULL: none */
+	const char *meaning;
+} lt_reasons[] = {
+	{ "root-unpreserved", NULL, "the root record is not memory the previous kernel preserved (KHO): nothing was handed over" },
+	{ "root-magic", NULL, "the root record is not an IOMMU live update state: memory corruption, or another kernel's handover" },
+	{ "abi-version", "version", "the previous kernel wrote another ABI version: run a kernel pair with the same iommu-lu version (lutrace check --next-kernel before the kexec)" },
+	{ "root-reserved", NULL, "a reserved root field is set: a newer or damaged writer" },
+	{ "chain-unpreserved", "block", "a block of the chain is not preserved memory: the chain and all that depends on it is dropped" },
+	{ "chain-loop", "block", "the chain loops back to a block it already visited: damaged state" },
+	{ "chain-length", NULL, "the chain is longer than any real host needs: damaged state" },
+	{ "block-count", "block", "a block claims no entries, or more than fit: damaged state" },
+	{ "block-not-full", "block", "a block before the last is not full: damaged state" },
+	{ "chain-entries", "count", "the chain holds another number of entries than the root says" },
+	{ "entry-index", "index", "the entry's index field is not its slot: damaged entry" },
+	{ "entry-flags", "flags", "the entry has flags this kernel does not know" },
+	{ "entry-reserved", NULL, "a reserved field of the entry is set" },
+	{ "entry-field", NULL, "a field is out of range (page table format, levels, address width, unit type, segment): damaged entry or a newer writer" },
+	{ "top-table", NULL, "the domain's top page table was not preserved" },
+	{ "top-table-shared", NULL, "two domains claim the same top page table" },
+	{ "no-users", NULL, "no device entry uses this hardware unit" },
+	{ "refcount", "count", "its reference count is not the number of device entries naming it (the count found is given)" },
+	{ "no-domain", "domain", "the device names a domain entry that is missing or was refused (see that domain)" },
+	{ "no-hw-unit", "hw_unit", "the device names a hardware unit entry that is missing or was refused (see that unit)" },
+	{ "domain-refused", "domain", "the device's domain was refused (see that domain's reason)" },
+	{ "hw-unit-refused", "hw_unit", "the device's IOMMU did not take over the preserved state: no state for the unit (its token changed?) or its adoption refused" },
+	{ "duplicate", "entry", "another entry has the same PCI address (or unit token): which one is right is unknown, both are dropped" },
+	{ "nomem", NULL, "memory ran out while the kernel checked it" },
+	{ "page-table", "error", "the domain's page table failed the check at restore: a loop, a bad entry, a leaf larger than its table, or a table page not preserved" },
+	{ "restore-failed", "error", "re-attaching the device to its restored domain failed" },
+	{ "hw-unit-not-adopted", "error", "the IOMMU driver did not take over the unit's preserved tables: its registers, capabilities or tables differ from the record" },
+	{ "device-entry", NULL, "the device's context, PASID or device table entry is not the one preserved: it was re-attached or rewritten after the preserve" },
+	{ "device-tables", NULL, "the tables holding the device's entries (context, PASID) or its page table root cannot be taken over" },
+	{ "domain-id", NULL, "the device's domain id is out of range, not its entry's, another domain's, or cannot be reserved" },
+	{ "device-alias", NULL, "a DMA alias of the device is malformed, another unit's, or shared with a device that is not kept" },
+};
+
+static const struct lt_reason_info *lt_reason_info(const char *code)
+{
+	size_t i;
+
+	for (i = 0; code && i < sizeof(lt_reasons) / sizeof(lt_reasons[0]); i++)
+		if (!strcmp(lt_reasons[i].code, code))
+			return &lt_reasons[i];
+	return NULL;
+}
+
+const char *lt_reason_meaning(const struct lt_snapshot *s, __u32 reason)
+{
+	const struct lt_reason_info *info;
+
+	info = lt_reason_info(lt_reason_code(s, reason));
+	return info ? info->meaning : NULL;
+}
+
 const char *lt_refusal_str(const struct lt_snapshot *s,
 			   const struct lt_refusal_rec *r, char *buf,
 			   size_t len)
 {
 	const char *code = lt_reason_code(s, r->reason);
+	const struct lt_reason_info *info = lt_reason_info(code);
 	int n;
 
 	if (code)
 		n = snprintf(buf, len, "%s", code);
 	else
 		n = snprintf(buf, len, "reason-%u", r->reason);
-	if (r->concerns != LT_REFUSED_NONE && n >= 0 && (size_t)n < len)
+	if (r->concerns == LT_REFUSED_NONE || n < 0 || (size_t)n >= len)
+		return buf;
+	if (info && info->concerns && !strcmp(info->concerns, "error"))
+		snprintf(buf + n, len - n, " (error %u, %s)", r->concerns,
+			 strerrorname_np(r->concerns) ?: "unknown");
+	else if (info && info->concerns)
+		snprintf(buf + n, len - n, " (%s %u)", info->concerns,
+			 r->concerns);
+	else
 		snprintf(buf + n, len - n, " (concerns %u)", r->concerns);
 	return buf;
 }
@@ -574,6 +646,8 @@ static void lt_json_refusal(struct lt_printer *p, const struct lt_refusal_rec *r
 	}
 	jw_kstr(&p->jw, "reason", code);
 	jw_ku64(&p->jw, "reason_id", r->reason);
+	if (lt_reason_meaning(p->s, r->reason))
+		jw_kstr(&p->jw, "meaning", lt_reason_meaning(p->s, r->reason));
 	jw_key(&p->jw, "concerns");
 	if (r->concerns == LT_REFUSED_NONE)
 		jw_null(&p->jw);

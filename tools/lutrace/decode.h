@@ -78,6 +78,9 @@ int lt_snapshot_add_reason(struct lt_snapshot *s, __u32 value,
 			   const char *name, const char *prefix);
 /* The code of reason @value, or NULL if the kernel named none */
 const char *lt_reason_code(const struct lt_snapshot *s, __u32 value);
+/* What a reason means for an operator, or NULL for a code lutrace does
+ * not know */
+const char *lt_reason_meaning(const struct lt_snapshot *s, __u32 reason);
 
 /* The kernel's refusal of (@chain, @index), or NULL (LT_REFUSED_ALL: the
  * whole chain; chain LT_NR_CHAINS: the whole state) */

@@ -545,8 +545,9 @@ static int lt_check_incoming(struct lt_verdict *v, const struct lt_model *m)
 {
 	const struct lt_snapshot *s = m->s;
 	const struct lt_state_rec *st = &s->state;
-	char subject[48], why[64];
-	size_t i;
+	char subject[48], why[64], pci[32];
+	const char *meaning;
+	size_t i, j;
 
 	for (i = 0; i < s->nr_refusals; i++) {
 		const struct lt_refusal_rec *r = &s->refusals[i];
@@ -559,9 +560,22 @@ static int lt_check_incoming(struct lt_verdict *v, const struct lt_model *m)
 		else
 			snprintf(subject, sizeof(subject), "%s %u",
 				 lt_chain_name(r->chain), r->index);
+		/* A device entry: the PCI address it was preserved for */
+		pci[0] = '\0';
+		for (j = 0; j < m->nr_rows; j++)
+			if (r->chain == IOMMU_LU_CHAIN_DEVICE &&
+			    m->rows[j].chain == IOMMU_LU_CHAIN_DEVICE &&
+			    r->index != LT_REFUSED_ALL &&
+			    m->rows[j].entry == (int)r->index) {
+				snprintf(pci, sizeof(pci), " (PCI %s)",
+					 m->rows[j].preserved);
+				break;
+			}
+		meaning = lt_reason_meaning(s, r->reason);
 		LT_ADD(v, LT_CHECK_CRITICAL, "refused", subject,
-		       "the kernel refused it: %s",
-		       lt_refusal_str(s, r, why, sizeof(why)));
+		       "the kernel refused it%s: %s%s%s", pci,
+		       lt_refusal_str(s, r, why, sizeof(why)),
+		       meaning ? ": " : "", meaning ?: "");
 	}
 	if (st->refusals_lost)
 		LT_ADD(v, LT_CHECK_WARNING, "refusals-lost", "state",
