@@ -7,8 +7,9 @@
  * and every block of every chain, following the blocks' physical "next"
  * addresses as the next kernel does, into the ring buffer; for the incoming
  * state also the entries the restore lookup hashes hold and the refusals
- * the kernel recorded, for the outgoing state the kernel loaded for the
- * next kexec and its command line. It decodes nothing: the tool does, with
+ * the kernel recorded and whether LUO received any state from the previous
+ * kernel, for the outgoing state the kernel loaded for the next kexec and
+ * its command line. It decodes nothing: the tool does, with
  * the same code its tests use. Run with nr_mem set, it reads back only the
  * pieces of memory the tool asks for in lt_mem_req[] (the live context or
  * device table entries, to compare with what was recorded).
@@ -46,6 +47,10 @@ extern const void iommu_lu_flb __ksym __weak;
 extern const void page_offset_base __ksym __weak;
 extern const void max_pfn __ksym __weak;
 extern const void kexec_image __ksym __weak;
+extern const void luo_flb_global __ksym __weak;
+
+/* The compatible string of the IOMMU FLB, without its version */
+static const char lt_iommu_flb[] = "iommu-lu-v";
 
 /* Filled by the tool before a run with nr_mem set */
 struct lt_mem_req lt_mem_req[LT_MEM_MAX];
@@ -70,13 +75,16 @@ struct iommu_lu_state___lt {
 } __attribute__((preserve_access_index));
 
 /*
- * Only what the direct map holds is read: physical addresses below max_pfn,
- * kernel pointers into the direct map. A corrupt chain can name any
- * address; reading device memory through it could have side effects.
+ * A corrupt chain can name any address, and reading device memory could
+ * have side effects: only physical addresses below max_pfn are read, as
+ * kernel pointers into the direct map. That is the direct map's extent,
+ * not a proof of RAM: the holes below max_pfn are mostly left unmapped (a
+ * read there fails with an error, it touches nothing), but the direct map
+ * covers the first MiB, legacy device memory included.
  */
 struct ram {
 	__u64 base;		/* start of the direct map */
-	__u64 size;		/* bytes of it that are RAM: max_pfn pages */
+	__u64 size;		/* its extent in bytes: max_pfn pages */
 };
 
 static bool ram_pa(const struct ram *ram, __u64 pa, __u64 len)
@@ -106,7 +114,7 @@ struct walk {
 	__u32 chain;
 	__u32 nr;		/* records submitted */
 	__u32 lost;		/* records that did not fit */
-	__u32 pad;
+	__u32 truncated;	/* hash buckets longer than LT_BUCKET_MAX */
 };
 
 static long read_block(__u32 i, void *data)
@@ -141,9 +149,6 @@ static long read_block(__u32 i, void *data)
 	return 0;
 }
 
-/* Entries per hash bucket followed; the kernel's buckets hold a few */
-#define LT_BUCKET_MAX	64
-
 static long read_bucket(__u32 i, void *data)
 {
 	struct walk *h = data;
@@ -173,6 +178,9 @@ static long read_bucket(__u32 i, void *data)
 		h->nr++;
 		node = BPF_CORE_READ(node, next);
 	}
+	/* The kernel's buckets hold a few: a longer one is not read whole */
+	if (node)
+		h->truncated++;
 	return 0;
 }
 
@@ -262,7 +270,11 @@ static void read_kexec(struct lt_dump_args *args)
 		r->err = -ENOENT;
 		goto out;
 	}
-	bpf_probe_read_kernel(&img, sizeof(img), &kexec_image);
+	n = bpf_probe_read_kernel(&img, sizeof(img), &kexec_image);
+	if (n < 0) {
+		r->err = n;
+		goto out;
+	}
 	if (!img)
 		goto out;
 	r->loaded = 1;
@@ -295,6 +307,7 @@ static void walk(struct lt_dump_args *args, const struct ram *ram,
 	bpf_loop(steps, step, &w, 0);
 	args->nr_records += w.nr;
 	args->lost += w.lost;
+	args->truncated += w.truncated;
 }
 
 /* A list_head's entries: from its first node back to the head itself */
@@ -313,6 +326,52 @@ static void walk_list(struct lt_dump_args *args, const struct ram *ram,
 	args->lost += w.lost;
 }
 
+/* One FLB LUO received: is it the IOMMU's? */
+struct flb_scan {
+	__u64 ser;		/* the array of struct luo_flb_ser */
+	__u32 nr;
+	__u32 found;
+};
+
+static long scan_flb(__u32 i, void *data)
+{
+	struct flb_scan *f = data;
+	char name[sizeof(lt_iommu_flb)];
+	__u64 addr;
+
+	if (i >= f->nr)
+		return 1;
+	addr = f->ser + i * bpf_core_type_size(struct luo_flb_ser) +
+	       bpf_core_field_offset(struct luo_flb_ser, name);
+	if (bpf_probe_read_kernel(name, sizeof(name), (const void *)addr))
+		return 1;
+	if (!bpf_strncmp(name, sizeof(lt_iommu_flb) - 1, lt_iommu_flb)) {
+		f->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* What LUO received from the previous kernel: LT_HANDOVER_* */
+static __u32 read_handover(void)
+{
+	struct luo_flb_global *g = (struct luo_flb_global *)&luo_flb_global;
+	struct luo_flb_header_ser *hdr;
+	struct flb_scan f = {};
+
+	if (!g)
+		return LT_HANDOVER_UNKNOWN;
+	hdr = BPF_CORE_READ(g, incoming.header_ser);
+	if (!BPF_CORE_READ(g, incoming.active) || !hdr)
+		return LT_HANDOVER_NONE;
+	f.nr = BPF_CORE_READ(hdr, count);
+	f.ser = (__u64)BPF_CORE_READ(g, incoming.ser);
+	if (!f.nr)
+		return LT_HANDOVER_NONE;
+	bpf_loop(LT_MAX_FLBS, scan_flb, &f, 0);
+	return f.found ? LT_HANDOVER_IOMMU : LT_HANDOVER_OTHER;
+}
+
 SEC("syscall")
 int dump(struct lt_dump_args *args)
 {
@@ -328,6 +387,7 @@ int dump(struct lt_dump_args *args)
 
 	args->nr_records = 0;
 	args->lost = 0;
+	args->truncated = 0;
 	if (!flb) {
 		args->err = -ENOENT;
 		return 0;
@@ -365,6 +425,8 @@ int dump(struct lt_dump_args *args)
 	r->count = BPF_CORE_READ(ps, count.refs.counter);
 	r->retrieve_status = BPF_CORE_READ(ps, retrieve_status);
 	r->finished = BPF_CORE_READ(ps, finished);
+	if (args->incoming)
+		r->handover = read_handover();
 	if (st) {
 		root = BPF_CORE_READ(st, root);
 		if (root && !ram_ptr(&ram, (__u64)root, LT_ROOT_SIZE)) {
@@ -385,6 +447,8 @@ int dump(struct lt_dump_args *args)
 			r->has_refusals = 1;
 			r->refusals_lost = BPF_CORE_READ((struct iommu_lu_state___lt *)st,
 							 refusals_lost);
+			r->nr_refusals = BPF_CORE_READ((struct iommu_lu_state___lt *)st,
+						       nr_refusals);
 		}
 		if (r->have_root)
 			for (i = 0; i < LT_NR_CHAINS; i++)

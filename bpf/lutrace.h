@@ -37,6 +37,16 @@
 #define LT_MAX_REFUSALS		4096
 /* dump: bytes of the loaded kexec image's command line read, at most */
 #define LT_CMDLINE_LEN		2048
+/* dump: entries of one restore lookup hash bucket followed, at most */
+#define LT_BUCKET_MAX		64
+/* dump: FLBs LUO received from the previous kernel searched, at most */
+#define LT_MAX_FLBS		64
+
+/* dump, incoming: what LUO received from the previous kernel */
+#define LT_HANDOVER_UNKNOWN	0	/* not read (luo_flb_global not found) */
+#define LT_HANDOVER_NONE	1	/* no FLB at all: not a live update */
+#define LT_HANDOVER_OTHER	2	/* FLBs, but no IOMMU one */
+#define LT_HANDOVER_IOMMU	3	/* an iommu-lu-v* FLB */
 
 /* dump: the syscall program's context, in and out */
 struct lt_dump_args {
@@ -46,7 +56,8 @@ struct lt_dump_args {
 	__u32 lost;		/* out: records that did not fit */
 	__u32 nr_mem;		/* in: 0 = read the state; else read only the
 				 * first nr_mem requests of lt_mem_req[] */
-	__u32 pad;
+	__u32 truncated;	/* out: hash buckets not followed to their end
+				 * (longer than LT_BUCKET_MAX) */
 };
 
 /* dump: one piece of kernel memory to read back, by physical address */
@@ -71,6 +82,8 @@ struct lt_state_rec {
 	__u32 nr_used[LT_NR_CHAINS];	/* entries in use (incoming: valid) */
 	__u32 refused[LT_NR_CHAINS];	/* incoming: the chain was refused */
 	__u32 refusals_lost;	/* incoming: refusals the kernel could not record */
+	__u32 nr_refusals;	/* incoming: refusals the kernel recorded */
+	__u32 handover;		/* incoming: LT_HANDOVER_* */
 	__u32 pad;
 	__u8 root[LT_ROOT_SIZE];	/* struct iommu_lu_root_ser */
 };
@@ -111,11 +124,13 @@ struct lt_refusal_rec {
 struct lt_kexec_rec {
 	__u32 kind;		/* LT_REC_KEXEC */
 	__s32 err;		/* -ENOENT: kexec_image is not in kallsyms;
-				 * other: reading the command line failed */
+				 * other: reading kexec_image or the command
+				 * line failed */
 	__u32 loaded;		/* an image is loaded */
 	__u32 file_mode;	/* loaded with kexec_file_load() */
 	__u32 have_cmdline;	/* the kernel kept its command line */
-	__u32 cmdline_len;	/* bytes in @cmdline, the NUL included */
+	__u32 cmdline_len;	/* bytes in @cmdline, the NUL included;
+				 * LT_CMDLINE_LEN: it may have been cut */
 	char cmdline[LT_CMDLINE_LEN];
 };
 

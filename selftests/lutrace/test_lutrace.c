@@ -1708,6 +1708,9 @@ static int write_file(char *path, const void *data, size_t len)
 	return close(fd);
 }
 
+/* A next kernel command line that asks for all the defaults it needs */
+#define OK_CMDLINE	"console=ttyS0 liveupdate=on kho=on intel_iommu=on"
+
 /* The outgoing state with what check reads: PCI devices, kexec, entries */
 static void outgoing_full(struct lt_snapshot *s, const char *cmdline)
 {
@@ -1816,7 +1819,12 @@ static int t_from_bad_files(void)
 		{ "[1,2]", "not a lutrace dump" },
 		{ "{\"error\":\"must run as root\"}", "the dump failed when it was taken: must run as root" },
 		{ "{\"direction\":\"outgoing\"}", "no \"snapshot\"" },
-		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":2}}", "snapshot format 2, this lutrace reads format 1" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":99}}", "snapshot format 99, this lutrace reads formats 1 to 2" },
+		{ "{\"direction\":\"outgoing\"} garbage", "more after the JSON document, at byte 25: not one dump" },
+		{ "{\"direction\":\"outgoing\"}\n{\"error\":\"x\"}\n", "more after the JSON document, at byte 25" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":2,\"incoming\":false,\"err\":0,\"lost\":0,\"truncated\":0,\"state\":null,\"blocks\":[{\"chain\":\"device\",\"seq\":1,\"pa\":4096,\"err\":0,\"data\":\"\"}]}}", "snapshot.blocks[0].seq: 1, block 0 of its chain in the dump" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":2,\"incoming\":false,\"err\":0,\"lost\":0,\"truncated\":0,\"state\":{\"have_obj\":true,\"root_pa\":0,\"count\":0,\"retrieve_status\":0,\"finished\":false,\"have_root\":false,\"root_err\":0,\"has_refusals\":false,\"refusals_lost\":0,\"nr_refusals\":0,\"handover\":0,\"nr_used\":[0,-1,0]}}}", "snapshot.state.nr_used[1]: not a count" },
+		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":2,\"incoming\":false,\"err\":0,\"lost\":0,\"truncated\":0,\"state\":null,\"blocks\":[],\"lookup\":[],\"refusals\":[],\"reasons\":[\"chain-loop\\u001b[2J\"]}}", "snapshot.reasons[0]: not a reason code" },
 		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":1,\"incoming\":false,\"err\":0,\"lost\":0}}", "snapshot: no \"state\"" },
 		{ "{\"direction\":\"incoming\",\"snapshot\":{\"format\":1,\"incoming\":false}}", "direction \"incoming\" does not match" },
 		{ "{\"direction\":\"outgoing\",\"snapshot\":{\"format\":1,\"incoming\":false,\"err\":0,\"lost\":0,\"state\":null,\"blocks\":[{\"chain\":\"device\",\"seq\":0,\"pa\":4096,\"err\":0,\"data\":\"0g\"}]}}", "snapshot.blocks[0].data: not lower-case hex digits" },
@@ -1880,7 +1888,7 @@ static int t_check_outgoing_ok(void)
 	struct lt_snapshot s;
 	char *out;
 
-	outgoing_full(&s, "console=ttyS0 liveupdate=on kho=on intel_iommu=on");
+	outgoing_full(&s, OK_CMDLINE);
 	EQ(verdict_of(&s, NULL, &out), LT_CHECK_OK);
 	t_ctx = out;
 	HAS(out, "LUTRACE CHECK OK - outgoing: 0 critical, 0 warning, 0 unknown, 6 ok\n");
@@ -1904,11 +1912,24 @@ static int t_check_outgoing_critical(void)
 		{ "liveupdate=off", 0, "CRITICAL cmdline-disables-liveupdate next kernel: the next kernel's command line has liveupdate=off" },
 		{ "liveupdate=on liveupdate=0", 0, "CRITICAL cmdline-disables-liveupdate" },
 		{ "quiet", 0, "CRITICAL cmdline-disables-liveupdate next kernel: the next kernel's command line has no liveupdate=on" },
-		{ "liveupdate=on -- liveupdate=off", 0, "OK cmdline-ok" },
+		{ OK_CMDLINE " -- liveupdate=off", 0, "OK cmdline-ok" },
 		{ "liveupdate=on kho=off", 0, "CRITICAL cmdline-disables-kho" },
 		{ "liveupdate=on intel_iommu=off", 0, "CRITICAL cmdline-disables-iommu next kernel: the next kernel's command line has intel_iommu=off" },
-		{ "liveupdate=on intel_iommu=off intel_iommu=on", 0, "OK cmdline-ok" },
-		{ "liveupdate=on amd_iommu=off", 0, "OK cmdline-ok" },
+		{ OK_CMDLINE " intel_iommu=off intel_iommu=on", 0, "OK cmdline-ok" },
+		{ OK_CMDLINE " amd_iommu=off", 0, "OK cmdline-ok" },
+		/* Neither kernel asks: the next one's build defaults decide */
+		{ "liveupdate=on intel_iommu=on", 0, "WARNING cmdline-default next kernel: the next kernel's command line does not set kho=on: kexec handover depends on the next kernel's build default" },
+		{ "liveupdate=on kho=on", 0, "WARNING cmdline-default next kernel: the next kernel's command line does not set intel_iommu=on" },
+		/* This kernel needed it (/proc/cmdline), the next one lacks it */
+		{ "liveupdate=on intel_iommu=on", 10, "CRITICAL cmdline-disables-kho next kernel: this kernel was booted with kho=on, the next kernel's command line does not have it" },
+		{ "liveupdate=on kho=on", 11, "CRITICAL cmdline-disables-iommu next kernel: this kernel was booted with intel_iommu=on" },
+		/* The preserved unit is in legacy mode */
+		{ OK_CMDLINE " intel_iommu=sm_on", 0, "CRITICAL cmdline-vtd-mode next kernel: the next kernel's command line has intel_iommu=sm_on, the preserved VT-d unit is in legacy mode" },
+		{ OK_CMDLINE, 12, "CRITICAL cmdline-vtd-mode next kernel: this kernel was booted with intel_iommu=sm_off" },
+		{ OK_CMDLINE " intel_iommu=sm_off", 12, "OK cmdline-ok" },
+		{ OK_CMDLINE, 13, "UNKNOWN kexec-unknown next kernel: whether a next kernel is loaded cannot be read: reading kexec_image failed (error -14)" },
+		{ OK_CMDLINE, 14, "UNKNOWN cmdline-unknown next kernel: the next kernel's command line is 2047 bytes or longer" },
+		{ "liveupdate=on liveupdate=\033[2J", 0, "CRITICAL cmdline-disables-liveupdate next kernel: the next kernel's command line has liveupdate=\\x1b[2J:" },
 		{ "liveupdate=on iommu=off", 0, "CRITICAL cmdline-disables-iommu" },
 		{ "liveupdate=on iommu=pt", 0, "CRITICAL cmdline-iommu-passthrough" },
 		{ "liveupdate=on iommu.passthrough=1", 0, "CRITICAL cmdline-iommu-passthrough" },
@@ -1919,7 +1940,8 @@ static int t_check_outgoing_critical(void)
 		{ "liveupdate=on", 5, "CRITICAL refcount state: device entry 1 has refcount 2, a device entry's is 1" },
 		{ "liveupdate=on", 6, "UNKNOWN cmdline-unknown next kernel: this kernel did not keep" },
 		{ "liveupdate=on", 7, "CRITICAL kexec-not-file-load" },
-		{ "liveupdate=on", 8, "UNKNOWN device-entry-unread 0000:00:03.0" },
+		/* UNKNOWN ranks above WARNING (the defaults): 2 warnings */
+		{ "liveupdate=on", 8, "LUTRACE CHECK UNKNOWN - outgoing: 0 critical, 2 warning, 2 unknown, 3 ok\nUNKNOWN device-entry-unread 0000:00:03.0" },
 		{ "liveupdate=on", 9, "CRITICAL device-absent 0000:00:04.0" },
 	};
 	struct iommu_lu_device_ser *d;
@@ -1959,12 +1981,31 @@ static int t_check_outgoing_critical(void)
 		case 9:
 			s.pci[1].bdf = BDF(0, 9, 0);
 			break;
+		case 10:
+			s.cmdline = strdup("console=ttyS0 liveupdate=on kho=on");
+			break;
+		case 11:
+			s.cmdline = strdup("liveupdate=on intel_iommu=on");
+			break;
+		case 12:
+			s.cmdline = strdup("liveupdate=on intel_iommu=sm_off");
+			break;
+		case 13:
+			s.kexec.loaded = 0;
+			s.kexec.err = -14;
+			break;
+		case 14:
+			memset(s.kexec.cmdline, 'x', LT_CMDLINE_LEN - 1);
+			s.kexec.cmdline_len = LT_CMDLINE_LEN;
+			break;
 		}
 		st = verdict_of(&s, NULL, &out);
 		t_ctx = out;
 		HAS(out, cases[i].want);
 		if (!strncmp(cases[i].want, "OK", 2))
 			EQ(st, LT_CHECK_OK);
+		else if (!strncmp(cases[i].want, "WARNING", 7))
+			EQ(st, LT_CHECK_WARNING);
 		else if (!strncmp(cases[i].want, "CRITICAL", 8))
 			EQ(st, LT_CHECK_CRITICAL);
 		else
@@ -2009,7 +2050,7 @@ static int t_check_incoming(void)
 	EQ(verdict_of(&s, NULL, &out), LT_CHECK_CRITICAL);
 	t_ctx = out;
 	HAS(out, "LUTRACE CHECK CRITICAL - incoming: 2 critical");
-	HAS(out, "CRITICAL refused device 2: the kernel refused it (PCI 0000:00:05.0): entry-field: a field is out of range (page table format, levels, address width, unit type, segment): damaged entry or a newer writer\n");
+	HAS(out, "CRITICAL refused 0000:00:05.0: the kernel refused it (device 2): entry-field: a field is out of range (page table format, levels, address width, unit type, segment): damaged entry or a newer writer\n");
 	HAS(out, "CRITICAL device-absent 0000:00:04.0: device entry 1: no PCI device");
 	HASNT(out, "UNKNOWN");
 	free(out);

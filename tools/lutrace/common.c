@@ -21,15 +21,21 @@ volatile int lt_exiting;
 
 static bool lt_verbose;
 static bool lt_json_errors;
+static char lt_last_msg[1024];
+
+const char *lt_last_error(void)
+{
+	return lt_last_msg;
+}
 
 void lt_err(const char *fmt, ...)
 {
-	char msg[1024];
+	char *msg = lt_last_msg;
 	struct jw w;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(lt_last_msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "lutrace: %s\n", msg);
 	if (!lt_json_errors)
@@ -101,8 +107,13 @@ bool lt_preflight_need(unsigned int need)
 		return false;
 	}
 	if (need & LT_NEED_STATE) {
-		found = lt_kallsyms_find("iommu_lu_flb");
-		if (found == -EPERM) {
+		found = lt_kallsyms_find("/proc/kallsyms", "iommu_lu_flb");
+		if (found < 0) {
+			lt_err("cannot read /proc/kallsyms: %s: lutrace finds the IOMMU live update state through it",
+			       strerror(-found));
+			return false;
+		}
+		if (found == LT_KSYM_HIDDEN) {
 			lt_err("%s", lt_kallsyms_hidden_why(lt_kptr_restrict(),
 							   lt_capable(LT_CAP_SYSLOG)));
 			return false;

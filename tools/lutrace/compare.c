@@ -17,7 +17,13 @@ struct lt_field {
 #define W(type, i) \
 	{ "data[" #i "]", offsetof(type, data) + 8 * (i), 8 }
 
+/* The W() lists below name every payload word of the ABI's entries */
+static_assert(IOMMU_LU_HW_UNIT_DATA_WORDS == 8, "hw unit payload words");
+static_assert(IOMMU_LU_DOMAIN_DATA_WORDS == 4, "domain payload words");
+static_assert(IOMMU_LU_DEVICE_DATA_WORDS == 16, "device payload words");
+
 static const struct lt_field lt_hw_fields[] = {
+	F(struct iommu_lu_hw_unit_ser, hdr.index, "index"),
 	F(struct iommu_lu_hw_unit_ser, hdr.refcount, "refcount"),
 	F(struct iommu_lu_hw_unit_ser, hdr.flags, "flags"),
 	F(struct iommu_lu_hw_unit_ser, type, "type"),
@@ -30,6 +36,7 @@ static const struct lt_field lt_hw_fields[] = {
 };
 
 static const struct lt_field lt_domain_fields[] = {
+	F(struct iommu_lu_domain_ser, hdr.index, "index"),
 	F(struct iommu_lu_domain_ser, hdr.refcount, "refcount"),
 	F(struct iommu_lu_domain_ser, hdr.flags, "flags"),
 	F(struct iommu_lu_domain_ser, format, "format"),
@@ -42,6 +49,7 @@ static const struct lt_field lt_domain_fields[] = {
 };
 
 static const struct lt_field lt_device_fields[] = {
+	F(struct iommu_lu_device_ser, hdr.index, "index"),
 	F(struct iommu_lu_device_ser, hdr.refcount, "refcount"),
 	F(struct iommu_lu_device_ser, hdr.flags, "flags"),
 	F(struct iommu_lu_device_ser, segment, "segment"),
@@ -82,6 +90,7 @@ static const char *lt_field_str(const struct lt_field *f, __u64 v, char *buf,
 	if (!strcmp(f->name, "flags"))
 		return lt_entry_flags_str(v, buf, len);
 	if (!strcmp(f->name, "refcount") || !strcmp(f->name, "domain") ||
+	    !strcmp(f->name, "index") ||
 	    !strcmp(f->name, "hw_unit") || !strcmp(f->name, "levels") ||
 	    !strcmp(f->name, "addr_width"))
 		snprintf(buf, len, "%llu", (unsigned long long)v);
@@ -90,13 +99,17 @@ static const char *lt_field_str(const struct lt_field *f, __u64 v, char *buf,
 	return buf;
 }
 
+/*
+ * The entry in slot @pos of @chain: entries are matched by their place, as
+ * the next kernel reads them (a damaged index field is a change of them)
+ */
 static const struct lt_entry *lt_find_entry(const struct lt_model *m,
-					    __u32 chain, __u32 index)
+					    __u32 chain, __u32 pos)
 {
 	size_t i;
 
 	for (i = 0; i < m->nr_entries[chain]; i++)
-		if (((const struct iommu_lu_entry_hdr *)m->entries[chain][i].raw)->index == index)
+		if (m->entries[chain][i].pos == pos)
 			return &m->entries[chain][i];
 	return NULL;
 }
@@ -113,7 +126,7 @@ static bool lt_djson(const struct lt_differ *d)
 	return d->fmt != LT_FMT_TEXT;
 }
 
-/* "device 0 (0000:00:01.0)", "domain 0" */
+/* "device 0 (0000:00:01.0)", "domain 0": the slot */
 static const char *lt_entry_name(const struct lt_entry *e, char *buf,
 				 size_t len)
 {
@@ -121,11 +134,10 @@ static const char *lt_entry_name(const struct lt_entry *e, char *buf,
 	char pci[16];
 
 	if (e->chain == IOMMU_LU_CHAIN_DEVICE)
-		snprintf(buf, len, "device %u (%s)", dev->hdr.index,
+		snprintf(buf, len, "device %u (%s)", e->pos,
 			 lt_pci_name(dev->segment, dev->bdf, pci, sizeof(pci)));
 	else
-		snprintf(buf, len, "%s %u", lt_chain_name(e->chain),
-			 ((const struct iommu_lu_entry_hdr *)e->raw)->index);
+		snprintf(buf, len, "%s %u", lt_chain_name(e->chain), e->pos);
 	return buf;
 }
 
@@ -133,14 +145,13 @@ static void lt_change(struct lt_differ *d, const struct lt_entry *e,
 		      const char *what, const char *field, const char *from,
 		      const char *to)
 {
-	const struct iommu_lu_entry_hdr *hdr = e->raw;
 	char name[48];
 
 	d->changes++;
 	if (lt_djson(d)) {
 		jw_obj_begin(&d->jw);
 		jw_kstr(&d->jw, "chain", lt_chain_name(e->chain));
-		jw_ku64(&d->jw, "index", hdr->index);
+		jw_ku64(&d->jw, "index", e->pos);
 		jw_kstr(&d->jw, "change", what);
 		if (field) {
 			jw_kstr(&d->jw, "field", field);
@@ -167,8 +178,7 @@ static void lt_compare_chain(struct lt_differ *d, const struct lt_model *a,
 	for (i = 0; i < a->nr_entries[chain]; i++) {
 		const struct lt_entry *ea = &a->entries[chain][i], *eb;
 
-		eb = lt_find_entry(b, chain,
-				   ((const struct iommu_lu_entry_hdr *)ea->raw)->index);
+		eb = lt_find_entry(b, chain, ea->pos);
 		if (!eb) {
 			lt_change(d, ea, "removed", NULL, NULL, NULL);
 			continue;
@@ -186,8 +196,7 @@ static void lt_compare_chain(struct lt_differ *d, const struct lt_model *a,
 	for (i = 0; i < b->nr_entries[chain]; i++) {
 		const struct lt_entry *eb = &b->entries[chain][i];
 
-		if (!lt_find_entry(a, chain,
-				   ((const struct iommu_lu_entry_hdr *)eb->raw)->index))
+		if (!lt_find_entry(a, chain, eb->pos))
 			lt_change(d, eb, "added", NULL, NULL, NULL);
 	}
 }
@@ -218,7 +227,7 @@ static void lt_compare_verdicts(struct lt_differ *d, const struct lt_model *b)
 			jw_ku64(&d->jw, "entry", r->entry);
 			if (r->chain == IOMMU_LU_CHAIN_DEVICE)
 				jw_kstr(&d->jw, "preserved", r->preserved);
-			jw_kstr(&d->jw, "status", r->status);
+			jw_kstr(&d->jw, "status", lt_match_status_name(r->status));
 			jw_key(&d->jw, "kernel_reason");
 			if (r->refusal)
 				jw_str(&d->jw, why);
@@ -230,7 +239,7 @@ static void lt_compare_verdicts(struct lt_differ *d, const struct lt_model *b)
 				lt_chain_name(r->chain), r->entry,
 				r->chain == IOMMU_LU_CHAIN_DEVICE ? " " : "",
 				r->chain == IOMMU_LU_CHAIN_DEVICE ?
-				r->preserved : "", r->status,
+				r->preserved : "", lt_match_status_name(r->status),
 				r->refusal ? ", the kernel's reason: " : "",
 				r->refusal ? why : "");
 		}

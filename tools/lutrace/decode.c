@@ -31,10 +31,28 @@ static const char *const lt_chain_plural[LT_NR_CHAINS] = {
 	[IOMMU_LU_CHAIN_DEVICE] = "devices",
 };
 
+/*
+ * Room for element @n of the array at @arr (of @size bytes each), which
+ * holds @n: it doubles when full, that is when @n is 0 or a power of two
+ */
+static int lt_grow(void **arr, size_t n, size_t size)
+{
+	void *p;
+
+	if (n & (n - 1))
+		return 0;
+	p = realloc(*arr, (n ? 2 * n : 1) * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	return 0;
+}
+
+#define LT_GROW(arr, n)	lt_grow((void **)&(arr), (n), sizeof(*(arr)))
+
 int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len)
 {
 	__u32 kind;
-	void *p;
 
 	if (len < sizeof(kind))
 		return -EINVAL;
@@ -51,10 +69,8 @@ int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len)
 
 		if (len < sizeof(*b) || b->chain >= LT_NR_CHAINS)
 			return -EINVAL;
-		p = realloc(s->blocks, (s->nr_blocks + 1) * sizeof(*b));
-		if (!p)
+		if (LT_GROW(s->blocks, s->nr_blocks))
 			return -ENOMEM;
-		s->blocks = p;
 		s->blocks[s->nr_blocks++] = *b;
 		return 0;
 	}
@@ -63,10 +79,8 @@ int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len)
 
 		if (len < sizeof(*v) || v->chain >= LT_NR_CHAINS)
 			return -EINVAL;
-		p = realloc(s->valid, (s->nr_valid + 1) * sizeof(*v));
-		if (!p)
+		if (LT_GROW(s->valid, s->nr_valid))
 			return -ENOMEM;
-		s->valid = p;
 		s->valid[s->nr_valid++] = *v;
 		return 0;
 	}
@@ -75,10 +89,8 @@ int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len)
 
 		if (len < sizeof(*r) || r->chain > LT_NR_CHAINS)
 			return -EINVAL;
-		p = realloc(s->refusals, (s->nr_refusals + 1) * sizeof(*r));
-		if (!p)
+		if (LT_GROW(s->refusals, s->nr_refusals))
 			return -ENOMEM;
-		s->refusals = p;
 		s->refusals[s->nr_refusals++] = *r;
 		return 0;
 	}
@@ -100,10 +112,8 @@ int lt_snapshot_add(struct lt_snapshot *s, const void *rec, size_t len)
 
 		if (len < sizeof(*m) || m->len > LT_MEM_LEN)
 			return -EINVAL;
-		p = realloc(s->mem, (s->nr_mem + 1) * sizeof(*m));
-		if (!p)
+		if (LT_GROW(s->mem, s->nr_mem))
 			return -ENOMEM;
-		s->mem = p;
 		s->mem[s->nr_mem++] = *m;
 		return 0;
 	}
@@ -120,6 +130,11 @@ int lt_snapshot_add_reason(struct lt_snapshot *s, __u32 value,
 
 	if (!strncmp(name, prefix, plen))
 		name += plen;
+	/* An enumerator's name: letters, digits, '_' (a file's: also '-') */
+	if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		      strlen(name))
+		return -EINVAL;
 	code = strdup(name);
 	if (!code)
 		return -ENOMEM;
@@ -265,13 +280,26 @@ const struct lt_mem_rec *lt_snapshot_mem(const struct lt_snapshot *s,
 
 int lt_snapshot_add_pci(struct lt_snapshot *s, const struct lt_pci_dev *dev)
 {
-	void *p = realloc(s->pci, (s->nr_pci + 1) * sizeof(*dev));
-
-	if (!p)
+	if (LT_GROW(s->pci, s->nr_pci))
 		return -ENOMEM;
-	s->pci = p;
 	s->pci[s->nr_pci++] = *dev;
 	return 0;
+}
+
+const struct lt_pci_dev *lt_snapshot_pci(const struct lt_snapshot *s,
+					 __u32 segment, __u16 bdf)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_pci; i++)
+		if (s->pci[i].segment == segment && s->pci[i].bdf == bdf)
+			return &s->pci[i];
+	return NULL;
+}
+
+bool lt_snapshot_incomplete(const struct lt_snapshot *s)
+{
+	return s->lost || s->truncated;
 }
 
 void lt_snapshot_free(struct lt_snapshot *s)
@@ -286,6 +314,7 @@ void lt_snapshot_free(struct lt_snapshot *s)
 		free(s->reasons[i]);
 	free(s->reasons);
 	free(s->mem);
+	free(s->cmdline);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -468,6 +497,42 @@ const char *lt_pci_name(__u32 segment, __u16 bdf, char *buf, size_t len)
 	return buf;
 }
 
+const char *lt_text_safe(const char *str, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *str && n + 5 <= len; str++) {
+		unsigned char c = *str;
+
+		if (c < 0x20 || c == 0x7f)
+			n += snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = c;
+	}
+	if (len)
+		buf[n < len ? n : len - 1] = 0;
+	return buf;
+}
+
+const char *lt_match_status_name(enum lt_match_status status)
+{
+	switch (status) {
+	case LT_MATCH_RESTORED:
+		return "restored";
+	case LT_MATCH_REFUSED:
+		return "refused";
+	case LT_MATCH_ABSENT:
+		return "absent";
+	case LT_MATCH_NOT_RESTORED:
+		return "not restored";
+	case LT_MATCH_NOT_PRESERVED:
+		return "not preserved";
+	case LT_MATCH_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
 /* Printing context: the output, the format, the model */
 struct lt_printer {
 	FILE *out;
@@ -617,16 +682,14 @@ static void lt_print_blocks(struct lt_printer *p)
 	free(blocks);
 }
 
-/* The hardware unit entry with @index, or NULL */
-static const struct iommu_lu_hw_unit_ser *
-lt_find_hw_unit(const struct lt_snapshot *s, __u32 index)
+const struct iommu_lu_hw_unit_ser *lt_model_hw_unit(const struct lt_model *m,
+						    __u32 index)
 {
-	struct lt_entry e[256];
-	size_t i, n;
+	size_t i;
 
-	n = lt_chain_entries(s, IOMMU_LU_CHAIN_HW_UNIT, e, ARRAY_SIZE(e));
-	for (i = 0; i < n && i < ARRAY_SIZE(e); i++) {
-		const struct iommu_lu_hw_unit_ser *hw = e[i].raw;
+	for (i = 0; i < m->nr_entries[IOMMU_LU_CHAIN_HW_UNIT]; i++) {
+		const struct iommu_lu_hw_unit_ser *hw =
+			m->entries[IOMMU_LU_CHAIN_HW_UNIT][i].raw;
 
 		if (hw->hdr.index == index)
 			return hw;
@@ -666,7 +729,7 @@ static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
 	if (p->s->incoming) {
 		r = lt_refusal_of(p->s, e->chain, e->pos);
 		refused = r || (e->chain != IOMMU_LU_CHAIN_DOMAIN &&
-				!p->s->lost &&
+				!lt_snapshot_incomplete(p->s) &&
 				!lt_entry_valid(p->s, e->chain, e->pos));
 	}
 	if (lt_json(p)) {
@@ -677,7 +740,7 @@ static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
 		jw_kstr(&p->jw, "flags", flags);
 		if (p->s->incoming && e->chain != IOMMU_LU_CHAIN_DOMAIN) {
 			jw_key(&p->jw, "valid");
-			if (p->s->lost)
+			if (lt_snapshot_incomplete(p->s))
 				jw_null(&p->jw);
 			else
 				jw_bool(&p->jw, lt_entry_valid(p->s, e->chain,
@@ -734,7 +797,6 @@ static bool lt_vtd_sm(const struct iommu_lu_hw_unit_ser *hw)
  * device table base register, and words 0 and 1 of a device table entry.
  */
 #define LT_AMDVI_DEVTAB_SIZE	0x1ffULL		/* 4K pages - 1 */
-#define LT_AMDVI_ADDR		0x000ffffffffff000ULL	/* bits 12-51 */
 #define LT_AMDVI_DTE0_V		BIT_ULL(0)
 #define LT_AMDVI_DTE0_TV	BIT_ULL(1)
 #define LT_AMDVI_DTE0_MODE_SHIFT 9			/* bits 9-11 */
@@ -974,7 +1036,7 @@ static void lt_print_device(struct lt_printer *p, const struct lt_entry *e)
 	bool vtd, amd, sm;
 	__u64 aliases;
 
-	hw = lt_find_hw_unit(p->s, dev->hw_unit);
+	hw = lt_model_hw_unit(p->m, dev->hw_unit);
 	vtd = hw && hw->type == IOMMU_LU_HW_VTD;
 	amd = hw && hw->type == IOMMU_LU_HW_AMDVI;
 	sm = vtd && lt_vtd_sm(hw);
@@ -1054,11 +1116,17 @@ static void lt_check_device(struct lt_model *m, const struct lt_entry *e)
 	size_t i;
 	bool domain = false;
 
-	hw = lt_find_hw_unit(m->s, dev->hw_unit);
+	hw = lt_model_hw_unit(m, dev->hw_unit);
 	nr_alias = lt_alias_word(hw, dev) >> IOMMU_LU_VTD_ALIASES_COUNT_SHIFT;
 	if (nr_alias > IOMMU_LU_VTD_MAX_ALIASES)
 		lt_problem(m, "device-alias", "device entry %u claims %u DMA aliases (at most %u)",
 			   dev->hdr.index, nr_alias, IOMMU_LU_VTD_MAX_ALIASES);
+	if (dev->hdr.refcount != 1)
+		lt_problem(m, "refcount", "device entry %u has refcount %u, a device entry's is 1",
+			   dev->hdr.index, dev->hdr.refcount);
+	/* With records missing, the unit or domain may be in what is lost */
+	if (lt_snapshot_incomplete(m->s))
+		return;
 	if (!hw)
 		lt_problem(m, "no-hw-unit", "device entry %u names hw_unit %u, which is not in the state",
 			   dev->hdr.index, dev->hw_unit);
@@ -1069,9 +1137,6 @@ static void lt_check_device(struct lt_model *m, const struct lt_entry *e)
 	if (!domain)
 		lt_problem(m, "no-domain", "device entry %u names domain %u, which is not in the state",
 			   dev->hdr.index, dev->domain);
-	if (dev->hdr.refcount != 1)
-		lt_problem(m, "refcount", "device entry %u has refcount %u, a device entry's is 1",
-			   dev->hdr.index, dev->hdr.refcount);
 }
 
 /*
@@ -1143,17 +1208,6 @@ static void lt_print_entries(struct lt_printer *p, __u32 chain)
 		jw_arr_end(&p->jw);
 }
 
-static const struct lt_pci_dev *lt_find_pci(const struct lt_snapshot *s,
-					    __u32 segment, __u16 bdf)
-{
-	size_t i;
-
-	for (i = 0; i < s->nr_pci; i++)
-		if (s->pci[i].segment == segment && s->pci[i].bdf == bdf)
-			return &s->pci[i];
-	return NULL;
-}
-
 static void lt_match_device(const struct lt_snapshot *s,
 			    const struct lt_entry *e, struct lt_match_row *r)
 {
@@ -1162,39 +1216,40 @@ static void lt_match_device(const struct lt_snapshot *s,
 
 	r->chain = IOMMU_LU_CHAIN_DEVICE;
 	r->entry = dev->hdr.index;
+	r->pos = e->pos;
 	r->domain = dev->domain;
 	r->token = dev->token;
 	lt_pci_name(dev->segment, dev->bdf, r->preserved, sizeof(r->preserved));
-	r->pci = lt_find_pci(s, dev->segment, dev->bdf);
+	r->pci = lt_snapshot_pci(s, dev->segment, dev->bdf);
 	r->refusal = lt_refusal_of(s, IOMMU_LU_CHAIN_DEVICE, e->pos);
 	whole = lt_refusal_of(s, IOMMU_LU_CHAIN_DEVICE, LT_REFUSED_ALL);
 	if (!r->refusal)
 		r->refusal = whole;
-	if (s->lost) {
-		/* The records that were lost may be the lookup hash */
-		r->status = "unknown";
+	if (lt_snapshot_incomplete(s)) {
+		/* What is missing may be the lookup hash */
+		r->status = LT_MATCH_UNKNOWN;
 		r->reason = "the dump is incomplete: the kernel's verdict was not read";
 	} else if (r->refusal) {
-		r->status = "refused";
+		r->status = LT_MATCH_REFUSED;
 		r->reason = r->refusal == whole ?
 			    "the kernel refused the whole device chain:" :
 			    "the kernel refused the entry:";
 	} else if (s->state.refused[IOMMU_LU_CHAIN_DEVICE] ||
 		   !lt_entry_valid(s, IOMMU_LU_CHAIN_DEVICE, e->pos)) {
-		r->status = "refused";
+		r->status = LT_MATCH_REFUSED;
 		r->reason = "the entry failed validation: see 'iommu-lu: refusing incoming device' in the kernel log";
 	} else if (dev->hdr.flags & IOMMU_LU_ENTRY_RESTORED) {
-		r->status = "restored";
+		r->status = LT_MATCH_RESTORED;
 		r->reason = r->pci ? "matched at probe, its domain restored" :
 			    "restored, but the PCI device is gone now";
 	} else if (!r->pci) {
-		r->status = "absent";
+		r->status = LT_MATCH_ABSENT;
 		r->reason = "no PCI device at this address in this kernel";
 	} else if (!r->pci->iommu) {
-		r->status = "not restored";
+		r->status = LT_MATCH_NOT_RESTORED;
 		r->reason = "the PCI device has no IOMMU group: no IOMMU driver probed it";
 	} else {
-		r->status = "not restored";
+		r->status = LT_MATCH_NOT_RESTORED;
 		r->reason = "matched at probe but its domain was not restored: see 'iommu-lu: cannot restore its preserved domain' in the kernel log";
 	}
 }
@@ -1238,9 +1293,10 @@ static int lt_build_matching(struct lt_model *m)
 			continue;
 		r.chain = IOMMU_LU_CHAIN_HW_UNIT;
 		r.entry = hw->hdr.index;
+		r.pos = u->pos;
 		r.token = hw->token;
 		snprintf(r.preserved, sizeof(r.preserved), "hw_unit");
-		r.status = "refused";
+		r.status = LT_MATCH_REFUSED;
 		r.reason = "the kernel refused the unit:";
 		if (lt_add_row(m, &r))
 			return -ENOMEM;
@@ -1263,7 +1319,7 @@ static int lt_build_matching(struct lt_model *m)
 		r.chain = IOMMU_LU_CHAIN_DEVICE;
 		r.entry = -1;
 		r.pci = d;
-		r.status = "not preserved";
+		r.status = LT_MATCH_NOT_PRESERVED;
 		r.reason = "no entry: probed as on a normal boot";
 		if (lt_add_row(m, &r))
 			return -ENOMEM;
@@ -1274,7 +1330,7 @@ static int lt_build_matching(struct lt_model *m)
 static void lt_print_match_row(struct lt_printer *p,
 			       const struct lt_match_row *r)
 {
-	char pci[16], why[64];
+	char pci[16], why[64], driver[4 * sizeof(r->pci->driver)];
 
 	if (r->pci)
 		lt_pci_name(r->pci->segment, r->pci->bdf, pci, sizeof(pci));
@@ -1301,7 +1357,7 @@ static void lt_print_match_row(struct lt_printer *p,
 		else
 			jw_null(&p->jw);
 		jw_kstr(&p->jw, "driver", r->pci ? r->pci->driver : "");
-		jw_kstr(&p->jw, "status", r->status);
+		jw_kstr(&p->jw, "status", lt_match_status_name(r->status));
 		if (r->refusal) {
 			char reason[160];
 
@@ -1322,7 +1378,9 @@ static void lt_print_match_row(struct lt_printer *p,
 	else
 		fprintf(p->out, "  %-6s %-13s", "-", "-");
 	fprintf(p->out, " %-13s %-10s %-12s %s%s%s\n", r->pci ? pci : "-",
-		r->pci && r->pci->driver[0] ? r->pci->driver : "-", r->status,
+		r->pci && r->pci->driver[0] ?
+		lt_text_safe(r->pci->driver, driver, sizeof(driver)) : "-",
+		lt_match_status_name(r->status),
 		r->reason, r->refusal ? " " : "", r->refusal ? why : "");
 }
 
@@ -1390,6 +1448,14 @@ static const char *lt_no_state_reason(const struct lt_snapshot *s)
 		return "the incoming state was finished and released";
 	if (st->retrieve_status < 0)
 		return "retrieving the incoming state failed";
+	switch (st->handover) {
+	case LT_HANDOVER_NONE:
+		return "no incoming state: this boot was not a live update (LUO received nothing from the previous kernel)";
+	case LT_HANDOVER_OTHER:
+		return "no incoming state: the previous kernel handed no IOMMU state over (it preserved no device)";
+	case LT_HANDOVER_IOMMU:
+		return "no incoming state yet: the previous kernel handed IOMMU state over, but no IOMMU driver has asked for it (it is retrieved when the first IOMMU probes a device)";
+	}
 	return "no incoming state: the previous kernel handed no IOMMU state over, or no IOMMU driver has asked for it (it is retrieved when the first IOMMU probes a device)";
 }
 
@@ -1419,6 +1485,13 @@ int lt_model_build(struct lt_model *m, const struct lt_snapshot *s)
 	if (s->lost)
 		lt_problem(m, "records-lost", "%u records did not fit in the ring buffer: the dump is incomplete",
 			   s->lost);
+	if (s->truncated)
+		lt_problem(m, "dump-truncated", "%u lookup hash buckets hold more than %d entries: the dump did not read them whole",
+			   s->truncated, LT_BUCKET_MAX);
+	if (s->incoming && s->have_state &&
+	    s->nr_refusals < s->state.nr_refusals)
+		lt_problem(m, "refusals-unread", "the kernel recorded %u refusals, the dump read %zu",
+			   s->state.nr_refusals, s->nr_refusals);
 	if (s->have_state && s->state.have_root) {
 		if (root->magic != IOMMU_LU_ROOT_MAGIC)
 			lt_problem(m, "root-magic", "root record: bad magic %#llx",
@@ -1430,7 +1503,9 @@ int lt_model_build(struct lt_model *m, const struct lt_snapshot *s)
 	if (m->why)
 		return 0;
 
-	lt_check_blocks(m);
+	/* A chain cut short by lost records breaks rules it does not */
+	if (!lt_snapshot_incomplete(s))
+		lt_check_blocks(m);
 	for (chain = 0; chain < LT_NR_CHAINS; chain++) {
 		n = lt_chain_entries(s, chain, NULL, 0);
 		m->entries[chain] = calloc(n ? n : 1, sizeof(struct lt_entry));
@@ -1438,7 +1513,8 @@ int lt_model_build(struct lt_model *m, const struct lt_snapshot *s)
 			goto nomem;
 		m->nr_entries[chain] = lt_chain_entries(s, chain,
 							m->entries[chain], n);
-		if (s->state.have_root && root->nr_entries[chain] != n)
+		if (s->state.have_root && root->nr_entries[chain] != n &&
+		    !lt_snapshot_incomplete(s))
 			lt_problem(m, "chain-entries", "%s chain holds %zu entries, the root says %llu",
 				   lt_chain_name(chain), n,
 				   (unsigned long long)root->nr_entries[chain]);
@@ -1456,7 +1532,8 @@ int lt_model_build(struct lt_model *m, const struct lt_snapshot *s)
 				lt_check_device(m, e);
 		}
 	}
-	lt_check_refcounts(m);
+	if (!lt_snapshot_incomplete(s))
+		lt_check_refcounts(m);
 	if (s->incoming && lt_build_matching(m))
 		goto nomem;
 	return 0;
@@ -1481,12 +1558,18 @@ static void lt_print_snapshot(struct lt_printer *p)
 	jw_kbool(w, "incoming", s->incoming);
 	jw_kint(w, "err", s->err);
 	jw_ku64(w, "lost", s->lost);
+	jw_ku64(w, "truncated", s->truncated);
+	jw_key(w, "cmdline");
+	if (s->cmdline)
+		jw_str(w, s->cmdline);
+	else
+		jw_null(w);
 	jw_key(w, "state");
 	if (!s->have_state) {
 		jw_null(w);
 	} else {
 		jw_obj_begin(w);
-		jw_khex(w, "obj", st->obj);
+		jw_kbool(w, "have_obj", st->obj);
 		jw_ku64(w, "root_pa", st->root_pa);
 		jw_kint(w, "count", st->count);
 		jw_kint(w, "retrieve_status", st->retrieve_status);
@@ -1495,6 +1578,8 @@ static void lt_print_snapshot(struct lt_printer *p)
 		jw_kint(w, "root_err", st->root_err);
 		jw_kbool(w, "has_refusals", st->has_refusals);
 		jw_ku64(w, "refusals_lost", st->refusals_lost);
+		jw_ku64(w, "nr_refusals", st->nr_refusals);
+		jw_ku64(w, "handover", st->handover);
 		jw_key(w, "nr_used");
 		jw_arr_begin(w);
 		for (c = 0; c < LT_NR_CHAINS; c++)

@@ -32,11 +32,25 @@ struct lt_pci_dev {
 /* PCI command register: bus master enable */
 #define LT_PCI_COMMAND_MASTER	0x4
 
+/*
+ * The most a snapshot holds: what the dump program can produce (blocks per
+ * chain, refusals, memory read back), and for what it cannot bound, more
+ * than a host has (PCI functions: 256 buses of 256 in each of 16 segments;
+ * lookup entries: every device and unit entry of full chains). A file
+ * read back (--from) that holds more is refused.
+ */
+#define LT_MAX_PCI		(16 * 65536)
+#define LT_MAX_LOOKUP		(2 * LT_MAX_BLOCKS * (LT_BLOCK_SIZE / 64))
+
+/* The physical address bits (12-51) of an AMD-Vi table pointer */
+#define LT_AMDVI_ADDR		0x000ffffffffff000ULL
+
 /* Everything one dump read, in the order it came */
 struct lt_snapshot {
 	bool incoming;
 	int err;			/* the dump program's error */
 	__u32 lost;			/* records that did not fit */
+	__u32 truncated;		/* hash buckets not read to their end */
 	bool have_state;		/* the state record arrived */
 	struct lt_state_rec state;
 	struct lt_block_rec *blocks;
@@ -53,7 +67,15 @@ struct lt_snapshot {
 	struct lt_kexec_rec kexec;
 	struct lt_mem_rec *mem;		/* outgoing: the live device entries */
 	size_t nr_mem;
+	char *cmdline;			/* outgoing: this kernel's command line
+					 * (/proc/cmdline), NULL: not read */
 };
+
+/*
+ * Whether records of the dump are missing (lost, or a walk cut short): the
+ * chains may be truncated and the kernel's verdicts incomplete
+ */
+bool lt_snapshot_incomplete(const struct lt_snapshot *s);
 
 /* A decoded entry: where it is and what it says */
 struct lt_entry {
@@ -91,6 +113,10 @@ const char *lt_refusal_str(const struct lt_snapshot *s,
 			   const struct lt_refusal_rec *r, char *buf,
 			   size_t len);
 
+/* The PCI device at @segment:@bdf in the snapshot, or NULL */
+const struct lt_pci_dev *lt_snapshot_pci(const struct lt_snapshot *s,
+					 __u32 segment, __u16 bdf);
+
 /* The memory read back at @pa, or NULL */
 const struct lt_mem_rec *lt_snapshot_mem(const struct lt_snapshot *s,
 					 __u64 pa);
@@ -117,19 +143,41 @@ const char *lt_entry_flags_str(__u32 flags, char *buf, size_t len);
 /* "DDDD:BB:DD.F"; writes into @buf (at least 13 bytes) */
 const char *lt_pci_name(__u32 segment, __u16 bdf, char *buf, size_t len);
 
+/*
+ * @str for a terminal: control characters (and DEL) as \xNN, so that a
+ * string read from a file or the kernel cannot drive the terminal; writes
+ * into @buf, cut to fit
+ */
+const char *lt_text_safe(const char *str, char *buf, size_t len);
+
 /* Problems kept with their text; more are counted */
 #define LT_MAX_PROBLEMS		64
 #define LT_PROBLEM_LEN		200
+
+/* What became of a preserved device (a row of the matching table) */
+enum lt_match_status {
+	LT_MATCH_RESTORED,		/* matched at probe, domain restored */
+	LT_MATCH_REFUSED,		/* the kernel refused the entry */
+	LT_MATCH_ABSENT,		/* no PCI device at its address */
+	LT_MATCH_NOT_RESTORED,		/* there, but its domain not restored */
+	LT_MATCH_NOT_PRESERVED,		/* a device with no entry */
+	LT_MATCH_UNKNOWN,		/* the dump is incomplete */
+};
+
+/* "restored", "not preserved", ... */
+const char *lt_match_status_name(enum lt_match_status status);
 
 /* One row of the matching table (incoming) */
 struct lt_match_row {
 	__u32 chain;			/* device, or a refused hw unit */
 	int entry;			/* entry index, -1: none */
+	__u32 pos;			/* the entry's slot in its chain, which
+					 * the kernel's refusals name */
 	char preserved[16];		/* the device entry's PCI address */
 	const struct lt_pci_dev *pci;	/* the device present, or NULL */
 	__u32 domain;
 	__u64 token;			/* hw unit */
-	const char *status;
+	enum lt_match_status status;
 	const char *reason;
 	const struct lt_refusal_rec *refusal;	/* the kernel's, or NULL */
 };
@@ -150,6 +198,10 @@ struct lt_model {
 	const char *problem_codes[LT_MAX_PROBLEMS];	/* "chain-loop", ... */
 };
 
+/* The hardware unit entry with index @index, or NULL */
+const struct iommu_lu_hw_unit_ser *lt_model_hw_unit(const struct lt_model *m,
+						    __u32 index);
+
 /* 0 or -ENOMEM; lt_model_free() in both cases */
 int lt_model_build(struct lt_model *m, const struct lt_snapshot *s);
 void lt_model_free(struct lt_model *m);
@@ -163,8 +215,13 @@ void lt_model_print(const struct lt_model *m, FILE *out, enum lt_format fmt);
 /* Builds, prints and frees the model; the number of problems or -ENOMEM */
 int lt_dump_print(const struct lt_snapshot *s, FILE *out, enum lt_format fmt);
 
-/* The version of the "snapshot" object in the dump's JSON */
-#define LT_SNAPSHOT_FORMAT	1
+/*
+ * The version of the "snapshot" object in the dump's JSON. Format 2: the
+ * state's object a boolean (no kernel address), the refusals the kernel
+ * counted, what LUO received, walks cut short, this kernel's command line.
+ * Format 1 is read too, without them.
+ */
+#define LT_SNAPSHOT_FORMAT	2
 
 /*
  * Reads a dump's JSON (lutrace -j dump) back into @s. 0, or -1 with what

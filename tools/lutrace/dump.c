@@ -126,14 +126,23 @@ int lt_snapshot_take(struct lt_snapshot *s, bool incoming)
 	}
 	s->err = args.err;
 	s->lost = args.lost;
+	s->truncated = args.truncated;
 	if (s->have_kexec && s->kexec.err == -ENOENT) {
-		/* Without kexec_image's address, sysfs says if one is loaded */
+		/*
+		 * Without kexec_image's address, sysfs says if one is loaded;
+		 * if it cannot, whether one is is not known
+		 */
 		err = lt_kexec_loaded();
 		s->kexec.loaded = err > 0;
+		s->have_kexec = err >= 0;
 	}
+	/* What this kernel needed on its command line, the next one needs */
+	if (!incoming)
+		s->cmdline = lt_read_line("/proc/cmdline");
 	err = lt_read_pci(s, "/sys/bus/pci/devices");
 	if (err) {
-		lt_err("dump: cannot list the PCI devices: %s", strerror(-err));
+		lt_err("dump: cannot list the PCI devices in /sys/bus/pci/devices: %s",
+		       strerror(-err));
 		goto out;
 	}
 	err = lt_btf_enum_codes("iommu_lu_reason", "IOMMU_LU_REASON_", s);

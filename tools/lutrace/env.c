@@ -23,7 +23,7 @@ bool lt_capable(unsigned int cap)
 	return data[cap / 32].effective & (1U << (cap % 32));
 }
 
-int lt_kallsyms_find(const char *sym)
+int lt_kallsyms_find(const char *path, const char *sym)
 {
 	char line[512], name[256];
 	unsigned long long addr;
@@ -31,13 +31,13 @@ int lt_kallsyms_find(const char *sym)
 	char type;
 	FILE *f;
 
-	f = fopen("/proc/kallsyms", "r");
+	f = fopen(path, "r");
 	if (!f)
-		return 0;
+		return -errno;
 	while (!found && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%llx %c %255s", &addr, &type, name) == 3 &&
 		    !strcmp(name, sym))
-			found = addr ? 1 : -EPERM;
+			found = addr ? 1 : LT_KSYM_HIDDEN;
 	fclose(f);
 	return found;
 }
@@ -131,7 +131,7 @@ int lt_read_pci(struct lt_snapshot *s, const char *root)
 
 	dir = opendir(root);
 	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
+		return -errno;
 	while ((de = readdir(dir))) {
 		char path[PATH_MAX + 16], link[PATH_MAX];
 		struct lt_pci_dev d = {};
@@ -139,6 +139,10 @@ int lt_read_pci(struct lt_snapshot *s, const char *root)
 
 		if (!lt_parse_pci(de->d_name, &d.segment, &d.bdf))
 			continue;
+		if (s->nr_pci >= LT_MAX_PCI) {
+			closedir(dir);
+			return -E2BIG;
+		}
 		snprintf(path, sizeof(path), "%s/%s/iommu_group", root,
 			 de->d_name);
 		d.iommu = !access(path, F_OK);
@@ -163,6 +167,27 @@ int lt_read_pci(struct lt_snapshot *s, const char *root)
 	closedir(dir);
 	qsort(s->pci + first, s->nr_pci - first, sizeof(*s->pci), lt_pci_cmp);
 	return 0;
+}
+
+char *lt_read_line(const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = 0;
+	return line;
 }
 
 int lt_kexec_loaded(void)

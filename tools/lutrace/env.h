@@ -20,10 +20,12 @@
 bool lt_capable(unsigned int cap);
 
 /*
- * Looks @sym up in /proc/kallsyms: 1 found with its address, 0 not there,
- * -EPERM there but with its address hidden.
+ * Looks @sym up in @path (/proc/kallsyms): 1 found with its address, 0 not
+ * there, LT_KSYM_HIDDEN there but with its address hidden, -errno the file
+ * cannot be read.
  */
-int lt_kallsyms_find(const char *sym);
+#define LT_KSYM_HIDDEN	2
+int lt_kallsyms_find(const char *path, const char *sym);
 
 /* kernel.kptr_restrict (0, 1, 2), or -1 if it cannot be read */
 int lt_kptr_restrict(void);
@@ -39,9 +41,13 @@ const char *lt_kallsyms_hidden_why(int kptr_restrict, bool cap_syslog);
  * Adds the PCI devices of @root (a sysfs directory laid out like
  * /sys/bus/pci/devices: links named DDDD:BB:DD.F) to @s, in address order:
  * their driver, whether they are in an IOMMU group, their command register
- * and the bridge upstream of each. 0 or -errno.
+ * and the bridge upstream of each. 0 or -errno (-ENOENT: no @root, which
+ * is not "no device"; -E2BIG: more than LT_MAX_PCI).
  */
 int lt_read_pci(struct lt_snapshot *s, const char *root);
+
+/* The first line of @path (/proc/cmdline), malloc'd; NULL if unreadable */
+char *lt_read_line(const char *path);
 
 /* /sys/kernel/kexec_loaded: 1 a kernel is loaded, 0 none, -errno */
 int lt_kexec_loaded(void);

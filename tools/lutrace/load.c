@@ -22,6 +22,7 @@ struct lt_loader {
 	char *err;
 	size_t errlen;
 	bool failed;
+	int64_t format;		/* the snapshot's format */
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -226,7 +227,11 @@ static void ld_state(struct lt_loader *l, struct lt_snapshot *s,
 	memset(st, 0, sizeof(*st));
 	st->kind = LT_REC_STATE;
 	st->incoming = s->incoming;
-	st->obj = ld_hex(l, o, w, "obj");
+	/* Format 1 kept the kernel's address of the state; 2 whether it is */
+	if (l->format == 1)
+		st->obj = !!ld_hex(l, o, w, "obj");
+	else
+		st->obj = ld_bool(l, o, w, "have_obj");
 	st->root_pa = ld_u64(l, o, w, "root_pa", UINT64_MAX);
 	st->count = ld_int(l, o, w, "count", INT32_MIN, INT32_MAX);
 	st->retrieve_status = ld_int(l, o, w, "retrieve_status", INT32_MIN,
@@ -236,6 +241,10 @@ static void ld_state(struct lt_loader *l, struct lt_snapshot *s,
 	st->root_err = ld_int(l, o, w, "root_err", INT32_MIN, INT32_MAX);
 	st->has_refusals = ld_bool(l, o, w, "has_refusals");
 	st->refusals_lost = ld_u64(l, o, w, "refusals_lost", UINT32_MAX);
+	if (l->format >= 2) {
+		st->nr_refusals = ld_u64(l, o, w, "nr_refusals", UINT32_MAX);
+		st->handover = ld_u64(l, o, w, "handover", LT_HANDOVER_IOMMU);
+	}
 	a = ld_array(l, o, w, "nr_used", &n);
 	if (a && n != LT_NR_CHAINS)
 		ld_fail(l, "%s.nr_used: %zu values, expected %d", w, n,
@@ -243,8 +252,10 @@ static void ld_state(struct lt_loader *l, struct lt_snapshot *s,
 	for (c = 0; c < LT_NR_CHAINS && !l->failed; c++) {
 		json_object *v = json_object_array_get_idx(a, c);
 
-		if (!json_object_is_type(v, json_type_int))
-			ld_fail(l, "%s.nr_used[%u]: not a number", w, c);
+		if (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > UINT32_MAX)
+			ld_fail(l, "%s.nr_used[%u]: not a count", w, c);
 		st->nr_used[c] = json_object_get_int64(v);
 	}
 	a = ld_array(l, o, w, "refused", &n);
@@ -276,15 +287,30 @@ static json_object *ld_elem(struct lt_loader *l, json_object *a, size_t i,
 	return o;
 }
 
+/* Array member @key of at most @max elements, as the dump writes them */
+static json_object *ld_records_of(struct lt_loader *l, json_object *snap,
+				  const char *key, size_t max, size_t *n)
+{
+	json_object *a = ld_array(l, snap, "snapshot", key, n);
+
+	if (*n > max) {
+		ld_fail(l, "snapshot.%s: %zu records, a dump has at most %zu",
+			key, *n, max);
+		*n = 0;
+	}
+	return a;
+}
+
 static void ld_records(struct lt_loader *l, struct lt_snapshot *s,
 		       json_object *snap)
 {
 	static struct lt_block_rec b;
+	__u32 per_chain[LT_NR_CHAINS] = {};
 	json_object *a, *o;
 	char w[64];
 	size_t i, n;
 
-	a = ld_array(l, snap, "snapshot", "blocks", &n);
+	a = ld_records_of(l, snap, "blocks", LT_NR_CHAINS * LT_MAX_BLOCKS, &n);
 	for (i = 0; i < n && !l->failed; i++) {
 		o = ld_elem(l, a, i, "blocks", w, sizeof(w));
 		memset(&b, 0, sizeof(b));
@@ -294,10 +320,17 @@ static void ld_records(struct lt_loader *l, struct lt_snapshot *s,
 		b.pa = ld_u64(l, o, w, "pa", UINT64_MAX);
 		b.err = ld_int(l, o, w, "err", INT32_MIN, 0);
 		ld_bytes(l, o, w, "data", b.data, sizeof(b.data));
+		/* The dump numbers a chain's blocks in the order it read them */
+		if (!l->failed && b.seq != per_chain[b.chain])
+			ld_fail(l, "%s.seq: %u, block %u of its chain in the dump",
+				w, b.seq, per_chain[b.chain]);
+		else if (!l->failed && ++per_chain[b.chain] > LT_MAX_BLOCKS)
+			ld_fail(l, "%s: more than %d blocks of the %s chain, a dump has at most that",
+				w, LT_MAX_BLOCKS, lt_chain_name(b.chain));
 		if (!l->failed && lt_snapshot_add(s, &b, sizeof(b)))
 			ld_fail(l, "out of memory");
 	}
-	a = ld_array(l, snap, "snapshot", "lookup", &n);
+	a = ld_records_of(l, snap, "lookup", LT_MAX_LOOKUP, &n);
 	for (i = 0; i < n && !l->failed; i++) {
 		struct lt_valid_rec v = { .kind = LT_REC_VALID };
 
@@ -309,7 +342,7 @@ static void ld_records(struct lt_loader *l, struct lt_snapshot *s,
 		if (!l->failed && lt_snapshot_add(s, &v, sizeof(v)))
 			ld_fail(l, "out of memory");
 	}
-	a = ld_array(l, snap, "snapshot", "refusals", &n);
+	a = ld_records_of(l, snap, "refusals", LT_MAX_REFUSALS, &n);
 	for (i = 0; i < n && !l->failed; i++) {
 		struct lt_refusal_rec r = { .kind = LT_REC_REFUSAL };
 
@@ -330,9 +363,10 @@ static void ld_records(struct lt_loader *l, struct lt_snapshot *s,
 		if (!json_object_is_type(v, json_type_string))
 			ld_fail(l, "snapshot.reasons[%zu]: not a string", i);
 		else if (lt_snapshot_add_reason(s, i, json_object_get_string(v), ""))
-			ld_fail(l, "snapshot.reasons[%zu]: too many reasons", i);
+			ld_fail(l, "snapshot.reasons[%zu]: not a reason code (letters, digits, '-'), or too many reasons",
+				i);
 	}
-	a = ld_array(l, snap, "snapshot", "mem", &n);
+	a = ld_records_of(l, snap, "mem", LT_MEM_MAX, &n);
 	for (i = 0; i < n && !l->failed; i++) {
 		struct lt_mem_rec m = { .kind = LT_REC_MEM };
 
@@ -344,7 +378,7 @@ static void ld_records(struct lt_loader *l, struct lt_snapshot *s,
 		if (!l->failed && lt_snapshot_add(s, &m, sizeof(m)))
 			ld_fail(l, "out of memory");
 	}
-	a = ld_array(l, snap, "snapshot", "pci", &n);
+	a = ld_records_of(l, snap, "pci", LT_MAX_PCI, &n);
 	for (i = 0; i < n && !l->failed; i++) {
 		struct lt_pci_dev d = {};
 		json_object *v;
@@ -404,8 +438,27 @@ static void ld_kexec(struct lt_loader *l, struct lt_snapshot *s,
 	s->have_kexec = !l->failed;
 }
 
-/* The whole file, NUL terminated; NULL with the error */
-static char *ld_read(struct lt_loader *l)
+/* This kernel's command line (format 2): a string, or null */
+static void ld_cmdline(struct lt_loader *l, struct lt_snapshot *s,
+		       json_object *snap)
+{
+	json_object *o;
+
+	if (l->format < 2 || l->failed)
+		return;
+	if (!json_object_object_get_ex(snap, "cmdline", &o)) {
+		ld_fail(l, "snapshot: no \"cmdline\"");
+		return;
+	}
+	if (json_object_is_type(o, json_type_null))
+		return;
+	s->cmdline = strdup(ld_str(l, snap, "snapshot", "cmdline"));
+	if (!s->cmdline)
+		ld_fail(l, "out of memory");
+}
+
+/* The whole file, NUL terminated, its length in @len; NULL with the error */
+static char *ld_read(struct lt_loader *l, size_t *lenp)
 {
 	char *buf = NULL;
 	size_t len = 0, n;
@@ -438,6 +491,7 @@ static char *ld_read(struct lt_loader *l)
 		return NULL;
 	}
 	buf[len] = 0;
+	*lenp = len;
 	return buf;
 }
 
@@ -448,29 +502,38 @@ int lt_snapshot_load(struct lt_snapshot *s, const char *path, char *err,
 	enum json_tokener_error jerr = json_tokener_success;
 	json_object *doc = NULL, *snap, *state;
 	struct json_tokener *tok;
+	size_t len, end;
 	const char *dir;
-	int64_t format;
 	char *text;
 
 	memset(s, 0, sizeof(*s));
-	text = ld_read(&l);
+	text = ld_read(&l, &len);
 	if (!text)
 		return -1;
 	tok = json_tokener_new();
-	if (tok) {
-		doc = json_tokener_parse_ex(tok, text, strlen(text) + 1);
+	if (!tok) {
+		ld_fail(&l, "out of memory");
+	} else if (strlen(text) != len) {
+		ld_fail(&l, "not JSON: a NUL byte at byte %zu", strlen(text));
+	} else {
+		doc = json_tokener_parse_ex(tok, text, len + 1);
 		jerr = json_tokener_get_error(tok);
+		end = json_tokener_get_parse_end(tok);
 		if (!doc)
 			ld_fail(&l, "not JSON: %s at byte %zu",
-				json_tokener_error_desc(jerr),
-				json_tokener_get_parse_end(tok));
-		json_tokener_free(tok);
-	} else {
-		ld_fail(&l, "out of memory");
+				json_tokener_error_desc(jerr), end);
+		/* One document: only white space may follow it */
+		else if (end < len && strspn(text + end, " \t\r\n") != len - end)
+			ld_fail(&l, "more after the JSON document, at byte %zu: not one dump",
+				end + strspn(text + end, " \t\r\n"));
 	}
+	if (tok)
+		json_tokener_free(tok);
 	free(text);
-	if (!doc)
+	if (l.failed) {
+		json_object_put(doc);
 		return -1;
+	}
 	if (!json_object_is_type(doc, json_type_object)) {
 		ld_fail(&l, "not a lutrace dump (the document is not an object)");
 		goto out;
@@ -488,10 +551,10 @@ int lt_snapshot_load(struct lt_snapshot *s, const char *path, char *err,
 		ld_fail(&l, "snapshot: not an object");
 		goto out;
 	}
-	format = ld_int(&l, snap, "snapshot", "format", 0, INT32_MAX);
-	if (!l.failed && format != LT_SNAPSHOT_FORMAT) {
-		ld_fail(&l, "snapshot format %" PRId64 ", this lutrace reads format %d",
-			format, LT_SNAPSHOT_FORMAT);
+	l.format = ld_int(&l, snap, "snapshot", "format", 0, INT32_MAX);
+	if (!l.failed && (l.format < 1 || l.format > LT_SNAPSHOT_FORMAT)) {
+		ld_fail(&l, "snapshot format %" PRId64 ", this lutrace reads formats 1 to %d",
+			l.format, LT_SNAPSHOT_FORMAT);
 		goto out;
 	}
 	dir = ld_str(&l, doc, "document", "direction");
@@ -500,6 +563,9 @@ int lt_snapshot_load(struct lt_snapshot *s, const char *path, char *err,
 		ld_fail(&l, "direction \"%s\" does not match the snapshot", dir);
 	s->err = ld_int(&l, snap, "snapshot", "err", INT32_MIN, 0);
 	s->lost = ld_u64(&l, snap, "snapshot", "lost", UINT32_MAX);
+	if (l.format >= 2)
+		s->truncated = ld_u64(&l, snap, "snapshot", "truncated",
+				      UINT32_MAX);
 	if (!l.failed && !json_object_object_get_ex(snap, "state", &state))
 		ld_fail(&l, "snapshot: no \"state\"");
 	else if (!l.failed && !json_object_is_type(state, json_type_null))
@@ -507,6 +573,10 @@ int lt_snapshot_load(struct lt_snapshot *s, const char *path, char *err,
 				       json_type_object));
 	ld_records(&l, s, snap);
 	ld_kexec(&l, s, snap);
+	ld_cmdline(&l, s, snap);
+	/* Format 1 did not count the kernel's refusals: all were read */
+	if (l.format == 1)
+		s->state.nr_refusals = s->nr_refusals;
 out:
 	json_object_put(doc);
 	if (l.failed) {

@@ -18,7 +18,7 @@ struct lt_opts {
 	bool verbose;
 };
 
-/* Exit statuses (check has its own, see check.h) */
+/* Exit statuses (check has its own, see verdict.h) */
 #define LT_EXIT_OK	0
 #define LT_EXIT_ERROR	1	/* the command failed, or cannot run here */
 #define LT_EXIT_USAGE	2	/* bad command line */
@@ -29,6 +29,9 @@ struct lt_opts {
  * is no document (as bpftool does).
  */
 void lt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The message of the last lt_err(), "" if none */
+const char *lt_last_error(void);
 
 /* What lt_preflight_need() checks besides root, BTF and the feature */
 #define LT_NEED_STATE		(1U << 0)	/* the state's address: dump, check */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "lutrace.h"
+#include "verdict.h"
 
 static void lt_usage(FILE *out)
 {
@@ -39,7 +40,9 @@ static void lt_usage(FILE *out)
 		"        --next-kernel an uncompressed kernel image (ELF vmlinux)\n"
 		"        for the state's compatible string; incoming (after it)\n"
 		"        every preserved device restored, nothing refused.\n"
-		"        Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
+		"        Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
+		"        3 also whenever check did not run (bad command line,\n"
+		"        -h, an error, output that could not be written).\n"
 		"  diff OUT.json IN.json\n"
 		"        What changed between two saved dumps (-j), e.g. the\n"
 		"        outgoing state and the incoming one of one update.\n"
@@ -65,20 +68,40 @@ static void lt_usage(FILE *out)
 		"  -V, --version  print the version\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (including a kernel lutrace cannot\n"
-		"work on), 2 bad command line; check: its verdict, as above (3 when it\n"
-		"cannot run). Manual: docs/lutrace.md\n");
+		"work on), 2 bad command line; check: its verdict, as above, and 3\n"
+		"for anything else, a bad option before it included. Manual:\n"
+		"docs/lutrace.md\n");
 }
 
-static const struct {
+static const struct lt_cmd {
 	const char *name;
 	int (*fn)(const struct lt_opts *o, int argc, char **argv);
+	int not_run;	/* the exit status when it did not run, -1: the usual */
 } lt_cmds[] = {
-	{ "dump", lt_cmd_dump },
-	{ "check", lt_cmd_check },
-	{ "diff", lt_cmd_diff },
-	{ "trace", lt_cmd_trace },
-	{ "latency", lt_cmd_latency },
+	{ "dump", lt_cmd_dump, -1 },
+	/* check's exit status is a verdict: one that did not run is UNKNOWN */
+	{ "check", lt_cmd_check, LT_CHECK_UNKNOWN },
+	{ "diff", lt_cmd_diff, -1 },
+	{ "trace", lt_cmd_trace, -1 },
+	{ "latency", lt_cmd_latency, -1 },
 };
+
+/* The command named @name, or NULL */
+static const struct lt_cmd *lt_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(lt_cmds) / sizeof(lt_cmds[0]); i++)
+		if (!strcmp(name, lt_cmds[i].name))
+			return &lt_cmds[i];
+	return NULL;
+}
+
+/* @status for @cmd (NULL: none given), unless it did not run */
+static int lt_status(const struct lt_cmd *cmd, int status)
+{
+	return cmd && cmd->not_run >= 0 ? cmd->not_run : status;
+}
 
 int main(int argc, char **argv)
 {
@@ -91,11 +114,14 @@ int main(int argc, char **argv)
 		{}
 	};
 	struct lt_opts o = { .fmt = LT_FMT_TEXT };
-	const char *cmd;
-	size_t i;
+	bool bad = false, help = false;
+	const struct lt_cmd *cmd;
 	int c, ret;
 
-	/* Options before the command only; the command parses the rest */
+	/*
+	 * Options before the command only; the command parses the rest.
+	 * What a bad option or -h returns depends on the command after them.
+	 */
 	while ((c = getopt_long(argc, argv, "+jpvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -109,45 +135,50 @@ int main(int argc, char **argv)
 			o.verbose = true;
 			break;
 		case 'h':
-			lt_usage(stdout);
-			return LT_EXIT_OK;
+			help = true;
+			break;
 		case 'V':
 			printf("lutrace %s (libbpf %s, IOMMU live update ABI %s version %d)\n",
 			       LUTRACE_VERSION, libbpf_version_string(),
 			       IOMMU_LU_FLB_COMPATIBLE, IOMMU_LU_ABI_VERSION);
 			return LT_EXIT_OK;
 		default:
-			lt_usage(stderr);
-			return LT_EXIT_USAGE;
+			bad = true;
+			break;
 		}
 	}
 	lt_init(&o);
+	cmd = lt_cmd_find(optind < argc ? argv[optind] : NULL);
+	if (help) {
+		lt_usage(stdout);
+		return lt_status(cmd, LT_EXIT_OK);
+	}
+	if (bad) {
+		lt_usage(stderr);
+		return lt_status(cmd, LT_EXIT_USAGE);
+	}
 	if (optind >= argc) {
 		lt_err("no command given");
 		lt_usage(stderr);
 		return LT_EXIT_USAGE;
 	}
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
-	optind = 1;
-	if (!strcmp(cmd, "help")) {
+	if (!strcmp(argv[optind], "help")) {
 		lt_usage(stdout);
 		return LT_EXIT_OK;
 	}
-	for (i = 0; i < sizeof(lt_cmds) / sizeof(lt_cmds[0]); i++)
-		if (!strcmp(cmd, lt_cmds[i].name))
-			break;
-	if (i == sizeof(lt_cmds) / sizeof(lt_cmds[0])) {
-		lt_err("unknown command '%s'", cmd);
+	if (!cmd) {
+		lt_err("unknown command '%s'", argv[optind]);
 		lt_usage(stderr);
 		return LT_EXIT_USAGE;
 	}
-	ret = lt_cmds[i].fn(&o, argc, argv);
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	ret = cmd->fn(&o, argc, argv);
 	/* Output that did not reach its file is a failure: say so */
 	if (fflush(stdout) || ferror(stdout)) {
 		lt_err("writing the output failed: %s", strerror(errno));
-		return LT_EXIT_ERROR;
+		return lt_status(cmd, LT_EXIT_ERROR);
 	}
 	return ret;
 }

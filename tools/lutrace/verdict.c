@@ -22,10 +22,10 @@ const char *lt_check_status_name(int status)
 	       "UNKNOWN";
 }
 
-/* How bad a status is, for the overall one */
+/* How bad a status is, for the overall one: CRITICAL > UNKNOWN > WARNING */
 static int lt_severity(int status)
 {
-	static const int rank[] = { 0, 2, 3, 1 };
+	static const int rank[] = { 0, 1, 3, 2 };
 
 	return rank[status];
 }
@@ -63,6 +63,15 @@ static struct lt_finding *lt_add(struct lt_verdict *v)
 		lt_set(f_, __VA_ARGS__);				\
 	} while (0)
 
+/* LT_ADD() for a function with something to free: goes to @label */
+#define LT_ADD_OR(v, label, ...)					\
+	do {								\
+		struct lt_finding *f_ = lt_add(v);			\
+		if (!f_)						\
+			goto label;					\
+		lt_set(f_, __VA_ARGS__);				\
+	} while (0)
+
 /* kstrtobool(): y, t, 1, on true; n, f, 0, off false; -1 neither */
 static int lt_strtobool(const char *s)
 {
@@ -82,33 +91,25 @@ static int lt_strtobool(const char *s)
 	return -1;
 }
 
-/* Does a comma separated option of @val start with @opt (as the drivers') */
-static bool lt_has_option(const char *val, const char *opt)
-{
-	while (val && *val) {
-		if (!strncmp(val, opt, strlen(opt)))
-			return true;
-		val = strchr(val, ',');
-		if (val)
-			val++;
-	}
-	return false;
-}
+/* What a command line says of the parameters check looks at */
+struct lt_cmdline {
+	const char *luo;	/* liveupdate= value ("" bare), NULL: absent */
+	int kho;		/* kho=: 1 on, 0 off, -1 absent */
+	int intel;		/* intel_iommu= on / off: 1, 0, -1 absent */
+	int intel_sm;		/* intel_iommu= sm_on / sm_off: 1, 0, -1 */
+	bool amd_off;		/* amd_iommu=off */
+	bool iommu_off;		/* iommu=off */
+	const char *pt;		/* what asks for passthrough, NULL: none */
+};
 
-int lt_cmdline_verdict(const char *cmdline, bool vtd, bool amdvi,
-		       struct lt_finding *f)
+/* Parses @cmdline (modified) as the kernel does: the last word wins */
+static void lt_cmdline_parse(char *cmdline, struct lt_cmdline *c)
 {
-	const char *luo = NULL, *kho = NULL, *intel = NULL, *amd = NULL;
-	const char *iommu_off = NULL, *pt = NULL;
-	char *copy, *p, *word;
+	char *p, *word, *opt;
 
-	copy = strdup(cmdline);
-	if (!copy) {
-		lt_set(f, LT_CHECK_UNKNOWN, "no-memory", "", "out of memory");
-		return f->status;
-	}
-	/* The last word for a parameter wins, as when the kernel parses it */
-	for (p = copy; (word = strsep(&p, " \t\n"));) {
+	memset(c, 0, sizeof(*c));
+	c->kho = c->intel = c->intel_sm = -1;
+	for (p = cmdline; (word = strsep(&p, " \t\n"));) {
 		char *val = strchr(word, '=');
 
 		if (!*word)
@@ -118,61 +119,118 @@ int lt_cmdline_verdict(const char *cmdline, bool vtd, bool amdvi,
 			break;
 		if (val)
 			*val++ = 0;
-		if (!strcmp(word, "liveupdate"))
-			luo = val ? val : "";
-		else if (!strcmp(word, "kho") && lt_strtobool(val) >= 0)
-			kho = val;
-		else if (!strcmp(word, "intel_iommu") && lt_has_option(val, "off"))
-			intel = "intel_iommu=off";
-		else if (!strcmp(word, "intel_iommu") && lt_has_option(val, "on"))
-			intel = NULL;
-		else if (!strcmp(word, "amd_iommu") && lt_has_option(val, "off"))
-			amd = "amd_iommu=off";
-		else if (!strcmp(word, "iommu") && lt_has_option(val, "off"))
-			iommu_off = "iommu=off";
-		else if (!strcmp(word, "iommu") && lt_has_option(val, "pt"))
-			pt = "iommu=pt";
-		else if (!strcmp(word, "iommu") && lt_has_option(val, "nopt"))
-			pt = NULL;
-		else if (!strcmp(word, "iommu.passthrough"))
-			pt = lt_strtobool(val) == 1 ? "iommu.passthrough=1" : NULL;
+		if (!strcmp(word, "liveupdate")) {
+			c->luo = val ? val : "";
+		} else if (!strcmp(word, "kho") && lt_strtobool(val) >= 0) {
+			c->kho = lt_strtobool(val);
+		} else if (!strcmp(word, "intel_iommu") && val) {
+			/* Comma separated options, each as the driver reads it */
+			while ((opt = strsep(&val, ","))) {
+				if (!strncmp(opt, "on", 2))
+					c->intel = 1;
+				else if (!strncmp(opt, "off", 3))
+					c->intel = 0;
+				else if (!strncmp(opt, "sm_on", 5))
+					c->intel_sm = 1;
+				else if (!strncmp(opt, "sm_off", 6))
+					c->intel_sm = 0;
+			}
+		} else if (!strcmp(word, "amd_iommu") && val) {
+			while ((opt = strsep(&val, ",")))
+				if (!strncmp(opt, "off", 3))
+					c->amd_off = true;
+		} else if (!strcmp(word, "iommu") && val) {
+			while ((opt = strsep(&val, ","))) {
+				if (!strncmp(opt, "off", 3))
+					c->iommu_off = true;
+				else if (!strncmp(opt, "nopt", 4))
+					c->pt = NULL;
+				else if (!strncmp(opt, "pt", 2))
+					c->pt = "iommu=pt";
+			}
+		} else if (!strcmp(word, "iommu.passthrough")) {
+			c->pt = lt_strtobool(val) == 1 ? "iommu.passthrough=1" :
+				NULL;
+		}
 	}
-	if (!luo || lt_strtobool(luo) != 1)
-		lt_set(f, LT_CHECK_CRITICAL, "cmdline-disables-liveupdate",
-		       "next kernel",
-		       luo ? "the next kernel's command line has liveupdate=%s: it will not take the preserved state over" :
-		       "the next kernel's command line has no liveupdate=on%s: live update is off by default, it will not take the preserved state over",
-		       luo ? luo : "");
-	else if (kho && !lt_strtobool(kho))
-		lt_set(f, LT_CHECK_CRITICAL, "cmdline-disables-kho",
-		       "next kernel",
-		       "the next kernel's command line has kho=%s: kexec handover off, the state is not handed over",
-		       kho);
-	else if ((vtd || amdvi) && iommu_off)
-		lt_set(f, LT_CHECK_CRITICAL, "cmdline-disables-iommu",
-		       "next kernel",
-		       "the next kernel's command line has %s: the IOMMU off, the preserved devices' DMA is not translated",
-		       iommu_off);
-	else if (vtd && intel)
-		lt_set(f, LT_CHECK_CRITICAL, "cmdline-disables-iommu",
-		       "next kernel",
-		       "the next kernel's command line has %s: VT-d off, the preserved VT-d state is not adopted",
-		       intel);
-	else if (amdvi && amd)
-		lt_set(f, LT_CHECK_CRITICAL, "cmdline-disables-iommu",
-		       "next kernel",
-		       "the next kernel's command line has %s: AMD-Vi off, the preserved AMD-Vi state is not adopted",
-		       amd);
-	else if ((vtd || amdvi) && pt)
-		lt_set(f, LT_CHECK_CRITICAL, "cmdline-iommu-passthrough",
-		       "next kernel",
-		       "the next kernel's command line has %s: DMA passes the IOMMU untranslated by default",
-		       pt);
-	else
-		lt_set(f, LT_CHECK_OK, "cmdline-ok", "next kernel",
-		       "the next kernel's command line turns live update on and leaves KHO and the IOMMU on");
-	free(copy);
-	return f->status;
+}
+
+#define LT_NEXT	"next kernel"
+
+int lt_cmdline_verdict(struct lt_verdict *v, const char *next,
+		       const char *now, const struct lt_units *units)
+{
+	char *ncopy = strdup(next), *tcopy = now ? strdup(now) : NULL;
+	bool iommu = units->vtd || units->amdvi;
+	struct lt_cmdline n, t;
+	size_t first = v->nr;
+	int ret = -ENOMEM;
+
+	if (!ncopy || (now && !tcopy))
+		goto out;
+	lt_cmdline_parse(ncopy, &n);
+	lt_cmdline_parse(tcopy ? tcopy : (char[]){ "" }, &t);
+	/* Live update is off unless asked for, whatever the build */
+	if (!n.luo || lt_strtobool(n.luo) != 1) {
+		char val[64];
+
+		if (n.luo)
+			LT_ADD_OR(v, out, LT_CHECK_CRITICAL,
+				  "cmdline-disables-liveupdate", LT_NEXT,
+				  "the next kernel's command line has liveupdate=%s: it will not take the preserved state over",
+				  lt_text_safe(n.luo, val, sizeof(val)));
+		else
+			LT_ADD_OR(v, out, LT_CHECK_CRITICAL,
+				  "cmdline-disables-liveupdate", LT_NEXT,
+				  "the next kernel's command line has no liveupdate=on: live update is off by default, it will not take the preserved state over");
+	}
+	if (!n.kho)
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-disables-kho",
+			  LT_NEXT, "the next kernel's command line has kho=off: kexec handover off, the state is not handed over");
+	else if (n.kho < 0 && t.kho == 1)
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-disables-kho",
+			  LT_NEXT, "this kernel was booted with kho=on, the next kernel's command line does not have it: KHO is then its build's default (CONFIG_KEXEC_HANDOVER_ENABLE_DEFAULT, off upstream)");
+	else if (n.kho < 0)
+		LT_ADD_OR(v, out, LT_CHECK_WARNING, "cmdline-default", LT_NEXT,
+			  "the next kernel's command line does not set kho=on: kexec handover depends on the next kernel's build default (CONFIG_KEXEC_HANDOVER_ENABLE_DEFAULT, off upstream)");
+	if (iommu && n.iommu_off)
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-disables-iommu",
+			  LT_NEXT, "the next kernel's command line has iommu=off: the IOMMU off, the preserved devices' DMA is not translated");
+	if (units->vtd && !n.intel)
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-disables-iommu",
+			  LT_NEXT, "the next kernel's command line has intel_iommu=off: VT-d off, the preserved VT-d state is not adopted");
+	else if (units->vtd && n.intel < 0 && t.intel == 1)
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-disables-iommu",
+			  LT_NEXT, "this kernel was booted with intel_iommu=on, the next kernel's command line does not have it: VT-d is then its build's default (CONFIG_INTEL_IOMMU_DEFAULT_ON)");
+	else if (units->vtd && n.intel < 0)
+		LT_ADD_OR(v, out, LT_CHECK_WARNING, "cmdline-default", LT_NEXT,
+			  "the next kernel's command line does not set intel_iommu=on: VT-d depends on the next kernel's build default (CONFIG_INTEL_IOMMU_DEFAULT_ON)");
+	if ((n.intel_sm == 1 && units->vtd_legacy) ||
+	    (n.intel_sm == 0 && units->vtd_sm))
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-vtd-mode", LT_NEXT,
+			  "the next kernel's command line has intel_iommu=%s, the preserved VT-d unit is in %s mode: the next kernel will not adopt it",
+			  n.intel_sm ? "sm_on" : "sm_off",
+			  n.intel_sm ? "legacy" : "scalable");
+	else if (n.intel_sm < 0 && ((t.intel_sm == 1 && units->vtd_sm) ||
+				    (t.intel_sm == 0 && units->vtd_legacy)))
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-vtd-mode", LT_NEXT,
+			  "this kernel was booted with intel_iommu=%s, the next kernel's command line does not have it: the VT-d mode is then its build's default (CONFIG_INTEL_IOMMU_SCALABLE_MODE_DEFAULT_ON)",
+			  t.intel_sm ? "sm_on" : "sm_off");
+	if (units->amdvi && n.amd_off)
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-disables-iommu",
+			  LT_NEXT, "the next kernel's command line has amd_iommu=off: AMD-Vi off, the preserved AMD-Vi state is not adopted");
+	if (iommu && n.pt)
+		LT_ADD_OR(v, out, LT_CHECK_CRITICAL, "cmdline-iommu-passthrough",
+			  LT_NEXT, "the next kernel's command line has %s: DMA passes the IOMMU untranslated by default",
+			  n.pt);
+	if (v->nr == first)
+		LT_ADD_OR(v, out, LT_CHECK_OK, "cmdline-ok", LT_NEXT,
+			  "the next kernel's command line turns live update on and leaves KHO and the IOMMU on");
+	ret = 0;
+out:
+	free(ncopy);
+	free(tcopy);
+	return ret;
 }
 
 /* Chunks a kernel image is searched in, with overlap for a split string */
@@ -234,47 +292,25 @@ int lt_next_kernel_verdict(const char *path, const char *compat,
 	free(buf);
 	if (found)
 		lt_set(f, LT_CHECK_OK, "next-kernel-compatible", path,
-		       "the next kernel %s has the compatible string %s of the preserved state",
+		       "the next kernel %s has the compatible string %s of the preserved state (that it is the image loaded for kexec is not checked)",
 		       path, compat);
 	else if (other[0])
 		lt_set(f, LT_CHECK_CRITICAL, "next-kernel-incompatible", path,
 		       "the next kernel %s supports %s, not %s, the preserved state's: it will refuse the state",
 		       path, other, compat);
-	else if (bzimage && !elf)
+	else if (elf)
+		lt_set(f, LT_CHECK_CRITICAL, "next-kernel-no-liveupdate", path,
+		       "the next kernel %s has no IOMMU live update compatible string (%s*): built without CONFIG_IOMMU_LIVEUPDATE",
+		       path, prefix);
+	else if (bzimage)
 		lt_set(f, LT_CHECK_UNKNOWN, "next-kernel-compressed", path,
 		       "%s is a compressed kernel (bzImage): its strings cannot be read; give the uncompressed ELF vmlinux of the same build",
 		       path);
 	else
-		lt_set(f, LT_CHECK_CRITICAL, "next-kernel-no-liveupdate", path,
-		       "the next kernel %s has no IOMMU live update compatible string (%s*): built without CONFIG_IOMMU_LIVEUPDATE, or not a kernel",
+		lt_set(f, LT_CHECK_UNKNOWN, "next-kernel-unrecognized", path,
+		       "%s is neither an ELF vmlinux nor a bzImage (compressed, an EFI image, not a kernel?) and has no %s* string: it cannot be checked; give the uncompressed ELF vmlinux of the same build",
 		       path, prefix);
 	return f->status;
-}
-
-static const struct lt_pci_dev *lt_pci(const struct lt_snapshot *s,
-				       __u32 segment, __u16 bdf)
-{
-	size_t i;
-
-	for (i = 0; i < s->nr_pci; i++)
-		if (s->pci[i].segment == segment && s->pci[i].bdf == bdf)
-			return &s->pci[i];
-	return NULL;
-}
-
-static const struct iommu_lu_hw_unit_ser *lt_unit(const struct lt_model *m,
-						  __u32 index)
-{
-	size_t i;
-
-	for (i = 0; i < m->nr_entries[IOMMU_LU_CHAIN_HW_UNIT]; i++) {
-		const struct iommu_lu_hw_unit_ser *hw =
-			m->entries[IOMMU_LU_CHAIN_HW_UNIT][i].raw;
-
-		if (hw->hdr.index == index)
-			return hw;
-	}
-	return NULL;
 }
 
 /*
@@ -286,7 +322,7 @@ static int lt_device_entry(const struct lt_model *m,
 			   const struct iommu_lu_device_ser *dev, __u64 *pa,
 			   __u64 *want, __u64 *mask)
 {
-	const struct iommu_lu_hw_unit_ser *hw = lt_unit(m, dev->hw_unit);
+	const struct iommu_lu_hw_unit_ser *hw = lt_model_hw_unit(m, dev->hw_unit);
 	int i;
 
 	if (hw && hw->type == IOMMU_LU_HW_VTD) {
@@ -297,8 +333,8 @@ static int lt_device_entry(const struct lt_model *m,
 		return 2;
 	}
 	if (hw && hw->type == IOMMU_LU_HW_AMDVI) {
-		*pa = (hw->data[IOMMU_LU_AMDVI_UNIT_DEVTAB] &
-		       0x000ffffffffff000ULL) + (__u64)dev->bdf * 32;
+		*pa = (hw->data[IOMMU_LU_AMDVI_UNIT_DEVTAB] & LT_AMDVI_ADDR) +
+		      (__u64)dev->bdf * 32;
 		memcpy(want, &dev->data[IOMMU_LU_AMDVI_DEV_DTE], 4 * sizeof(__u64));
 		for (i = 0; i < 4; i++)
 			mask[i] = i == 2 ? 0 : ~0ULL;
@@ -385,7 +421,7 @@ static int lt_check_device(struct lt_verdict *v, const struct lt_model *m,
 			       (unsigned long long)want[0]);
 	}
 
-	d = lt_pci(s, dev->segment, dev->bdf);
+	d = lt_snapshot_pci(s, dev->segment, dev->bdf);
 	if (!d) {
 		LT_ADD(v, LT_CHECK_CRITICAL, "device-absent", name,
 		       "no PCI device at this address: the preserved device is gone");
@@ -405,7 +441,7 @@ static int lt_check_device(struct lt_verdict *v, const struct lt_model *m,
 	/* Every bridge on the way up must forward its DMA */
 	for (up = d, depth = 0; up->have_parent && depth < 256; depth++) {
 		lt_pci_name(up->parent_segment, up->parent_bdf, br, sizeof(br));
-		up = lt_pci(s, up->parent_segment, up->parent_bdf);
+		up = lt_snapshot_pci(s, up->parent_segment, up->parent_bdf);
 		if (!up || !up->have_command) {
 			LT_ADD(v, LT_CHECK_UNKNOWN, "bus-master-unknown", name,
 			       "the command register of the bridge %s above it cannot be read",
@@ -434,9 +470,12 @@ static int lt_check_problems(struct lt_verdict *v, const struct lt_model *m,
 		    LT_MAX_PROBLEMS;
 
 	for (i = 0; i < nr; i++) {
-		bool lost = !strcmp(m->problem_codes[i], "records-lost");
+		/* What the dump could not read is not known to be wrong */
+		bool unread = !strcmp(m->problem_codes[i], "records-lost") ||
+			      !strcmp(m->problem_codes[i], "dump-truncated") ||
+			      !strcmp(m->problem_codes[i], "refusals-unread");
 
-		LT_ADD(v, lost ? LT_CHECK_UNKNOWN : status,
+		LT_ADD(v, unread ? LT_CHECK_UNKNOWN : status,
 		       m->problem_codes[i], "state", "%s", m->problems[i]);
 	}
 	if (m->nr_problems > nr)
@@ -448,13 +487,18 @@ static int lt_check_problems(struct lt_verdict *v, const struct lt_model *m,
 static int lt_check_kexec(struct lt_verdict *v, const struct lt_model *m)
 {
 	const struct lt_kexec_rec *k = &m->s->kexec;
-	bool vtd = false, amdvi = false;
-	struct lt_finding *f;
+	struct lt_units units = {};
 	size_t i;
 
 	if (!m->s->have_kexec) {
 		LT_ADD(v, LT_CHECK_UNKNOWN, "kexec-unknown", "next kernel",
 		       "whether a next kernel is loaded was not read");
+		return 0;
+	}
+	if (!k->loaded && k->err && k->err != -ENOENT) {
+		LT_ADD(v, LT_CHECK_UNKNOWN, "kexec-unknown", "next kernel",
+		       "whether a next kernel is loaded cannot be read: reading kexec_image failed (error %d)",
+		       k->err);
 		return 0;
 	}
 	if (!k->loaded) {
@@ -483,18 +527,26 @@ static int lt_check_kexec(struct lt_verdict *v, const struct lt_model *m)
 			       "this kernel did not keep the next kernel's command line (it needs the series' kexec_file patch that keeps it)");
 		return 0;
 	}
+	if (k->cmdline_len >= LT_CMDLINE_LEN) {
+		LT_ADD(v, LT_CHECK_UNKNOWN, "cmdline-unknown", "next kernel",
+		       "the next kernel's command line is %d bytes or longer: the dump read only its first %d, what follows is not known",
+		       LT_CMDLINE_LEN - 1, LT_CMDLINE_LEN - 1);
+		return 0;
+	}
 	for (i = 0; i < m->nr_entries[IOMMU_LU_CHAIN_HW_UNIT]; i++) {
 		const struct iommu_lu_hw_unit_ser *hw =
 			m->entries[IOMMU_LU_CHAIN_HW_UNIT][i].raw;
+		bool sm = hw->data[IOMMU_LU_VTD_UNIT_FLAGS] &
+			  IOMMU_LU_VTD_UNIT_F_SM;
 
-		vtd |= hw->type == IOMMU_LU_HW_VTD;
-		amdvi |= hw->type == IOMMU_LU_HW_AMDVI;
+		if (hw->type == IOMMU_LU_HW_VTD) {
+			units.vtd = true;
+			units.vtd_sm |= sm;
+			units.vtd_legacy |= !sm;
+		}
+		units.amdvi |= hw->type == IOMMU_LU_HW_AMDVI;
 	}
-	f = lt_add(v);
-	if (!f)
-		return -ENOMEM;
-	lt_cmdline_verdict(k->cmdline, vtd, amdvi, f);
-	return 0;
+	return lt_cmdline_verdict(v, k->cmdline, m->s->cmdline, &units);
 }
 
 static int lt_check_outgoing(struct lt_verdict *v, const struct lt_model *m,
@@ -513,7 +565,20 @@ static int lt_check_outgoing(struct lt_verdict *v, const struct lt_model *m,
 		LT_ADD(v, none ? LT_CHECK_WARNING : LT_CHECK_UNKNOWN,
 		       none ? "nothing-preserved" : "state-unreadable", "state",
 		       "%s", m->why);
-		return lt_check_problems(v, m, LT_CHECK_CRITICAL);
+		if (lt_check_problems(v, m, LT_CHECK_CRITICAL))
+			return -ENOMEM;
+		/* No state: the image is checked against this lutrace's ABI */
+		if (next_kernel) {
+			f = lt_add(v);
+			if (!f)
+				return -ENOMEM;
+			snprintf(compat, sizeof(compat), "iommu-lu-v%u",
+				 IOMMU_LU_ABI_VERSION);
+			lt_next_kernel_verdict(next_kernel, compat, f);
+			strncat(f->text, " (no state is preserved: checked against the ABI version this lutrace reads)",
+				sizeof(f->text) - strlen(f->text) - 1);
+		}
+		return 0;
 	}
 	if (lt_check_problems(v, m, LT_CHECK_CRITICAL))
 		return -ENOMEM;
@@ -541,91 +606,159 @@ static int lt_check_outgoing(struct lt_verdict *v, const struct lt_model *m,
 	return 0;
 }
 
+/* A refused finding for the kernel's refusal @r */
+static int lt_check_refusal(struct lt_verdict *v, const struct lt_model *m,
+			    const struct lt_refusal_rec *r)
+{
+	const struct lt_snapshot *s = m->s;
+	const char *code = lt_reason_code(s, r->reason);
+	char subject[48], why[64], pci[64] = "";
+	struct lt_finding *f;
+	size_t j;
+
+	if (r->chain == LT_NR_CHAINS)
+		snprintf(subject, sizeof(subject), "state");
+	else if (r->index == LT_REFUSED_ALL)
+		snprintf(subject, sizeof(subject), "%s chain",
+			 lt_chain_name(r->chain));
+	else
+		snprintf(subject, sizeof(subject), "%s %u",
+			 lt_chain_name(r->chain), r->index);
+	/* A device entry: named by the PCI address it was preserved for */
+	for (j = 0; j < m->nr_rows && r->chain == IOMMU_LU_CHAIN_DEVICE &&
+		    r->index != LT_REFUSED_ALL; j++) {
+		if (m->rows[j].chain != IOMMU_LU_CHAIN_DEVICE ||
+		    m->rows[j].entry < 0 || m->rows[j].pos != r->index)
+			continue;
+		snprintf(pci, sizeof(pci), " (%s)", subject);
+		snprintf(subject, sizeof(subject), "%s", m->rows[j].preserved);
+		break;
+	}
+	f = lt_add(v);
+	if (!f)
+		return -ENOMEM;
+	lt_set(f, LT_CHECK_CRITICAL, "refused", subject,
+	       "the kernel refused it%s: %s%s%s", pci,
+	       lt_refusal_str(s, r, why, sizeof(why)),
+	       lt_reason_meaning(s, r->reason) ? ": " : "",
+	       lt_reason_meaning(s, r->reason) ?: "");
+	f->is_refused = true;
+	f->refused.chain = r->chain;
+	f->refused.index = r->index;
+	f->refused.has_reason = true;
+	if (code)
+		snprintf(f->refused.reason, sizeof(f->refused.reason), "%s",
+			 code);
+	else
+		snprintf(f->refused.reason, sizeof(f->refused.reason),
+			 "reason-%u", r->reason);
+	f->refused.reason_id = r->reason;
+	f->refused.concerns = r->concerns;
+	f->refused.meaning = lt_reason_meaning(s, r->reason);
+	return 0;
+}
+
+/* The finding for a preserved device's row of the matching table */
+static int lt_check_row(struct lt_verdict *v, const struct lt_match_row *r)
+{
+	struct lt_finding *f;
+	const char *code;
+	int status;
+
+	switch (r->status) {
+	case LT_MATCH_RESTORED:
+		status = LT_CHECK_OK;
+		code = "device-restored";
+		break;
+	case LT_MATCH_REFUSED:
+		/* With the kernel's record, its refused finding says it */
+		if (r->refusal)
+			return 0;
+		status = LT_CHECK_CRITICAL;
+		code = "refused";
+		break;
+	case LT_MATCH_ABSENT:
+		status = LT_CHECK_CRITICAL;
+		code = "device-absent";
+		break;
+	case LT_MATCH_NOT_RESTORED:
+		status = LT_CHECK_CRITICAL;
+		code = "device-not-restored";
+		break;
+	default:
+		status = LT_CHECK_UNKNOWN;
+		code = "verdict-unknown";
+		break;
+	}
+	f = lt_add(v);
+	if (!f)
+		return -ENOMEM;
+	lt_set(f, status, code, r->preserved, "device entry %d: %s", r->entry,
+	       r->reason);
+	if (r->status == LT_MATCH_REFUSED) {
+		f->is_refused = true;
+		f->refused.chain = IOMMU_LU_CHAIN_DEVICE;
+		f->refused.index = r->pos;
+	}
+	return 0;
+}
+
+/* Incoming without a state: why, and whether that is a failure */
+static int lt_check_no_state(struct lt_verdict *v, const struct lt_model *m)
+{
+	const struct lt_snapshot *s = m->s;
+	const struct lt_state_rec *st = &s->state;
+
+	if (!s->have_state || st->root_err)
+		LT_ADD(v, LT_CHECK_UNKNOWN, "state-unreadable", "state", "%s",
+		       m->why);
+	else if (!st->obj && st->finished)
+		LT_ADD(v, LT_CHECK_UNKNOWN, "state-released", "state",
+		       "%s: check before the session finishes, or check --from a dump saved before",
+		       m->why);
+	else if (st->obj && !s->nr_refusals)
+		LT_ADD(v, LT_CHECK_CRITICAL, "state-refused", "state", "%s",
+		       m->why);
+	else if (st->obj)
+		return 0;	/* the state's refusal says it */
+	else if (st->retrieve_status < 0)
+		LT_ADD(v, LT_CHECK_CRITICAL, "retrieve-failed", "state",
+		       "%s (error %d)", m->why, st->retrieve_status);
+	else if (st->handover == LT_HANDOVER_NONE ||
+		 st->handover == LT_HANDOVER_OTHER)
+		LT_ADD(v, LT_CHECK_OK, "no-live-update", "state", "%s",
+		       m->why);
+	else
+		LT_ADD(v, LT_CHECK_CRITICAL, "no-incoming-state", "state", "%s",
+		       m->why);
+	return 0;
+}
+
 static int lt_check_incoming(struct lt_verdict *v, const struct lt_model *m)
 {
 	const struct lt_snapshot *s = m->s;
 	const struct lt_state_rec *st = &s->state;
-	char subject[48], why[64], pci[32];
-	const char *meaning;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < s->nr_refusals; i++) {
-		const struct lt_refusal_rec *r = &s->refusals[i];
-
-		if (r->chain == LT_NR_CHAINS)
-			snprintf(subject, sizeof(subject), "state");
-		else if (r->index == LT_REFUSED_ALL)
-			snprintf(subject, sizeof(subject), "%s chain",
-				 lt_chain_name(r->chain));
-		else
-			snprintf(subject, sizeof(subject), "%s %u",
-				 lt_chain_name(r->chain), r->index);
-		/* A device entry: the PCI address it was preserved for */
-		pci[0] = '\0';
-		for (j = 0; j < m->nr_rows; j++)
-			if (r->chain == IOMMU_LU_CHAIN_DEVICE &&
-			    m->rows[j].chain == IOMMU_LU_CHAIN_DEVICE &&
-			    r->index != LT_REFUSED_ALL &&
-			    m->rows[j].entry == (int)r->index) {
-				snprintf(pci, sizeof(pci), " (PCI %s)",
-					 m->rows[j].preserved);
-				break;
-			}
-		meaning = lt_reason_meaning(s, r->reason);
-		LT_ADD(v, LT_CHECK_CRITICAL, "refused", subject,
-		       "the kernel refused it%s: %s%s%s", pci,
-		       lt_refusal_str(s, r, why, sizeof(why)),
-		       meaning ? ": " : "", meaning ?: "");
-	}
+	for (i = 0; i < s->nr_refusals; i++)
+		if (lt_check_refusal(v, m, &s->refusals[i]))
+			return -ENOMEM;
 	if (st->refusals_lost)
 		LT_ADD(v, LT_CHECK_WARNING, "refusals-lost", "state",
 		       "the kernel could not record %u refusals (out of memory)",
 		       st->refusals_lost);
 	if (m->why) {
-		bool released = s->have_state && !st->obj && st->finished;
-
-		if (!s->have_state || st->root_err)
-			LT_ADD(v, LT_CHECK_UNKNOWN, "state-unreadable", "state",
-			       "%s", m->why);
-		else if (released)
-			LT_ADD(v, LT_CHECK_UNKNOWN, "state-released", "state",
-			       "%s: check before the session finishes, or check --from a dump saved before",
-			       m->why);
-		else if (st->obj && !s->nr_refusals)
-			LT_ADD(v, LT_CHECK_CRITICAL, "state-refused", "state",
-			       "%s", m->why);
-		else if (!st->obj)
-			LT_ADD(v, LT_CHECK_CRITICAL,
-			       st->retrieve_status < 0 ? "retrieve-failed" :
-			       "no-incoming-state", "state", "%s", m->why);
+		if (lt_check_no_state(v, m))
+			return -ENOMEM;
 		return lt_check_problems(v, m, LT_CHECK_WARNING);
 	}
 	if (lt_check_problems(v, m, LT_CHECK_WARNING))
 		return -ENOMEM;
-	for (i = 0; i < m->nr_rows; i++) {
-		const struct lt_match_row *r = &m->rows[i];
-
-		if (r->entry < 0 || r->chain != IOMMU_LU_CHAIN_DEVICE)
-			continue;
-		if (!strcmp(r->status, "restored"))
-			LT_ADD(v, LT_CHECK_OK, "device-restored", r->preserved,
-			       "device entry %d: %s", r->entry, r->reason);
-		else if (!strcmp(r->status, "refused") && !r->refusal)
-			LT_ADD(v, LT_CHECK_CRITICAL, "refused", r->preserved,
-			       "device entry %d: %s", r->entry, r->reason);
-		else if (!strcmp(r->status, "absent"))
-			LT_ADD(v, LT_CHECK_CRITICAL, "device-absent",
-			       r->preserved, "device entry %d: %s", r->entry,
-			       r->reason);
-		else if (!strcmp(r->status, "not restored"))
-			LT_ADD(v, LT_CHECK_CRITICAL, "device-not-restored",
-			       r->preserved, "device entry %d: %s", r->entry,
-			       r->reason);
-		else if (!strcmp(r->status, "unknown"))
-			LT_ADD(v, LT_CHECK_UNKNOWN, "verdict-unknown",
-			       r->preserved, "device entry %d: %s", r->entry,
-			       r->reason);
-	}
+	for (i = 0; i < m->nr_rows; i++)
+		if (m->rows[i].entry >= 0 &&
+		    m->rows[i].chain == IOMMU_LU_CHAIN_DEVICE &&
+		    lt_check_row(v, &m->rows[i]))
+			return -ENOMEM;
 	if (!m->nr_entries[IOMMU_LU_CHAIN_DEVICE])
 		LT_ADD(v, LT_CHECK_WARNING, "nothing-preserved", "state",
 		       "the previous kernel handed no device over");
@@ -642,57 +775,107 @@ void lt_verdict_free(struct lt_verdict *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int lt_verdict_build(struct lt_verdict *v, const struct lt_model *m,
-		     const char *next_kernel)
+/* The overall status and the counts */
+static void lt_verdict_sum(struct lt_verdict *v)
 {
 	size_t i;
-	int err;
 
-	memset(v, 0, sizeof(*v));
-	v->incoming = m->s->incoming;
-	err = v->incoming ? lt_check_incoming(v, m) :
-	      lt_check_outgoing(v, m, next_kernel);
-	if (err) {
-		lt_verdict_free(v);
-		return err;
-	}
 	v->status = LT_CHECK_OK;
+	memset(v->count, 0, sizeof(v->count));
 	for (i = 0; i < v->nr; i++) {
 		v->count[v->f[i].status]++;
 		if (lt_severity(v->f[i].status) > lt_severity(v->status))
 			v->status = v->f[i].status;
 	}
+}
+
+int lt_verdict_build(struct lt_verdict *v, const struct lt_model *m,
+		     const char *next_kernel)
+{
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->direction = m->s->incoming ? "incoming" : "outgoing";
+	err = m->s->incoming ? lt_check_incoming(v, m) :
+	      lt_check_outgoing(v, m, next_kernel);
+	if (err) {
+		lt_verdict_free(v);
+		return err;
+	}
+	lt_verdict_sum(v);
 	return 0;
+}
+
+int lt_verdict_failed(struct lt_verdict *v, const char *direction,
+		      const char *why)
+{
+	struct lt_finding *f;
+
+	memset(v, 0, sizeof(*v));
+	v->direction = direction;
+	f = lt_add(v);
+	if (!f)
+		return -ENOMEM;
+	lt_set(f, LT_CHECK_UNKNOWN, "check-failed", "", "%s", why);
+	lt_verdict_sum(v);
+	return 0;
+}
+
+/* A finding's refused members: chain, index, the kernel's reason */
+static void lt_json_refused(struct jw *w, const struct lt_refused *r)
+{
+	jw_kstr(w, "chain", r->chain == LT_NR_CHAINS ? "state" :
+		lt_chain_name(r->chain));
+	jw_key(w, "index");
+	if (r->index == LT_REFUSED_ALL)
+		jw_null(w);
+	else
+		jw_u64(w, r->index);
+	jw_key(w, "reason");
+	if (r->has_reason)
+		jw_str(w, r->reason);
+	else
+		jw_null(w);
+	jw_key(w, "reason_id");
+	if (r->has_reason)
+		jw_u64(w, r->reason_id);
+	else
+		jw_null(w);
+	if (r->meaning)
+		jw_kstr(w, "meaning", r->meaning);
+	jw_key(w, "concerns");
+	if (r->has_reason && r->concerns != LT_REFUSED_NONE)
+		jw_u64(w, r->concerns);
+	else
+		jw_null(w);
 }
 
 void lt_verdict_print(const struct lt_verdict *v, FILE *out,
 		      enum lt_format fmt)
 {
-	const char *dir = v->incoming ? "incoming" : "outgoing";
+	/* The worst first, each status in the order found */
+	static const int order[] = { LT_CHECK_CRITICAL, LT_CHECK_UNKNOWN,
+				     LT_CHECK_WARNING, LT_CHECK_OK };
+	char subject[4 * sizeof(v->f->subject)], text[4 * sizeof(v->f->text)];
 	struct jw w;
-	size_t i;
-	int s;
+	size_t i, s;
 
 	if (fmt == LT_FMT_TEXT) {
 		fprintf(out, "LUTRACE CHECK %s - %s: %zu critical, %zu warning, %zu unknown, %zu ok\n",
-			lt_check_status_name(v->status), dir,
+			lt_check_status_name(v->status), v->direction,
 			v->count[LT_CHECK_CRITICAL], v->count[LT_CHECK_WARNING],
 			v->count[LT_CHECK_UNKNOWN], v->count[LT_CHECK_OK]);
-		/* The worst first, each status in the order found */
-		for (s = 0; s < 4; s++) {
-			static const int order[] = { LT_CHECK_CRITICAL,
-						     LT_CHECK_WARNING,
-						     LT_CHECK_UNKNOWN,
-						     LT_CHECK_OK };
-
+		for (s = 0; s < sizeof(order) / sizeof(order[0]); s++)
 			for (i = 0; i < v->nr; i++)
 				if (v->f[i].status == order[s])
 					fprintf(out, "%s %s%s%s: %s\n",
 						lt_check_status_name(order[s]),
 						v->f[i].code,
 						v->f[i].subject[0] ? " " : "",
-						v->f[i].subject, v->f[i].text);
-		}
+						lt_text_safe(v->f[i].subject, subject,
+							     sizeof(subject)),
+						lt_text_safe(v->f[i].text, text,
+							     sizeof(text)));
 		return;
 	}
 	jw_init(&w, out, fmt == LT_FMT_PRETTY);
@@ -703,6 +886,8 @@ void lt_verdict_print(const struct lt_verdict *v, FILE *out,
 		jw_kstr(&w, "code", v->f[i].code);
 		jw_kstr(&w, "subject", v->f[i].subject);
 		jw_kstr(&w, "message", v->f[i].text);
+		if (v->f[i].is_refused)
+			lt_json_refused(&w, &v->f[i].refused);
 		jw_obj_end(&w);
 		jw_end(&w);
 	}
@@ -710,7 +895,7 @@ void lt_verdict_print(const struct lt_verdict *v, FILE *out,
 	jw_kstr(&w, "type", "summary");
 	jw_kstr(&w, "status", lt_check_status_name(v->status));
 	jw_ku64(&w, "exit", v->status);
-	jw_kstr(&w, "direction", dir);
+	jw_kstr(&w, "direction", v->direction);
 	jw_ku64(&w, "critical", v->count[LT_CHECK_CRITICAL]);
 	jw_ku64(&w, "warning", v->count[LT_CHECK_WARNING]);
 	jw_ku64(&w, "unknown", v->count[LT_CHECK_UNKNOWN]);
