@@ -50,6 +50,7 @@ DAMAGE = {
                           "abi-version", "state", device=None),
     # No unit entry matches the unit: the driver finds no state for it and
     # blocks everything; each device is not restored because of its unit
+    # (the unit's entry, matched by nothing, gets no record of its own)
     "hw-unit-token": Damage("-", "all", "NO_STATE", "hw-unit-refused", "device",
                             ("vtd", "amdvi")),
     "chain-loop": Damage("device", "all",
@@ -80,7 +81,7 @@ DAMAGE = {
     # The walk at the domain's restore (generic_pt) finds a table twice
     "pt-loop": Damage("edu", "one",
                       rf"{REFUSING} domain \d+: table page is used twice \(a loop\?\)",
-                      "page-table", "domain", device="domain-refused"),
+                      "page-table", "domain", ("vtd", "amdvi"), device="domain-refused"),
     "pt-leaf-size": Damage("edu", "one",
                            rf"{REFUSING} domain \d+: entry larger than its table",
                            "page-table", "domain", ("amdvi",),
@@ -100,6 +101,10 @@ DRIVER_WHY = {
 }
 CASES = [pytest.param((m, what), id=f"{m}-{what}")
          for what, d in DAMAGE.items() for m in d.machines]
+# The state refused as a whole on a kernel whose default domains pass DMA
+# through untranslated: the devices the previous kernel left bus mastering,
+# which no entry names any more, must be stopped at probe
+PASSTHROUGH = ("root-magic", "chain-loop")
 
 
 def _refusal_line(run, what):
@@ -127,6 +132,12 @@ def _assert_lutrace_reasons(run, what, bdfs):
     ours = [r for r in dump["refusals"]
             if r["chain"] == d.chain and r["reason"] == d.reason]
     assert ours, f"{d.chain} {d.reason} not among {dump['refusals']}; {run.describe()}"
+    # Nothing else was refused but what the damage explains: the refused
+    # object, and the devices and units lost with it
+    follow = {"no-domain", "no-hw-unit", "domain-refused", "hw-unit-refused",
+              "refcount", "no-users"}
+    others = [r for r in dump["refusals"] if r not in ours and r["reason"] not in follow]
+    assert not others, f"refusals the damage does not explain: {others}; {run.describe()}"
     if d.chain == "state" or d.device is None:
         assert all(r["index"] is None for r in ours), ours
     if d.device is not None:
@@ -179,6 +190,10 @@ def test_corruption_class(guest, case):
     _assert_lutrace_reasons(run, what, damaged)
 
     if d.scope == "one":
+        # Exactly one device entry lost, and every refusal is about it
+        dev_refusals = [r for r in json.loads(s2.blob("incoming"))["refusals"]
+                        if r["chain"] == "device"]
+        assert len({r["index"] for r in dev_refusals}) == 1, (dev_refusals, run.describe())
         # The first device alone is lost; the second works, hitless
         _assert_checks(run, 2, REFUSED_ONE_CHECKS)
         assert run.grep(r"iommufd: preserved HWPT 0x1234 not restored", stage=2), \
@@ -215,3 +230,23 @@ def test_corruption_class(guest, case):
         assert s2.results.get("second_offdma_bdf") == edu2, run.describe()
         _assert_dma_blocked(run, 2, "offdma", edu)
         _assert_dma_blocked(run, 2, "second_offdma", edu2)
+
+
+@pytest.mark.parametrize("what", PASSTHROUGH)
+def test_corruption_passthrough_stops_devices(guest, what):
+    """The state (or its device chain) is refused as a whole, so no entry
+    names the devices the previous kernel kept bus mastering; with
+    iommu.passthrough=1 their default domain would pass their DMA through
+    untranslated. The kernel stops each at probe: bus mastering off, the
+    blocked domain, one log line each."""
+    d = DAMAGE[what]
+    run = guest("vtd", "lu-corrupt-class", edu=2, append=("iommu.passthrough=1",),
+                args=(what, d.target, "master"), allow_fail=True)
+    s1 = run.stage(1)
+    edu, edu2 = s1.results["edu_bdf"], s1.results["edu2_bdf"]
+    _assert_checks(run, 1, PRESERVE_CHECKS + SECOND_SESSION_CHECKS + ("corrupt_written",))
+    assert run.grep(DAMAGE[what].log, stage=2), run.describe()
+    for bdf in (edu, edu2):
+        assert run.grep(rf"{re.escape(bdf)}: iommu-lu: not restored: bus mastering "
+                        r"cleared, DMA blocked", stage=2), f"{bdf} not stopped; {run.describe()}"
+    _assert_checks(run, 2, ("bus_master_off_1", "bus_master_off_2"))

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run by "lu-vfio preserve ... -- sh /lib/corrupt-hook.sh WHAT [ARG] --
-# CMD...", with everything preserved and the session still open: damage the
-# outgoing IOMMU state as WHAT says (the kernel's debugfs
-# iommu_lu/corrupt: abi-version, hw-unit-token, or device-context,
-# device-did or device-refcount SSSS:BB:DD.F), so that the next kernel must refuse it; then exec CMD (the
-# kexec). Check corrupt_written says the kernel took the request.
+# CMD...", with everything preserved and the session still open: ask the
+# kernel (debugfs iommu_lu/corrupt; the kinds of damage are listed in
+# docs/liveupdate-flow.md section 5) to damage the outgoing IOMMU state as
+# WHAT says when the kexec is past its point of no return, so that the
+# next kernel must refuse it; then exec CMD (the kexec). Check
+# corrupt_written says the kernel took the request.
 . /lib/lu.sh
 
 corrupt=/sys/kernel/debug/iommu_lu/corrupt
