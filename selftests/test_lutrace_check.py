@@ -6,7 +6,10 @@ one whose command line has liveupdate=off, and with the preserved device's
 live context entry or DTE changed after the preserve, as a re-attach
 would), the incoming check after it, a saved dump replayed by --from as
 the live dump printed it, and the diff of the outgoing and incoming dumps.
-On the host: --from and check --from on files that are no dump.
+On the host, on dumps the unit test binary crafts (test-lutrace --save):
+check's exit status whatever goes wrong (3, with a check-failed verdict),
+the cold boot, files that are no dump or hold more than a dump can, and
+format 1 dumps read back.
 
 assert_incoming_check() is for the per-corruption-class tests
 (test_corruption.py): the verdict and the reason lutrace gives for what
@@ -16,6 +19,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -23,6 +27,7 @@ from conftest import _shared_run
 from harness import qemu
 
 LUTRACE = os.path.join(qemu.LUTRACE_BUILD, "lutrace")
+UNIT = os.path.join(qemu.LUTRACE_BUILD, "test-lutrace")
 
 # check's exit statuses (the monitoring-plugin convention)
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
@@ -47,6 +52,14 @@ def findings(records, code, status=None):
             if r["code"] == code and (status is None or r["status"] == status)]
 
 
+def refused_findings(records, chain, index, reason=None):
+    """check's refused findings for (chain, index) and, if given, reason,
+    by their members (a device's subject is its PCI address)"""
+    return [r for r in findings(records, "refused", "CRITICAL")
+            if r["chain"] == chain and r["index"] == index and
+            (reason is None or r["reason"] == reason)]
+
+
 def assert_incoming_check(stage, refused, check="check", dump="incoming"):
     """After a kexec that refused something: `lutrace -j check --incoming`
     (lt_run as `check`) is CRITICAL with exit 2 and says, per refused
@@ -61,11 +74,15 @@ def assert_incoming_check(stage, refused, check="check", dump="incoming"):
     kernel = [(r["chain"], r["index"], r["reason"]) for r in d["refusals"]]
     for chain, index, reason in refused:
         assert (chain, index, reason) in kernel, (chain, index, reason, kernel)
-        subject = ("state" if chain == "state" else
-                   f"{chain} chain" if index is None else f"{chain} {index}")
-        hits = [r for r in findings(records, "refused", "CRITICAL")
-                if r["subject"] == subject]
-        assert hits and reason in hits[0]["message"], (subject, reason, records)
+        hits = refused_findings(records, chain, index, reason)
+        assert len(hits) == 1 and reason in hits[0]["message"], \
+            (chain, index, reason, records)
+        if chain == "device" and index is not None:
+            # Named by the PCI address of the entry in that slot (the tests'
+            # chains are one block: the slot is the position in the block)
+            slot = [e for e in d["devices"] if e["block"] == 0 and e["slot"] == index]
+            assert len(slot) == 1 and hits[0]["subject"] == slot[0]["pci"], \
+                (hits, slot)
 
 
 def lu_check_run(machine, what="-"):
@@ -142,8 +159,8 @@ def test_check_outgoing_entry_changed(machine):
     assert [r["subject"] for r in hit] == [edu], records
     records, summary = check_records(s2, "check-incoming")
     assert summary["exit"] == CRITICAL, records
-    assert [r for r in findings(records, "refused", "CRITICAL")
-            if edu in r["subject"] or r["subject"].startswith("device ")], records
+    hits = refused_findings(records, "device", 0)
+    assert [(r["subject"], r["reason"]) for r in hits] == [(edu, "device-entry")], records
     assert not findings(records, "device-restored"), records
 
 
@@ -215,18 +232,173 @@ def test_diff_outgoing_incoming(machine):
 
 def test_from_bad_file_host(tmp_path):
     """A file that is no dump: the file and what is wrong, exit 1 (check:
-    3, UNKNOWN), and with -j the error as a JSON object too"""
+    3, UNKNOWN, with a check-failed verdict), and with -j the error as a
+    JSON object too"""
     bad = tmp_path / "bad.json"
     bad.write_text('{"direction":"outgoing","snapshot":{"format":99}}\n')
     p = host_lutrace("dump", "--from", str(bad))
     assert p.returncode == 1
     assert p.stderr == (f"lutrace: dump: {bad}: snapshot format 99, this "
-                        "lutrace reads format 1\n")
+                        "lutrace reads formats 1 to 2\n")
     assert p.stdout == ""
-    p = host_lutrace("-j", "check", "--from", str(tmp_path / "missing.json"))
+    missing = tmp_path / "missing.json"
+    why = f"check: {missing}: No such file or directory"
+    p = host_lutrace("-j", "check", "--from", str(missing))
     assert p.returncode == UNKNOWN
-    assert json.loads(p.stdout) == {
-        "error": f"check: {tmp_path / 'missing.json'}: No such file or directory"}
+    assert [json.loads(line) for line in p.stdout.splitlines()] == [
+        {"error": why},
+        {"type": "finding", "status": "UNKNOWN", "code": "check-failed",
+         "subject": "", "message": why},
+        {"type": "summary", "status": "UNKNOWN", "exit": UNKNOWN,
+         "direction": "unknown", "critical": 0, "warning": 0, "unknown": 1,
+         "ok": 0}]
     p = host_lutrace("-j", "diff", str(bad))
     assert p.returncode == 2
     assert "error" in json.loads(p.stdout)
+
+
+@pytest.fixture
+def crafted(tmp_path):
+    """The unit test binary's crafted dumps: out.json (an outgoing state
+    check finds OK), in.json (incoming, a device refused), cold.json (a
+    boot that was no live update)"""
+    assert os.path.exists(UNIT), f"{UNIT} is missing: run 'make lutrace-unit'"
+    p = subprocess.run([UNIT, "--save", str(tmp_path)], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return tmp_path
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "-h"], ["-h", "check"], ["-x", "check"], ["check", "--bogus"],
+    ["-j", "check", "--bogus"], ["check", "extra"],
+    ["check", "--incoming", "--from", "{out}"],
+    ["check", "--from", "{inc}", "--next-kernel", "{out}"]])
+def test_check_not_run_is_unknown_host(crafted, args):
+    """check that does not run exits 3, never a status that reads as a
+    verdict: help, bad options before or after the command, arguments that
+    do not go together"""
+    args = [a.format(out=crafted / "out.json", inc=crafted / "in.json")
+            for a in args]
+    p = host_lutrace(*args)
+    assert p.returncode == UNKNOWN, (args, p.returncode, p.stdout, p.stderr)
+    if "-j" in args:
+        summary = json.loads(p.stdout.splitlines()[-1])
+        assert summary["type"] == "summary" and summary["exit"] == UNKNOWN, p.stdout
+        assert json.loads(p.stdout.splitlines()[-2])["code"] == "check-failed"
+    # The other commands keep their statuses: 0 for help, 2 for usage
+    if args in (["-h", "check"], ["-x", "check"]):
+        q = host_lutrace(args[0], "dump")
+        assert q.returncode == (0 if args[0] == "-h" else 2), q
+
+
+def test_check_output_error_host(crafted):
+    """Output that cannot be written: check exits 3 (dump: 1), whatever
+    the verdict would have been"""
+    for args, status in ((["check", "--from", "out.json"], UNKNOWN),
+                         (["check", "--from", "in.json"], UNKNOWN),
+                         (["-j", "check", "--from", "in.json"], UNKNOWN),
+                         (["dump", "--from", "in.json"], 1)):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([LUTRACE, *args], cwd=crafted, stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+        assert p.returncode == status, (args, p.returncode, p.stderr)
+        assert "writing the output failed: No space left on device" in p.stderr
+    # Without the write error, the same files give their verdicts
+    assert host_lutrace("check", "--from", str(crafted / "out.json")).returncode == OK
+    assert host_lutrace("check", "--from", str(crafted / "in.json")).returncode == CRITICAL
+
+
+def test_check_cold_boot_host(crafted):
+    """check --incoming of a boot that was no live update: OK, it says so"""
+    p = host_lutrace("-j", "check", "--from", str(crafted / "cold.json"))
+    assert p.returncode == OK, p.stdout
+    records = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [(r["status"], r["code"]) for r in records[:-1]] == [("OK", "no-live-update")]
+    assert "this boot was not a live update" in records[0]["message"]
+
+
+def test_from_trailing_content_host(crafted):
+    """A dump followed by anything but white space is no dump: a dump
+    with an error line after it, or with garbage"""
+    text = (crafted / "in.json").read_text()
+    for tail in ('{"error":"dump: out of memory"}\n', "garbage", "\0"):
+        bad = crafted / "tail.json"
+        bad.write_text(text + tail)
+        p = host_lutrace("dump", "--from", str(bad))
+        assert p.returncode == 1, (tail, p.stdout)
+        assert ("more after the JSON document" in p.stderr or
+                "a NUL byte" in p.stderr), p.stderr
+        p = host_lutrace("check", "--from", str(bad))
+        assert p.returncode == UNKNOWN, p.stdout
+    bad.write_text(text + " \n\t\n")
+    assert host_lutrace("dump", "--from", str(bad)).returncode == 0
+
+
+def test_from_limits_host(crafted):
+    """A file holding more than a dump can: refused at once, with what is
+    over the limit; a dump at the limits (1025 blocks in each chain) is
+    read back in reasonable time"""
+    doc = json.loads((crafted / "out.json").read_text())
+    blocks = doc["snapshot"]["blocks"]
+    empty = {"chain": "device", "pa": 0x200000, "err": 0, "data": ""}
+    doc["snapshot"]["blocks"] = [b for b in blocks if b["chain"] != "device"] + \
+        [dict(empty, seq=i, pa=0x200000 + i * 4096) for i in range(20000)]
+    path = crafted / "big.json"
+    path.write_text(json.dumps(doc))
+    start = time.monotonic()
+    p = host_lutrace("dump", "--from", str(path))
+    took = time.monotonic() - start
+    assert p.returncode == 1 and \
+        "snapshot.blocks: 20002 records, a dump has at most 3075" in p.stderr, p.stderr
+    assert took < 2, took
+    doc["snapshot"]["blocks"] = doc["snapshot"]["blocks"][:2 + 1026]
+    path.write_text(json.dumps(doc))
+    p = host_lutrace("dump", "--from", str(path))
+    assert p.returncode == 1 and \
+        "snapshot.blocks[1027]: more than 1025 blocks of the device chain" in p.stderr, p.stderr
+    for key, n, limit in (("refusals", 4097, 4096), ("mem", 257, 256)):
+        d = json.loads((crafted / "out.json").read_text())
+        d["snapshot"][key] = [{"chain": 0, "index": 0, "reason": 0, "concerns": 0}] * n
+        path.write_text(json.dumps(d))
+        p = host_lutrace("dump", "--from", str(path))
+        assert p.returncode == 1 and \
+            f"snapshot.{key}: {n} records, a dump has at most {limit}" in p.stderr, p.stderr
+    # At the limit: every chain 1025 blocks long, the last one looping
+    doc["snapshot"]["blocks"] = [dict(empty, chain=c, seq=i, pa=(1 + n) * 0x10000000 + i * 4096)
+                                 for n, c in enumerate(("hw_unit", "domain", "device"))
+                                 for i in range(1025)]
+    path.write_text(json.dumps(doc))
+    start = time.monotonic()
+    p = host_lutrace("check", "--from", str(path))
+    took = time.monotonic() - start
+    assert p.returncode == CRITICAL and "chain-length" in p.stdout, p.stdout
+    assert took < 10, took
+
+
+def test_from_format1_host(crafted):
+    """A format 1 dump (lutrace before the format 2 snapshot: the state's
+    kernel address, no refusal count, no command line) is read back"""
+    for name in ("out.json", "in.json"):
+        doc = json.loads((crafted / name).read_text())
+        snap = doc["snapshot"]
+        assert "obj" not in snap["state"] and snap["state"]["have_obj"] is True
+        snap["format"] = 1
+        snap["state"]["obj"] = "0xffff888012345000"
+        for key in ("have_obj", "nr_refusals", "handover"):
+            del snap["state"][key]
+        for key in ("truncated", "cmdline"):
+            del snap[key]
+        path = crafted / ("v1-" + name)
+        path.write_text(json.dumps(doc))
+        old = host_lutrace("dump", "--from", str(path))
+        new = host_lutrace("dump", "--from", str(crafted / name))
+        assert old.returncode == 0 and old.stdout == new.stdout, old.stderr
+        # The JSON view writes format 2, without the address
+        p = host_lutrace("-j", "dump", "--from", str(path))
+        assert p.returncode == 0 and "ffff888012345000" not in p.stdout
+        assert json.loads(p.stdout)["snapshot"]["format"] == 2
+    # Without this kernel's command line, kho= and intel_iommu= left to
+    # the next kernel's defaults are warnings
+    p = host_lutrace("check", "--from", str(crafted / "v1-out.json"))
+    assert p.returncode == OK, p.stdout

@@ -11,6 +11,7 @@
  * "# lutrace unit: P passed, F failed". Exits 1 if a test failed.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2073,6 +2074,7 @@ static int t_check_next_kernel(void)
 	static const char v3[] = "\177ELF....iommu-lu-v3\0...";
 	static const char v2[] = "\177ELF....iommu-lu-v2\0...";
 	static const char none[] = "\177ELF....nothing here";
+	static const char gz[] = "\037\213\010\0compressed";
 	char bz[0x300] = {}, path[64];
 	struct lt_finding f;
 
@@ -2080,6 +2082,13 @@ static int t_check_next_kernel(void)
 	EXPECT(!write_file(path, v3, sizeof(v3)), "write");
 	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_OK);
 	STREQ(f.code, "next-kernel-compatible");
+	t_ctx = f.text;
+	HAS(f.text, "(that it is the image loaded for kexec is not checked)");
+	unlink(path);
+	/* Not an ELF image: its strings are not known, not missing */
+	EXPECT(!write_file(path, gz, sizeof(gz)), "write");
+	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_UNKNOWN);
+	STREQ(f.code, "next-kernel-unrecognized");
 	unlink(path);
 	EXPECT(!write_file(path, v2, sizeof(v2)), "write");
 	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_CRITICAL);
@@ -2197,6 +2206,239 @@ static int t_read_pci(void)
 	lt_snapshot_free(&s);
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	EQ(system(path), 0);
+	/* No sysfs PCI directory is an error, not a machine without devices */
+	EQ(lt_read_pci(&s, path + 7), -ENOENT);
+	return 0;
+}
+
+/* kallsyms: found, absent, hidden (address 0), and unreadable */
+static int t_kallsyms_find(void)
+{
+	static const char syms[] =
+		"ffffffff81000000 T _stext\n"
+		"0000000000000000 d hidden_sym\n"
+		"ffffffff82345678 b iommu_lu_flb\n";
+	char path[64];
+
+	EXPECT(!write_file(path, syms, sizeof(syms) - 1), "write");
+	EQ(lt_kallsyms_find(path, "iommu_lu_flb"), 1);
+	EQ(lt_kallsyms_find(path, "kexec_image"), 0);
+	EQ(lt_kallsyms_find(path, "hidden_sym"), LT_KSYM_HIDDEN);
+	unlink(path);
+	EQ(lt_kallsyms_find(path, "iommu_lu_flb"), -ENOENT);
+	return 0;
+}
+
+/* The JSON of a check's verdict on @s */
+static char *verdict_json(const struct lt_snapshot *s)
+{
+	struct lt_verdict v;
+	struct lt_model m;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&text, &len);
+	if (!f || lt_model_build(&m, s) || lt_verdict_build(&v, &m, NULL))
+		abort();
+	lt_verdict_print(&v, f, LT_FMT_JSON);
+	fclose(f);
+	lt_verdict_free(&v);
+	lt_model_free(&m);
+	return text;
+}
+
+/*
+ * A refused finding names the device by the PCI address of the slot the
+ * kernel's record names, also when the entry's index field is damaged
+ * (its own, or another slot's), and carries the reason as members
+ */
+static int t_check_refused_slot(void)
+{
+	static const __u32 bad_index[] = { 7, 1 };
+	struct iommu_lu_device_ser *d;
+	struct lt_snapshot s;
+	char *out;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_index); i++) {
+		incoming_state(&s);
+		add_reasons(&s);
+		d = slot_of(find_block(&s, IOMMU_LU_CHAIN_DEVICE, 0), 2);
+		d->hdr.index = bad_index[i];
+		add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, 2, R_ENTRY_FIELD,
+			    bad_index[i]);
+		out = verdict_json(&s);
+		t_ctx = out;
+		HAS(out, "{\"type\":\"finding\",\"status\":\"CRITICAL\",\"code\":\"refused\",\"subject\":\"0000:00:05.0\",\"message\":\"the kernel refused it (device 2): entry-field (concerns ");
+		HAS(out, "\"chain\":\"device\",\"index\":2,\"reason\":\"entry-field\",\"reason_id\":5,\"meaning\":\"a field is out of range");
+		HASNT(out, "\"subject\":\"0000:00:04.0\",\"message\":\"the kernel refused");
+		free(out);
+		lt_snapshot_free(&s);
+	}
+	/* A whole chain and the state: no PCI address, index null */
+	incoming_state(&s);
+	add_reasons(&s);
+	s.state.refused[IOMMU_LU_CHAIN_DEVICE] = 1;
+	add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, LT_REFUSED_ALL, R_CHAIN_LOOP, 1);
+	out = verdict_json(&s);
+	t_ctx = out;
+	HAS(out, "\"subject\":\"device chain\"");
+	HAS(out, "\"chain\":\"device\",\"index\":null,\"reason\":\"chain-loop\",\"reason_id\":4,");
+	HAS(out, "\"concerns\":1}");
+	free(out);
+	lt_snapshot_free(&s);
+	/* A kernel without refusal records: the row's refusal, reason null */
+	incoming_state(&s);
+	out = verdict_json(&s);
+	t_ctx = out;
+	HAS(out, "\"code\":\"refused\",\"subject\":\"0000:00:05.0\",\"message\":\"device entry 2: the entry failed validation");
+	HAS(out, "\"chain\":\"device\",\"index\":2,\"reason\":null,\"reason_id\":null,\"concerns\":null}");
+	free(out);
+	lt_snapshot_free(&s);
+	return 0;
+}
+
+/* No incoming state: a cold boot is OK, a lost handover CRITICAL */
+static int t_check_cold_boot(void)
+{
+	static const struct {
+		__u32 handover;
+		int retrieve;
+		int status;
+		const char *want;
+	} cases[] = {
+		{ LT_HANDOVER_NONE, 0, LT_CHECK_OK, "OK no-live-update state: no incoming state: this boot was not a live update (LUO received nothing from the previous kernel)\n" },
+		{ LT_HANDOVER_OTHER, 0, LT_CHECK_OK, "OK no-live-update state: no incoming state: the previous kernel handed no IOMMU state over (it preserved no device)\n" },
+		{ LT_HANDOVER_IOMMU, 0, LT_CHECK_CRITICAL, "CRITICAL no-incoming-state state: no incoming state yet: the previous kernel handed IOMMU state over, but no IOMMU driver has asked for it" },
+		{ LT_HANDOVER_UNKNOWN, 0, LT_CHECK_CRITICAL, "CRITICAL no-incoming-state state" },
+		{ LT_HANDOVER_IOMMU, -22, LT_CHECK_CRITICAL, "CRITICAL retrieve-failed state: retrieving the incoming state failed (error -22)" },
+	};
+	struct lt_snapshot s;
+	size_t i;
+	char *out;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		memset(&s, 0, sizeof(s));
+		s.incoming = true;
+		s.have_state = true;
+		s.state.incoming = 1;
+		s.state.handover = cases[i].handover;
+		s.state.retrieve_status = cases[i].retrieve;
+		EQ(verdict_of(&s, NULL, &out), cases[i].status);
+		t_ctx = out;
+		HAS(out, cases[i].want);
+		free(out);
+	}
+	return 0;
+}
+
+/*
+ * What the dump could not read is UNKNOWN, never a CRITICAL broken chain:
+ * records lost (a device block missing, the root counts 3 entries), a hash
+ * bucket cut short, fewer refusals read than the kernel recorded
+ */
+static int t_check_incomplete(void)
+{
+	struct lt_snapshot s;
+	char *out;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		incoming_state(&s);
+		add_reasons(&s);
+		if (i == 0) {
+			s.lost = 1;
+			root_of(&s)->nr_entries[IOMMU_LU_CHAIN_DEVICE] = 40;
+			root_of(&s)->chain[IOMMU_LU_CHAIN_DOMAIN] = 0x999000;
+		} else if (i == 1) {
+			s.truncated = 1;
+		} else {
+			add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, 2, R_ENTRY_FIELD,
+				    LT_REFUSED_NONE);
+			s.state.nr_refusals = 4097;
+		}
+		EQ(verdict_of(&s, NULL, &out), i == 2 ? LT_CHECK_CRITICAL :
+		   LT_CHECK_UNKNOWN);
+		t_ctx = out;
+		HASNT(out, "chain-entries");
+		HASNT(out, "chain-link");
+		if (i < 2)
+			HASNT(out, "device-absent");
+		if (i == 0)
+			HAS(out, "UNKNOWN records-lost state: 1 records did not fit");
+		if (i < 2)
+			HAS(out, "UNKNOWN verdict-unknown 0000:00:04.0");
+		if (i == 1)
+			HAS(out, "UNKNOWN dump-truncated state: 1 lookup hash buckets hold more than 64 entries");
+		if (i == 2)
+			HAS(out, "UNKNOWN refusals-unread state: the kernel recorded 4097 refusals, the dump read 1\n");
+		free(out);
+		lt_snapshot_free(&s);
+	}
+	return 0;
+}
+
+/*
+ * diff matches entries by slot: a device whose index field says another
+ * slot's is that index changed, not the other device's entry
+ */
+static int t_diff_by_slot(void)
+{
+	struct iommu_lu_device_ser *d;
+	struct lt_snapshot a, b;
+	struct lt_model ma, mb;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	std_state(&a, false, IOMMU_LU_ENTRY_USED);
+	std_state(&b, false, IOMMU_LU_ENTRY_USED);
+	d = slot_of(find_block(&b, IOMMU_LU_CHAIN_DEVICE, 0), 1);
+	d->hdr.index = 0;
+	if (lt_model_build(&ma, &a) || lt_model_build(&mb, &b))
+		abort();
+	f = open_memstream(&out, &len);
+	EQ(lt_compare_print(&ma, "a", &mb, "b", f, LT_FMT_TEXT), 1);
+	fclose(f);
+	t_ctx = out;
+	HAS(out, "  device 1 (0000:00:04.0): index 1 -> 0\n");
+	HASNT(out, "bdf");
+	free(out);
+	lt_model_free(&ma);
+	lt_model_free(&mb);
+	lt_snapshot_free(&a);
+	lt_snapshot_free(&b);
+	return 0;
+}
+
+/*
+ * Strings from a file or the kernel reach a terminal escaped; the
+ * snapshot keeps no kernel address
+ */
+static int t_text_safe(void)
+{
+	struct lt_snapshot s;
+	char buf[32], *out;
+	int problems;
+
+	STREQ(lt_text_safe("a\033[2Jb\x7f\n", buf, sizeof(buf)),
+	      "a\\x1b[2Jb\\x7f\\x0a");
+	STREQ(lt_text_safe("0123456789\033", buf, 12), "0123456789");
+	incoming_state(&s);
+	strcpy(s.pci[0].driver, "vfio\033]0;x\a");
+	out = dump(&s, LT_FMT_TEXT, &problems);
+	t_ctx = out;
+	HAS(out, " vfio\\x1b]0;x\\x07 ");
+	HASNT(out, "\033");
+	free(out);
+	out = dump(&s, LT_FMT_JSON, &problems);
+	t_ctx = out;
+	HAS(out, "\"driver\":\"vfio\\u001b]0;x\\u0007\"");
+	HAS(out, "\"have_obj\":true,");
+	HASNT(out, "ffff888012345000");
+	free(out);
+	lt_snapshot_free(&s);
 	return 0;
 }
 
@@ -2835,6 +3077,12 @@ static const struct {
 	{ "check_next_kernel", t_check_next_kernel },
 	{ "diff", t_diff },
 	{ "read_pci", t_read_pci },
+	{ "kallsyms_find", t_kallsyms_find },
+	{ "check_refused_slot", t_check_refused_slot },
+	{ "check_cold_boot", t_check_cold_boot },
+	{ "check_incomplete", t_check_incomplete },
+	{ "diff_by_slot", t_diff_by_slot },
+	{ "text_safe", t_text_safe },
 };
 
 /* One KTAP line per test, with the failing output after it */
@@ -2859,10 +3107,74 @@ static void report(size_t n, const char *name, int rc, int *passed,
 	}
 }
 
-int main(void)
+/* @s's JSON dump written to @dir/@name */
+static int save_as(const struct lt_snapshot *s, const char *dir,
+		   const char *name)
+{
+	char path[4096];
+	int problems;
+	char *out;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	out = dump(s, LT_FMT_JSON, &problems);
+	fputs(out, f);
+	free(out);
+	if (fclose(f)) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * --save DIR: the crafted dumps the host tests run lutrace on (the
+ * command line, exit statuses, reading files back): out.json, an outgoing
+ * state a check finds OK; in.json, an incoming one with a refusal;
+ * cold.json, the incoming side of a boot that was no live update
+ */
+static int save_dumps(const char *dir)
+{
+	struct lt_snapshot s;
+	int err;
+
+	outgoing_full(&s, OK_CMDLINE);
+	s.cmdline = strdup("console=ttyS0 liveupdate=on");
+	err = save_as(&s, dir, "out.json");
+	lt_snapshot_free(&s);
+	incoming_state(&s);
+	add_reasons(&s);
+	add_refusal(&s, IOMMU_LU_CHAIN_DEVICE, 2, R_ENTRY_FIELD,
+		    LT_REFUSED_NONE);
+	s.state.nr_refusals = 1;
+	s.state.handover = LT_HANDOVER_IOMMU;
+	err |= save_as(&s, dir, "in.json");
+	lt_snapshot_free(&s);
+	memset(&s, 0, sizeof(s));
+	s.incoming = true;
+	s.have_state = true;
+	s.state.incoming = 1;
+	s.state.handover = LT_HANDOVER_NONE;
+	err |= save_as(&s, dir, "cold.json");
+	return err;
+}
+
+int main(int argc, char **argv)
 {
 	size_t i, n = ARRAY_SIZE(tests) + ARRAY_SIZE(corruptions);
 	int passed = 0, failed = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "--save"))
+		return save_dumps(argv[2]);
+	if (argc != 1) {
+		fprintf(stderr, "usage: %s [--save DIR]\n", argv[0]);
+		return 2;
+	}
 
 	printf("KTAP version 1\n1..%zu\n", n);
 	for (i = 0; i < ARRAY_SIZE(tests); i++) {

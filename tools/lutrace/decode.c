@@ -501,16 +501,20 @@ const char *lt_text_safe(const char *str, char *buf, size_t len)
 {
 	size_t n = 0;
 
-	for (; *str && n + 5 <= len; str++) {
+	for (; *str; str++) {
 		unsigned char c = *str;
+		bool control = c < 0x20 || c == 0x7f;
 
-		if (c < 0x20 || c == 0x7f)
+		/* What fits, with the terminating NUL */
+		if (n + (control ? 4 : 1) >= len)
+			break;
+		if (control)
 			n += snprintf(buf + n, len - n, "\\x%02x", c);
 		else
 			buf[n++] = c;
 	}
 	if (len)
-		buf[n < len ? n : len - 1] = 0;
+		buf[n] = 0;
 	return buf;
 }
 
