@@ -143,6 +143,20 @@ def test_check_outgoing_liveupdate_off(machine):
     hit = findings(records, "cmdline-disables-liveupdate", "CRITICAL")
     assert hit and "liveupdate=off" in hit[0]["message"], records
     assert not findings(records, "cmdline-ok"), records
+    # Loaded without kho=on (this guest has KHO by its build's default):
+    # the next kernel's default decides, a warning
+    hit = findings(records, "cmdline-default", "WARNING")
+    assert [r for r in hit if "kho=on" in r["message"]], records
+
+
+@pytest.mark.qemu
+def test_check_incoming_cold_boot(machine):
+    """check --incoming on the cold boot of stage 1: no live update, OK"""
+    run = lu_check_run(machine)
+    records, summary = check_records(run.stage(1), "check-cold")
+    assert summary["status"] == "OK" and summary["exit"] == OK, records
+    assert [(r["code"], r["status"]) for r in records] == [("no-live-update", "OK")], records
+    assert "this boot was not a live update" in records[0]["message"], records
 
 
 @pytest.mark.qemu

@@ -3,8 +3,9 @@
 # of one edu device (test_lutrace_check.py). lu.args=WHAT[,BDF]: "-" for a
 # good update; else the damage lib/check-hook.sh does before the check
 # (device-context: BDF empty means the first edu device).
-# Stage 1 preserves the first edu device (lu-vfio preserve), checks and
-# dumps the outgoing state (lib/check-hook.sh) and kexecs. Stage 2 checks
+# Stage 1, a cold boot, checks the incoming side (no live update: OK),
+# preserves the first edu device (lu-vfio preserve), checks and dumps the
+# outgoing state (lib/check-hook.sh) and kexecs. Stage 2 checks
 # and dumps the incoming state before anything is retrieved, replays the
 # dump, then, after a good update, retrieves the device.
 . /lib/lu.sh
@@ -15,6 +16,7 @@ what=$2
 
 case "$1" in
 1)
+	lt_run check-cold -j check --incoming
 	# lu-vfio preserve checks the trace of its cancelled first attempt
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
 		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
