@@ -2255,9 +2255,10 @@ static char *verdict_json(const struct lt_snapshot *s)
  */
 static int t_check_refused_slot(void)
 {
-	static const __u32 bad_index[] = { 7, 1 };
+	static const __u32 bad_index[] = { 7, 1, 0xffffffff };
 	struct iommu_lu_device_ser *d;
 	struct lt_snapshot s;
+	int problems;
 	char *out;
 	size_t i;
 
@@ -2270,9 +2271,14 @@ static int t_check_refused_slot(void)
 			    bad_index[i]);
 		out = verdict_json(&s);
 		t_ctx = out;
-		HAS(out, "{\"type\":\"finding\",\"status\":\"CRITICAL\",\"code\":\"refused\",\"subject\":\"0000:00:05.0\",\"message\":\"the kernel refused it (device 2): entry-field (concerns ");
+		HAS(out, "{\"type\":\"finding\",\"status\":\"CRITICAL\",\"code\":\"refused\",\"subject\":\"0000:00:05.0\",\"message\":\"the kernel refused it (device 2): entry-field");
 		HAS(out, "\"chain\":\"device\",\"index\":2,\"reason\":\"entry-field\",\"reason_id\":5,\"meaning\":\"a field is out of range");
 		HASNT(out, "\"subject\":\"0000:00:04.0\",\"message\":\"the kernel refused");
+		free(out);
+		/* The dump's matching row: the slot, with its PCI address */
+		out = dump(&s, LT_FMT_JSON, &problems);
+		t_ctx = out;
+		HAS(out, "{\"entry\":2,\"preserved\":\"0000:00:05.0\",");
 		free(out);
 		lt_snapshot_free(&s);
 	}

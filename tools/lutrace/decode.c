@@ -1219,8 +1219,7 @@ static void lt_match_device(const struct lt_snapshot *s,
 	const struct lt_refusal_rec *whole;
 
 	r->chain = IOMMU_LU_CHAIN_DEVICE;
-	r->entry = dev->hdr.index;
-	r->pos = e->pos;
+	r->entry = e->pos;
 	r->domain = dev->domain;
 	r->token = dev->token;
 	lt_pci_name(dev->segment, dev->bdf, r->preserved, sizeof(r->preserved));
@@ -1296,8 +1295,7 @@ static int lt_build_matching(struct lt_model *m)
 		if (!r.refusal)
 			continue;
 		r.chain = IOMMU_LU_CHAIN_HW_UNIT;
-		r.entry = hw->hdr.index;
-		r.pos = u->pos;
+		r.entry = u->pos;
 		r.token = hw->token;
 		snprintf(r.preserved, sizeof(r.preserved), "hw_unit");
 		r.status = LT_MATCH_REFUSED;

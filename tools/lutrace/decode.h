@@ -170,9 +170,10 @@ const char *lt_match_status_name(enum lt_match_status status);
 /* One row of the matching table (incoming) */
 struct lt_match_row {
 	__u32 chain;			/* device, or a refused hw unit */
-	int entry;			/* entry index, -1: none */
-	__u32 pos;			/* the entry's slot in its chain, which
-					 * the kernel's refusals name */
+	int entry;			/* the entry's slot in its chain (its
+					 * index, unless that field is damaged),
+					 * which the kernel's refusals name;
+					 * -1: no entry */
 	char preserved[16];		/* the device entry's PCI address */
 	const struct lt_pci_dev *pci;	/* the device present, or NULL */
 	__u32 domain;

@@ -628,7 +628,7 @@ static int lt_check_refusal(struct lt_verdict *v, const struct lt_model *m,
 	for (j = 0; j < m->nr_rows && r->chain == IOMMU_LU_CHAIN_DEVICE &&
 		    r->index != LT_REFUSED_ALL; j++) {
 		if (m->rows[j].chain != IOMMU_LU_CHAIN_DEVICE ||
-		    m->rows[j].entry < 0 || m->rows[j].pos != r->index)
+		    m->rows[j].entry != (int)r->index)
 			continue;
 		snprintf(pci, sizeof(pci), " (%s)", subject);
 		snprintf(subject, sizeof(subject), "%s", m->rows[j].preserved);
@@ -698,7 +698,7 @@ static int lt_check_row(struct lt_verdict *v, const struct lt_match_row *r)
 	if (r->status == LT_MATCH_REFUSED) {
 		f->is_refused = true;
 		f->refused.chain = IOMMU_LU_CHAIN_DEVICE;
-		f->refused.index = r->pos;
+		f->refused.index = r->entry;
 	}
 	return 0;
 }
