@@ -143,7 +143,10 @@ def _assert_lutrace_reasons(run, what, bdfs):
     if d.device is not None:
         want = d.device or d.reason
         for bdf in bdfs:
-            rows = [r for r in dump["matching"] if r.get("preserved") == bdf]
+            # The entry preserved for it; an entry whose index field is
+            # damaged is shown on the row of the device present there
+            rows = [r for r in dump["matching"] if r.get("preserved") == bdf] or \
+                   [r for r in dump["matching"] if r.get("pci") == bdf and r.get("kernel")]
             assert rows, f"no matching row for {bdf}: {dump['matching']}"
             for r in rows:
                 assert r["status"] == "refused" and r["kernel"]["reason"] == want, \
