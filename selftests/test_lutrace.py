@@ -492,9 +492,11 @@ def test_latency_units_match_kernel_kprobes(lu_e2e):
     """Each call latency timed is in the histogram slot of its duration as
     the kernel's own kprobe events measured it, in the same run, at the
     same function entry and return: the unit is microseconds, not
-    nanoseconds or milliseconds. Tolerance: one slot (a factor of 2) per
-    call, for the time the other probe's handler takes under TCG; a wrong
-    unit is a factor of 1000, ten slots."""
+    nanoseconds or milliseconds. Tolerance: four slots (a factor of 16) per
+    call: under TCG the first pass through a probe's code is translated
+    while it runs, which once made lutrace's time of a call 11 times the
+    kprobe events' (6.4 ms against 0.59 ms, vfio_lu_retrieve on amdvi); a
+    wrong unit is a factor of 1000, ten slots."""
     run = lu_e2e
     seen = 0
     for stage, name in ((run.stage(1), "s1"), (run.stage(2), "s2")):
@@ -511,9 +513,9 @@ def test_latency_units_match_kernel_kprobes(lu_e2e):
             mine = sorted(hist_slot(s["low"]) for s in hist["slots"]
                           for _ in range(s["count"]))
             theirs = sorted(hist_slot(us) for us in calls)
-            assert all(abs(a - b) <= 1 for a, b in zip(mine, theirs)), \
+            assert all(abs(a - b) <= 4 for a, b in zip(mine, theirs)), \
                 f"slots {mine} against {theirs}: {where}"
-            assert 0.5 <= hist["max_ns"] / 1000 / max(max(calls), 1) <= 2, where
+            assert 1 / 16 <= hist["max_ns"] / 1000 / max(max(calls), 1) <= 16, where
     # Before the kexec the preserves and unpreserves, after it the retrieves
     assert seen >= 8, seen
 
