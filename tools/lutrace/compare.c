@@ -228,11 +228,8 @@ static void lt_compare_verdicts(struct lt_differ *d, const struct lt_model *b)
 			if (r->chain == IOMMU_LU_CHAIN_DEVICE)
 				jw_kstr(&d->jw, "preserved", r->preserved);
 			jw_kstr(&d->jw, "status", lt_match_status_name(r->status));
-			jw_key(&d->jw, "kernel_reason");
-			if (r->refusal)
-				jw_str(&d->jw, why);
-			else
-				jw_null(&d->jw);
+			jw_kstr_or_null(&d->jw, "kernel_reason",
+					r->refusal ? why : NULL);
 			jw_obj_end(&d->jw);
 		} else {
 			fprintf(d->out, "  %s %d%s%s: %s%s%s\n",

@@ -242,18 +242,28 @@ const char *lt_reason_meaning(const struct lt_snapshot *s, __u32 reason)
 	return info ? info->meaning : NULL;
 }
 
+const char *lt_refusal_code(const struct lt_snapshot *s, __u32 reason,
+			    char *buf, size_t len)
+{
+	const char *code = lt_reason_code(s, reason);
+
+	if (code)
+		return code;
+	snprintf(buf, len, "reason-%u", reason);
+	return buf;
+}
+
 const char *lt_refusal_str(const struct lt_snapshot *s,
 			   const struct lt_refusal_rec *r, char *buf,
 			   size_t len)
 {
-	const char *code = lt_reason_code(s, r->reason);
-	const struct lt_reason_info *info = lt_reason_info(code);
+	const struct lt_reason_info *info;
+	const char *code;
 	int n;
 
-	if (code)
-		n = snprintf(buf, len, "%s", code);
-	else
-		n = snprintf(buf, len, "reason-%u", r->reason);
+	code = lt_refusal_code(s, r->reason, buf, len);
+	info = lt_reason_info(lt_reason_code(s, r->reason));
+	n = code == buf ? (int)strlen(buf) : snprintf(buf, len, "%s", code);
 	if (r->concerns == LT_REFUSED_NONE || n < 0 || (size_t)n >= len)
 		return buf;
 	if (info && info->concerns && !strcmp(info->concerns, "error"))
@@ -701,25 +711,33 @@ const struct iommu_lu_hw_unit_ser *lt_model_hw_unit(const struct lt_model *m,
 	return NULL;
 }
 
-/* A refusal as JSON members: reason, reason_id, concerns */
+void lt_json_place(struct jw *w, __u32 chain, __u32 index)
+{
+	jw_kstr(w, "chain", chain == LT_NR_CHAINS ? "state" :
+		lt_chain_name(chain));
+	jw_ku64_or_null(w, "index", index != LT_REFUSED_ALL, index);
+}
+
+void lt_json_reason(struct jw *w, const char *code, __u32 reason_id,
+		    const char *meaning, __u32 concerns)
+{
+	jw_kstr_or_null(w, "reason", code);
+	jw_ku64_or_null(w, "reason_id", code, reason_id);
+	if (meaning)
+		jw_kstr(w, "meaning", meaning);
+	jw_ku64_or_null(w, "concerns", code && concerns != LT_REFUSED_NONE,
+			concerns);
+}
+
+/* The kernel's record as JSON members: reason, reason_id, concerns */
 static void lt_json_refusal(struct lt_printer *p, const struct lt_refusal_rec *r)
 {
-	const char *code = lt_reason_code(p->s, r->reason);
 	char buf[32];
 
-	if (!code) {
-		snprintf(buf, sizeof(buf), "reason-%u", r->reason);
-		code = buf;
-	}
-	jw_kstr(&p->jw, "reason", code);
-	jw_ku64(&p->jw, "reason_id", r->reason);
-	if (lt_reason_meaning(p->s, r->reason))
-		jw_kstr(&p->jw, "meaning", lt_reason_meaning(p->s, r->reason));
-	jw_key(&p->jw, "concerns");
-	if (r->concerns == LT_REFUSED_NONE)
-		jw_null(&p->jw);
-	else
-		jw_u64(&p->jw, r->concerns);
+	lt_json_reason(&p->jw, lt_refusal_code(p->s, r->reason, buf,
+					       sizeof(buf)),
+		       r->reason, lt_reason_meaning(p->s, r->reason),
+		       r->concerns);
 }
 
 static void lt_print_hdr(struct lt_printer *p, const struct lt_entry *e)
@@ -1353,11 +1371,7 @@ static void lt_print_match_row(struct lt_printer *p,
 			jw_key(&p->jw, "entry");
 			jw_null(&p->jw);
 		}
-		jw_key(&p->jw, "pci");
-		if (r->pci)
-			jw_str(&p->jw, pci);
-		else
-			jw_null(&p->jw);
+		jw_kstr_or_null(&p->jw, "pci", r->pci ? pci : NULL);
 		jw_kstr(&p->jw, "driver", r->pci ? r->pci->driver : "");
 		jw_kstr(&p->jw, "status", lt_match_status_name(r->status));
 		if (r->refusal) {
@@ -1416,13 +1430,7 @@ static void lt_print_refusals(struct lt_printer *p)
 		const struct lt_refusal_rec *r = &s->refusals[i];
 
 		jw_obj_begin(&p->jw);
-		jw_kstr(&p->jw, "chain", r->chain == LT_NR_CHAINS ? "state" :
-			lt_chain_name(r->chain));
-		jw_key(&p->jw, "index");
-		if (r->index == LT_REFUSED_ALL)
-			jw_null(&p->jw);
-		else
-			jw_u64(&p->jw, r->index);
+		lt_json_place(&p->jw, r->chain, r->index);
 		lt_json_refusal(p, r);
 		jw_obj_end(&p->jw);
 	}
@@ -1561,11 +1569,7 @@ static void lt_print_snapshot(struct lt_printer *p)
 	jw_kint(w, "err", s->err);
 	jw_ku64(w, "lost", s->lost);
 	jw_ku64(w, "truncated", s->truncated);
-	jw_key(w, "cmdline");
-	if (s->cmdline)
-		jw_str(w, s->cmdline);
-	else
-		jw_null(w);
+	jw_kstr_or_null(w, "cmdline", s->cmdline);
 	jw_key(w, "state");
 	if (!s->have_state) {
 		jw_null(w);
@@ -1678,17 +1682,10 @@ static void lt_print_snapshot(struct lt_printer *p)
 					      sizeof(name)));
 		jw_kbool(w, "iommu", d->iommu);
 		jw_kstr(w, "driver", d->driver);
-		jw_key(w, "command");
-		if (d->have_command)
-			jw_u64(w, d->command);
-		else
-			jw_null(w);
-		jw_key(w, "parent");
-		if (d->have_parent)
-			jw_str(w, lt_pci_name(d->parent_segment, d->parent_bdf,
-					      name, sizeof(name)));
-		else
-			jw_null(w);
+		jw_ku64_or_null(w, "command", d->have_command, d->command);
+		jw_kstr_or_null(w, "parent", d->have_parent ?
+				lt_pci_name(d->parent_segment, d->parent_bdf,
+					    name, sizeof(name)) : NULL);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

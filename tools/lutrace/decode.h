@@ -108,10 +108,22 @@ const char *lt_reason_meaning(const struct lt_snapshot *s, __u32 reason);
  * whole chain; chain LT_NR_CHAINS: the whole state) */
 const struct lt_refusal_rec *lt_refusal_of(const struct lt_snapshot *s,
 					   __u32 chain, __u32 index);
-/* "chain-loop (concerns 3)"; writes into @buf */
+/* The code of reason @reason, else "reason-N" in @buf */
+const char *lt_refusal_code(const struct lt_snapshot *s, __u32 reason,
+			    char *buf, size_t len);
+/* "chain-loop (block 3)"; writes into @buf */
 const char *lt_refusal_str(const struct lt_snapshot *s,
 			   const struct lt_refusal_rec *r, char *buf,
 			   size_t len);
+/*
+ * A refusal as JSON members. lt_json_place: chain ("state" for the whole
+ * state) and index (null for a whole chain). lt_json_reason: reason,
+ * reason_id, meaning when known, concerns; @code NULL (the kernel recorded
+ * no reason): reason, reason_id and concerns null.
+ */
+void lt_json_place(struct jw *w, __u32 chain, __u32 index);
+void lt_json_reason(struct jw *w, const char *code, __u32 reason_id,
+		    const char *meaning, __u32 concerns);
 
 /* The PCI device at @segment:@bdf in the snapshot, or NULL */
 const struct lt_pci_dev *lt_snapshot_pci(const struct lt_snapshot *s,

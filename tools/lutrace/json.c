@@ -200,6 +200,24 @@ void jw_ku64(struct jw *w, const char *key, uint64_t v)
 	jw_u64(w, v);
 }
 
+void jw_ku64_or_null(struct jw *w, const char *key, bool have, uint64_t v)
+{
+	jw_key(w, key);
+	if (have)
+		jw_u64(w, v);
+	else
+		jw_null(w);
+}
+
+void jw_kstr_or_null(struct jw *w, const char *key, const char *s)
+{
+	jw_key(w, key);
+	if (s)
+		jw_str(w, s);
+	else
+		jw_null(w);
+}
+
 void jw_kint(struct jw *w, const char *key, int64_t v)
 {
 	jw_key(w, key);

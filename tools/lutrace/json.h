@@ -41,6 +41,9 @@ void jw_kstr(struct jw *w, const char *key, const char *s);
 void jw_ku64(struct jw *w, const char *key, uint64_t v);
 void jw_kint(struct jw *w, const char *key, int64_t v);
 void jw_kbool(struct jw *w, const char *key, bool v);
+/* key and value, or key and null: @v when @have; @s when not NULL */
+void jw_ku64_or_null(struct jw *w, const char *key, bool have, uint64_t v);
+void jw_kstr_or_null(struct jw *w, const char *key, const char *s);
 /*
  * A 64-bit value that may not fit a double (tokens, magics, register
  * values) as a "0x..." string, so that no JSON reader rounds it.

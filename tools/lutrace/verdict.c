@@ -611,8 +611,7 @@ static int lt_check_refusal(struct lt_verdict *v, const struct lt_model *m,
 			    const struct lt_refusal_rec *r)
 {
 	const struct lt_snapshot *s = m->s;
-	const char *code = lt_reason_code(s, r->reason);
-	char subject[48], why[64], pci[64] = "";
+	char subject[48], why[64], pci[64] = "", buf[32];
 	struct lt_finding *f;
 	size_t j;
 
@@ -646,12 +645,8 @@ static int lt_check_refusal(struct lt_verdict *v, const struct lt_model *m,
 	f->refused.chain = r->chain;
 	f->refused.index = r->index;
 	f->refused.has_reason = true;
-	if (code)
-		snprintf(f->refused.reason, sizeof(f->refused.reason), "%s",
-			 code);
-	else
-		snprintf(f->refused.reason, sizeof(f->refused.reason),
-			 "reason-%u", r->reason);
+	snprintf(f->refused.reason, sizeof(f->refused.reason), "%s",
+		 lt_refusal_code(s, r->reason, buf, sizeof(buf)));
 	f->refused.reason_id = r->reason;
 	f->refused.concerns = r->concerns;
 	f->refused.meaning = lt_reason_meaning(s, r->reason);
@@ -824,30 +819,9 @@ int lt_verdict_failed(struct lt_verdict *v, const char *direction,
 /* A finding's refused members: chain, index, the kernel's reason */
 static void lt_json_refused(struct jw *w, const struct lt_refused *r)
 {
-	jw_kstr(w, "chain", r->chain == LT_NR_CHAINS ? "state" :
-		lt_chain_name(r->chain));
-	jw_key(w, "index");
-	if (r->index == LT_REFUSED_ALL)
-		jw_null(w);
-	else
-		jw_u64(w, r->index);
-	jw_key(w, "reason");
-	if (r->has_reason)
-		jw_str(w, r->reason);
-	else
-		jw_null(w);
-	jw_key(w, "reason_id");
-	if (r->has_reason)
-		jw_u64(w, r->reason_id);
-	else
-		jw_null(w);
-	if (r->meaning)
-		jw_kstr(w, "meaning", r->meaning);
-	jw_key(w, "concerns");
-	if (r->has_reason && r->concerns != LT_REFUSED_NONE)
-		jw_u64(w, r->concerns);
-	else
-		jw_null(w);
+	lt_json_place(w, r->chain, r->index);
+	lt_json_reason(w, r->has_reason ? r->reason : NULL, r->reason_id,
+		       r->meaning, r->concerns);
 }
 
 void lt_verdict_print(const struct lt_verdict *v, FILE *out,
