@@ -13,12 +13,9 @@
 # (the kexec, which loads the kernel again).
 . /lib/lu.sh
 
-what=
-while [ $# -gt 0 ] && [ "$1" != -- ]; do
-	what="${what:+$what }$1"
-	shift
-done
-[ "$1" = -- ] && shift
+lu_hook_args "$@"
+shift $hook_skip
+what=$hook_what
 
 lt_run check-none -j check
 lu_run lu-kexec --kernel /boot/bzImage --initrd /run/self.cpio \

@@ -9,12 +9,9 @@
 . /lib/lu.sh
 
 corrupt=/sys/kernel/debug/iommu_lu/corrupt
-what=
-while [ $# -gt 0 ] && [ "$1" != -- ]; do
-	what="${what:+$what }$1"
-	shift
-done
-[ "$1" = -- ] && shift
+lu_hook_args "$@"
+shift $hook_skip
+what=$hook_what
 if [ -z "$what" ] || [ $# -eq 0 ]; then
 	lu_say "LU-ERROR usage: corrupt-hook.sh WHAT [ARG] -- CMD..."
 	exit 2

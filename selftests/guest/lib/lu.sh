@@ -164,6 +164,19 @@ lu_vfio_then_edu_dma() {
 	return $rc
 }
 
+# A hook's arguments "WORDS... -- CMD...": "lu_hook_args "$@"; shift
+# $hook_skip" leaves CMD... as the arguments, WORDS in $hook_what.
+lu_hook_args() {
+	hook_what=
+	hook_skip=0
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		hook_what="${hook_what:+$hook_what }$1"
+		hook_skip=$((hook_skip + 1))
+		shift
+	done
+	[ "$1" != -- ] || hook_skip=$((hook_skip + 1))
+}
+
 # Send a file to the test, whole: base64 in LU-BLOB lines (the kernel log
 # takes about 1000 characters per line). The harness puts them together
 # again: Stage.blob(name).
