@@ -2075,35 +2075,40 @@ static int t_check_next_kernel(void)
 	static const char v2[] = "\177ELF....iommu-lu-v2\0...";
 	static const char none[] = "\177ELF....nothing here";
 	static const char gz[] = "\037\213\010\0compressed";
-	char bz[0x300] = {}, path[64];
+	static char bz[0x300];
+	/* Each image, its verdict, its code, and words of its message */
+	static const struct {
+		const char *data;
+		size_t len;
+		int status;
+		const char *code;
+		const char *has;
+	} cases[] = {
+		{ v3, sizeof(v3), LT_CHECK_OK, "next-kernel-compatible",
+		  "(that it is the image loaded for kexec is not checked)" },
+		/* Not an ELF image: its strings are not known, not missing */
+		{ gz, sizeof(gz), LT_CHECK_UNKNOWN, "next-kernel-unrecognized", "" },
+		{ v2, sizeof(v2), LT_CHECK_CRITICAL, "next-kernel-incompatible",
+		  "supports iommu-lu-v2, not iommu-lu-v3" },
+		{ none, sizeof(none), LT_CHECK_CRITICAL,
+		  "next-kernel-no-liveupdate", "" },
+		{ bz, sizeof(bz), LT_CHECK_UNKNOWN, "next-kernel-compressed", "" },
+	};
 	struct lt_finding f;
+	char path[64];
+	size_t i;
 
 	memcpy(bz + 0x202, "HdrS", 4);
-	EXPECT(!write_file(path, v3, sizeof(v3)), "write");
-	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_OK);
-	STREQ(f.code, "next-kernel-compatible");
-	t_ctx = f.text;
-	HAS(f.text, "(that it is the image loaded for kexec is not checked)");
-	unlink(path);
-	/* Not an ELF image: its strings are not known, not missing */
-	EXPECT(!write_file(path, gz, sizeof(gz)), "write");
-	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_UNKNOWN);
-	STREQ(f.code, "next-kernel-unrecognized");
-	unlink(path);
-	EXPECT(!write_file(path, v2, sizeof(v2)), "write");
-	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_CRITICAL);
-	STREQ(f.code, "next-kernel-incompatible");
-	t_ctx = f.text;
-	HAS(f.text, "supports iommu-lu-v2, not iommu-lu-v3");
-	unlink(path);
-	EXPECT(!write_file(path, none, sizeof(none)), "write");
-	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_CRITICAL);
-	STREQ(f.code, "next-kernel-no-liveupdate");
-	unlink(path);
-	EXPECT(!write_file(path, bz, sizeof(bz)), "write");
-	EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f), LT_CHECK_UNKNOWN);
-	STREQ(f.code, "next-kernel-compressed");
-	unlink(path);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t_ctx = cases[i].code;
+		EXPECT(!write_file(path, cases[i].data, cases[i].len), "write");
+		EQ(lt_next_kernel_verdict(path, "iommu-lu-v3", &f),
+		   cases[i].status);
+		STREQ(f.code, cases[i].code);
+		t_ctx = f.text;
+		HAS(f.text, cases[i].has);
+		unlink(path);
+	}
 	EQ(lt_next_kernel_verdict("/nonexistent", "iommu-lu-v3", &f), LT_CHECK_UNKNOWN);
 	STREQ(f.code, "next-kernel-unreadable");
 	return 0;
