@@ -338,35 +338,26 @@ def test_trace_boot_agrees_with_dump_and_log(lu_e2e):
     assert [int(x) for x in log.groups()] == \
         [flb["hw_units"], flb["domains"], flb["devices"]], (log[0], flb)
 
-    hw = only("hw_unit_restore")
-    assert sorted(e["index"] for e in hw) == sorted(units), (hw, units)
-    for e in hw:
-        u = units[e["index"]]
-        assert (e["type"], e["token"], e["refcount"]) == \
-            (u["type"], u["token"], u["refcount"]), (e, u)
-
-    for event in ("domain_restore", "pt_restore"):
+    # Each restore event names exactly the entries the dump found, and its
+    # fields (event's, entry's) agree
+    same = {
+        "hw_unit_restore": (units, ("type", "token", "refcount")),
+        "domain_restore": (domains, ("format", "levels", "top_table",
+                                     "addr_width", "refcount")),
+        "pt_restore": (domains, ("format", "levels", "top_table", "nr_tables")),
+        "match_hit": (devices, (("dev", "pci"), "domain", "token")),
+        "device_restore": (devices, (("dev", "pci"), "domain", "token", "hw_unit")),
+    }
+    for event, (entries, fields) in same.items():
         evs = only(event)
-        assert sorted(e["index"] for e in evs) == sorted(domains), (evs, domains)
+        assert sorted(e["index"] for e in evs) == sorted(entries), (evs, entries)
+        pairs = [f if isinstance(f, tuple) else (f, f) for f in fields]
         for e in evs:
-            x = domains[e["index"]]
-            assert (e["format"], e["levels"], e["top_table"]) == \
-                (x["format"], x["levels"], x["top_table"]), (e, x)
-            if event == "domain_restore":
-                assert (e["addr_width"], e["refcount"]) == \
-                    (x["addr_width"], x["refcount"]), (e, x)
-            else:
-                assert e["nr_tables"] == x["nr_tables"], (e, x)
+            x = entries[e["index"]]
+            assert [e[a] for a, _ in pairs] == [x[b] for _, b in pairs], (e, x)
 
     for event in ("match_hit", "device_restore"):
-        evs = only(event)
-        assert sorted(e["index"] for e in evs) == sorted(devices), (evs, devices)
-        for e in evs:
-            x = devices[e["index"]]
-            assert (e["dev"], e["domain"], e["token"]) == \
-                (x["pci"], x["domain"], x["token"]), (e, x)
-            if event == "device_restore":
-                assert e["hw_unit"] == x["hw_unit"], (e, x)
+        for e in only(event):
             # The kernel logged the same restore
             assert run.grep(rf"{re.escape(e['dev'])}: iommu-lu: restored its preserved "
                             rf"domain {e['domain']}\b", stage=2), e
