@@ -35,6 +35,8 @@ BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 VMLINUX := $(KOUT)/vmlinux
 KHDR := $(KOUT)/hdr/include
 INITRAMFS := $(GUEST)/initramfs.cpio
+# The guest initramfs plus the kernel's own selftests (test_kselftest.py)
+KSFT_INITRAMFS := $(GUEST)/initramfs-kselftest.cpio
 PYTHON := /usr/bin/python3
 PYTEST_ARGS ?=
 
@@ -44,10 +46,10 @@ GUEST_BINS := $(patsubst selftests/guest/%.c,$(GUEST)/bin/%,$(GUEST_SRCS))
 GUEST_FILES := selftests/guest/init $(wildcard selftests/guest/lib/*.sh) \
 	$(wildcard selftests/guest/scenarios/*.sh)
 
-.PHONY: all deps tree config kernel guest lutrace lutrace-unit demo check check-slow bench \
+.PHONY: all deps tree config kernel guest kselftest lutrace lutrace-unit demo check check-slow bench \
 	test export-patches clean distclean help FORCE
 
-all: kernel guest lutrace lutrace-unit
+all: kernel guest kselftest lutrace lutrace-unit
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -80,6 +82,13 @@ $(INITRAMFS): $(GUEST_BINS) $(GUEST)/bin/lutrace $(GUEST_FILES) $(BZIMAGE) scrip
 # Guest programs need the built kernel's uapi headers, hence after kernel.
 guest: kernel
 	@$(MAKE) --no-print-directory $(INITRAMFS)
+
+# The kernel's selftests of iommufd, live update and VFIO, static, for the
+# guest (scripts/build-kselftests.sh); their make decides what to rebuild,
+# so this runs every time.
+kselftest: guest
+	@bash scripts/build-kselftests.sh $(KTREE) $(KHDR) $(GUEST)/kselftest \
+		$(INITRAMFS) $(KSFT_INITRAMFS)
 
 # lutrace (docs/lutrace.md): BPF objects built against the built kernel's
 # BTF, libbpf skeletons, a host binary (system libbpf, dynamic) and a static

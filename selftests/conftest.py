@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """Shared fixtures: the machines, a runner that checks for kernel splats, and
-a per-case KUnit report in the terminal summary."""
+a per-case KUnit and kselftest report in the terminal summary."""
 
 import pytest
 
@@ -22,10 +22,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "machines(*names): run on these machines only")
 
 
+def report_cases(nodeid, machine, cases):
+    """List KTAP cases (KUnit's, a kselftest program's) in the summary."""
+    _kunit_reports.append((nodeid, machine, cases))
+
+
 def _checked_run(nodeid, machine, scenario, *, allow_fail=False, **kw):
     run = qemu.run(machine, scenario, **kw)
     if run.kunit:
-        _kunit_reports.append((nodeid, machine, run.kunit))
+        report_cases(nodeid, machine, run.kunit)
     assert not run.timed_out, f"guest timed out after {run.seconds:.0f}s; {run.describe()}"
     splats = run.splats()
     assert not splats, "kernel splat:\n" + "".join(splats[:10]) + run.describe()
@@ -104,7 +109,7 @@ def pytest_terminal_summary(terminalreporter):
     if not _kunit_reports:
         return
     tr = terminalreporter
-    tr.section("KUnit cases")
+    tr.section("KUnit and kselftest cases")
     for nodeid, machine, cases in _kunit_reports:
         npass = sum(c.status == "pass" for c in cases)
         nfail = sum(c.status == "fail" for c in cases)

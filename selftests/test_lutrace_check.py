@@ -166,7 +166,7 @@ def test_check_outgoing_entry_changed(machine):
     the kernel refuses the device after the kexec, and the incoming check
     says so, named by its PCI address, with the kernel's reason. The
     damage is done at the kexec's point of no return (kernel-patches
-    0065), after the outgoing check: that one still finds the entry live
+    0066), after the outgoing check: that one still finds the entry live
     (device-entry-changed itself is the unit test's, check_outgoing_critical)"""
     run = lu_check_run(machine, "device-context")
     s1, s2 = run.stage(1), run.stage(2)

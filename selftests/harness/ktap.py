@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Parse the KTAP that KUnit prints on the console at boot."""
+"""Parse KTAP: what KUnit prints on the console at boot (parse), and what a
+kselftest program prints on its standard output (parse_kselftest)."""
 
 import re
 from dataclasses import dataclass
@@ -9,6 +10,9 @@ _TS = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 _RESULT = re.compile(
     r"^(?P<ok>ok|not ok) (?P<num>\d+)(?: -)? (?P<name>[^#]*?)\s*(?:#\s*(?P<directive>.*))?$")
 _SUBTEST = re.compile(r"^# Subtest: (?P<name>\S+)")
+_PLAN = re.compile(r"^1\.\.(?P<n>\d+)(?:\s*#\s*(?P<directive>.*))?$")
+_TOTALS = re.compile(r"^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) "
+                     r"skip:(\d+) error:(\d+)")
 
 
 @dataclass
@@ -68,3 +72,78 @@ def parse(lines):
             status = "fail"
         cases.append(KunitCase(suite, m.group("name").strip(), status, directive))
     return cases
+
+
+def _status(ok, directive):
+    """KTAP's verdict: a SKIP directive is a skip whatever the ok says; an
+    expected failure (XFAIL) is a pass the suite asked for, an unexpected
+    pass (XPASS) a failure, as kselftest's exit status counts them."""
+    if directive.upper().startswith("SKIP"):
+        return "skip"
+    if directive.upper().startswith("XPASS"):
+        return "fail"
+    return "pass" if ok == "ok" else "fail"
+
+
+@dataclass
+class KselftestRun:
+    """What one kselftest program reported: its cases, its plan (how many
+    cases it announced), its own totals line, and what in its output does
+    not add up (problems: a run that stopped early, totals that disagree
+    with the cases)."""
+    cases: list
+    plan: int
+    skip_reason: str
+    totals: tuple
+    problems: list
+
+
+def parse_kselftest(text, suite):
+    """Parse the flat KTAP of a kselftest program (kselftest.h, and
+    kselftest_harness.h's "ok N fixture.variant.test"): "TAP version 13",
+    the plan "1..N", one "ok"/"not ok" line per case at indent 0, and
+    "# Totals: ...". Cases are KunitCase(suite, name, status, directive),
+    suite being the program. A program that skips as a whole prints
+    "1..0 # SKIP reason" (skip_reason); its plan is 0.
+    """
+    cases, plan, skip_reason, totals, problems = [], None, "", None, []
+    in_ktap = False
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.startswith("TAP version"):
+            in_ktap = True
+            continue
+        m = _PLAN.match(line)
+        if m and plan is None:
+            plan = int(m.group("n"))
+            directive = (m.group("directive") or "").strip()
+            if plan == 0 and directive.upper().startswith("SKIP"):
+                skip_reason = directive[4:].strip()
+            continue
+        m = _TOTALS.match(line)
+        if m:
+            totals = tuple(int(x) for x in m.groups())
+            continue
+        if not in_ktap:
+            continue
+        m = _RESULT.match(line)
+        if not m:
+            continue
+        directive = (m.group("directive") or "").strip()
+        cases.append(KunitCase(suite, m.group("name").strip(),
+                               _status(m.group("ok"), directive), directive))
+    if plan is None:
+        problems.append("no KTAP plan (1..N) in its output")
+    elif len(cases) != plan:
+        problems.append(f"{len(cases)} results for a plan of {plan} cases "
+                        "(the program stopped early)")
+    if totals is not None:
+        got = (sum(c.status == "pass" for c in cases),
+               sum(c.status == "fail" for c in cases),
+               sum(c.status == "skip" for c in cases))
+        # pass counts xfail, fail counts xpass and error
+        want = (totals[0] + totals[2], totals[1] + totals[3] + totals[5], totals[4])
+        if got != want:
+            problems.append(f"its totals (pass, fail, skip) {want} disagree "
+                            f"with its results {got}")
+    return KselftestRun(cases, plan or 0, skip_reason, totals, problems)

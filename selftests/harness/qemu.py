@@ -39,8 +39,9 @@ BZIMAGE = os.path.join(KBUILD, "arch", "x86", "boot", "bzImage")
 GUEST = os.environ.get("LU_GUEST", os.path.join(BUILD, "guest"))
 # lutrace's build (vmlinux.h, skeletons, host binary, unit tests)
 LUTRACE_BUILD = os.environ.get("LU_LUTRACE", os.path.join(BUILD, "lutrace"))
-INITRAMFS = os.path.join(GUEST,
-                         "initramfs.cpio")
+INITRAMFS = os.path.join(GUEST, "initramfs.cpio")
+# The same with the kernel's own selftests (scripts/build-kselftests.sh)
+KSFT_INITRAMFS = os.path.join(GUEST, "initramfs-kselftest.cpio")
 LOGDIR = os.path.join(BUILD, "test-logs")
 
 MACHINES = {
@@ -203,7 +204,7 @@ EARLY_STALL_S = float(os.environ.get("LU_EARLY_STALL_S", "60"))
 def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
         kunit_filter=("kunit.filter=speed>slow",),
         timeout=240, memory="2G", name=None, qemu_extra=(), on_line=None,
-        _retry=True):
+        initrd=INITRAMFS, _retry=True):
     """Boot `machine`, run `scenario` through all of its stages, return a Run.
 
     args:   words passed to the scenario (lu.args=, comma separated)
@@ -215,10 +216,11 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
             not marked slow (generic_pt's random map cases and the
             benchmarks take minutes under TCG)
     on_line: called with each console line as it arrives
+    initrd: the initramfs to boot (the kselftest one: KSFT_INITRAMFS)
     """
     if machine not in MACHINES:
         raise ValueError(f"unknown machine {machine!r} (have {sorted(MACHINES)})")
-    for f in (BZIMAGE, INITRAMFS):
+    for f in (BZIMAGE, initrd):
         if not os.path.exists(f):
             raise FileNotFoundError(f"{f} is missing: run 'make' at the top first")
     m = MACHINES[machine]
@@ -243,7 +245,7 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
     for _ in range(edu):
         qemu += ["-device", "edu"]
     qemu += list(qemu_extra)
-    qemu += ["-kernel", BZIMAGE, "-initrd", INITRAMFS,
+    qemu += ["-kernel", BZIMAGE, "-initrd", initrd,
              "-append", " ".join(cmdline)]
 
     os.makedirs(LOGDIR, exist_ok=True)
@@ -303,7 +305,7 @@ def run(machine, scenario, *, args=(), append=(), edu=1, kunit=False,
         return run(machine, scenario, args=args, append=append, edu=edu,
                    kunit=kunit, kunit_filter=kunit_filter, timeout=timeout,
                    memory=memory, name=name, qemu_extra=qemu_extra,
-                   on_line=on_line, _retry=False)
+                   on_line=on_line, initrd=initrd, _retry=False)
     timed_out = timed_out or stalled
 
     stages, done, rc = _parse(lines)
