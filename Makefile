@@ -76,7 +76,12 @@ $(GUEST)/bin/%: selftests/guest/%.c $(GUEST_HDRS) | $(GUEST)/bin
 $(GUEST)/bin:
 	@mkdir -p $@
 
-$(INITRAMFS): $(GUEST_BINS) $(GUEST)/bin/lutrace $(GUEST_FILES) $(BZIMAGE) scripts/mk-initramfs.sh
+# The modules the kernel build made (iommufd, VFIO): a change to one of them
+# alone leaves bzImage as it was
+KMODS = $(shell find $(KOUT) -path $(KOUT)/mod -prune -o -name '*.ko' -print 2>/dev/null)
+
+$(INITRAMFS): $(GUEST_BINS) $(GUEST)/bin/lutrace $(GUEST_FILES) $(BZIMAGE) $(KMODS) \
+		scripts/mk-initramfs.sh
 	@bash scripts/mk-initramfs.sh $(BZIMAGE) $(GUEST)/bin $@ $(KOUT)/mod
 
 # Guest programs need the built kernel's uapi headers, hence after kernel.

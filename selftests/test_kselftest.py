@@ -42,6 +42,15 @@ PROGRAMS = [
 LUO_TESTS = ["luo_kexec_simple", "luo_multi_session", "luo_stress_sessions",
              "luo_stress_files"]
 
+# The series' own cases in the upstream suites (kernel-patches 0069): each
+# must run and pass, so that none disappears unnoticed
+REQUIRED = {
+    "iommu/iommufd": ["iommufd_lu." + n for n in (
+        "set_preserve_args", "mark_once", "mark_needs_memfd", "mark_unsupported",
+        "mark_freezes_ioas", "mark_dies_with_iommufd", "get_id", "preserved_iommufd")],
+    "iommu/iommufd_fail_nth": ["basic_fail_nth.lu_mark"],
+}
+
 # Failures we know of, each with its reason: case id (fnmatch pattern) ->
 # why. Empty today; an entry needs a reason a reviewer accepts and is
 # removed when the case passes again.
@@ -121,6 +130,9 @@ def test_kselftest(request, machine, prog):
     assert not failed, f"{prog}: unexpected failures {failed}; {run.describe()}"
     assert not stale, f"{prog}: on EXPECTED_FAIL but did not fail: {stale}"
     assert not skipped, f"{prog}: unexpected skips {skipped}; {run.describe()}"
+    got = {c.name: c.status for c in res.cases}
+    missing = [n for n in REQUIRED.get(prog, ()) if got.get(n) != "pass"]
+    assert not missing, f"{prog}: the series' cases missing or not passed: {missing}"
     # kselftest's exit status agrees: 0 unless a case failed
     want = 1 if any(c.status == "fail" for c in res.cases) else 0
     assert rc == want, f"{prog} exited {rc}, its cases say {want}; {run.describe()}"
