@@ -161,9 +161,10 @@ check test: all
 check-slow: all
 	@cd selftests && $(PYTHON) -m pytest -m slow $(PYTEST_ARGS)
 
-# Page table live update benchmark: prints numbers, asserts no time.
+# The live update benchmarks (selftests/bench/bench.py): print numbers and
+# ratios, assert no time.
 bench: all
-	@$(PYTHON) selftests/bench/pt_lu_bench.py
+	@$(PYTHON) selftests/bench/bench.py
 
 export-patches:
 	@bash scripts/export-patches.sh

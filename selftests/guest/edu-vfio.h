@@ -28,7 +28,7 @@
 #define VFIO_PCI_DRIVER		"vfio-pci"
 #define VFIO_CDEV_DIR		"/dev/vfio/devices"
 
-static int sysfs_write(const char *path, const char *val)
+static inline int sysfs_write(const char *path, const char *val)
 {
 	size_t len = strlen(val);
 	ssize_t n;
@@ -46,7 +46,7 @@ static int sysfs_write(const char *path, const char *val)
 	return n < 0 ? -1 : 0;
 }
 
-static int sysfs_read_ulong(const char *path, unsigned long *val)
+static inline int sysfs_read_ulong(const char *path, unsigned long *val)
 {
 	char buf[64], *end;
 	ssize_t n;
@@ -72,7 +72,7 @@ static int sysfs_read_ulong(const char *path, unsigned long *val)
 }
 
 /* Name of the driver bound to @bdf in @name, or "" if there is none. */
-static void pci_driver_name(const char *bdf, char *name, size_t size)
+static inline void pci_driver_name(const char *bdf, char *name, size_t size)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	const char *base;
@@ -94,13 +94,13 @@ static void pci_driver_name(const char *bdf, char *name, size_t size)
 	strcpy(name, base);
 }
 
-static int dirent_not_dot(const struct dirent *d)
+static inline int dirent_not_dot(const struct dirent *d)
 {
 	return d->d_name[0] != '.';
 }
 
 /* Vendor and device ID of @bdf from sysfs: 0, or -1 and errno */
-static int pci_ids(const char *bdf, unsigned long *vendor,
+static inline int pci_ids(const char *bdf, unsigned long *vendor,
 		   unsigned long *device)
 {
 	char path[PATH_MAX];
@@ -113,7 +113,7 @@ static int pci_ids(const char *bdf, unsigned long *vendor,
 }
 
 /* Whether @bdf is an edu device */
-static bool pci_is_edu(const char *bdf)
+static inline bool pci_is_edu(const char *bdf)
 {
 	unsigned long vendor, device;
 
@@ -130,7 +130,7 @@ static bool pci_is_edu(const char *bdf)
  * not preserved (the control) last. Returns how many there are, 0 if
  * there is no lu.edus=; the @nth (from 1) goes to @bdf if there is one.
  */
-static int cmdline_edus(int nth, char *bdf, size_t size)
+static inline int cmdline_edus(int nth, char *bdf, size_t size)
 {
 	char line[4096], *word, *save, *dev;
 	ssize_t len;
@@ -163,7 +163,7 @@ static int cmdline_edus(int nth, char *bdf, size_t size)
  * The @nth (from 1) edu device into @bdf: the @nth that lu.edus= names,
  * or else the @nth in PCI address order.
  */
-static void pci_find_edu_nth(int nth, char *bdf, size_t size)
+static inline void pci_find_edu_nth(int nth, char *bdf, size_t size)
 {
 	struct dirent **list;
 	int i, n, found = 0, seen = 0;
@@ -216,13 +216,13 @@ static inline void pci_find_edu_control(char *bdf, size_t size)
 	pci_find_edu_nth(n ? n : 2, bdf, size);
 }
 
-static void pci_find_edu(char *bdf, size_t size)
+static inline void pci_find_edu(char *bdf, size_t size)
 {
 	pci_find_edu_nth(1, bdf, size);
 }
 
 /* Make vfio-pci the driver of @bdf, unbinding whatever driver it had. */
-static void vfio_bind_pci(const char *bdf)
+static inline void vfio_bind_pci(const char *bdf)
 {
 	char path[PATH_MAX], drv[NAME_MAX + 1];
 
@@ -255,7 +255,7 @@ static void vfio_bind_pci(const char *bdf)
 }
 
 /* Name of the VFIO cdev ("vfioN") of @bdf in @name. */
-static void vfio_find_cdev(const char *bdf, char *name, size_t size)
+static inline void vfio_find_cdev(const char *bdf, char *name, size_t size)
 {
 	char path[PATH_MAX];
 	struct dirent *d;
@@ -279,7 +279,7 @@ static void vfio_find_cdev(const char *bdf, char *name, size_t size)
 	lu_diex("no vfio cdev under %s", path);
 }
 
-static int vfio_open_cdev(const char *name)
+static inline int vfio_open_cdev(const char *name)
 {
 	char path[PATH_MAX];
 	int fd, tries;
@@ -297,7 +297,7 @@ static int vfio_open_cdev(const char *name)
 	return fd;
 }
 
-static void vfio_region_info(int devfd, uint32_t index,
+static inline void vfio_region_info(int devfd, uint32_t index,
 			     struct vfio_region_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -308,7 +308,7 @@ static void vfio_region_info(int devfd, uint32_t index,
 }
 
 /* Set memory decoding and bus mastering in the PCI command register. */
-static void vfio_pci_enable_master(int devfd)
+static inline void vfio_pci_enable_master(int devfd)
 {
 	struct vfio_region_info cfg;
 	uint16_t cmd;
@@ -337,7 +337,7 @@ static void vfio_pci_enable_master(int devfd)
 		lu_diex("bus mastering did not stick (command 0x%04x)", cmd);
 }
 
-static volatile void *vfio_map_bar0(int devfd, size_t *size)
+static inline volatile void *vfio_map_bar0(int devfd, size_t *size)
 {
 	struct vfio_region_info bar;
 	void *p;
@@ -367,7 +367,7 @@ static volatile void *vfio_map_bar0(int devfd, size_t *size)
 static volatile void *edu_bar;
 
 /* One transfer between @iova and the start of the edu buffer. */
-static int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
+static inline int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
 {
 	int ret = edu_dma(edu_bar, dir, iova, 0, len, EDU_DMA_TIMEOUT_MS);
 	const char *what = dir == EDU_DMA_TO_DEVICE ? "to device from" :
@@ -384,12 +384,12 @@ static int edu_dma_xfer(enum edu_dma_dir dir, uint64_t iova, uint32_t len)
 	return ret;
 }
 
-static uint8_t pattern_byte(uint8_t seed, size_t i)
+static inline uint8_t pattern_byte(uint8_t seed, size_t i)
 {
 	return (uint8_t)(i * 13 + seed);
 }
 
-static void pattern_fill(uint8_t *buf, size_t len, uint8_t seed)
+static inline void pattern_fill(uint8_t *buf, size_t len, uint8_t seed)
 {
 	size_t i;
 
@@ -398,7 +398,7 @@ static void pattern_fill(uint8_t *buf, size_t len, uint8_t seed)
 }
 
 /* Number of bytes of @buf that hold pattern @seed. */
-static size_t pattern_count(const uint8_t *buf, size_t len, uint8_t seed)
+static inline size_t pattern_count(const uint8_t *buf, size_t len, uint8_t seed)
 {
 	size_t i, n = 0;
 
@@ -407,7 +407,7 @@ static size_t pattern_count(const uint8_t *buf, size_t len, uint8_t seed)
 	return n;
 }
 
-static int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
+static inline int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
 {
 	size_t i;
 
@@ -418,7 +418,7 @@ static int all_bytes(const uint8_t *buf, size_t len, uint8_t val)
 }
 
 /* The name of the byte pattern of @seed, for check details */
-static const char *pattern_name(uint8_t seed)
+static inline const char *pattern_name(uint8_t seed)
 {
 	switch (seed) {
 	case SEED_P:
@@ -435,7 +435,7 @@ static const char *pattern_name(uint8_t seed)
 }
 
 /* Short description of what @buf holds, for check details. */
-static const char *describe(const uint8_t *buf, size_t len)
+static inline const char *describe(const uint8_t *buf, size_t len)
 {
 	static const uint8_t seeds[] = { SEED_P, SEED_Q, SEED_R, SEED_S };
 	static char other[64];
@@ -455,7 +455,7 @@ static const char *describe(const uint8_t *buf, size_t len)
 }
 
 /* Shared mapping of a fresh, zeroed memfd of @len bytes. */
-static uint8_t *memfd_buf(size_t len, int *fdp)
+static inline uint8_t *memfd_buf(size_t len, int *fdp)
 {
 	void *p;
 	int fd;

@@ -997,30 +997,6 @@ static int mark_checks(const char *bdf)
 #define TRACE_MARKER_FILE	"/sys/kernel/tracing/trace_marker"
 #define PCI_RESCAN		"/sys/bus/pci/rescan"
 
-static int luo_session_retrieve(int luo_fd, const char *name)
-{
-	struct liveupdate_ioctl_retrieve_session retrieve = {
-		.size = sizeof(retrieve),
-	};
-
-	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", name);
-	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
-		lu_die("retrieve session '%s'", name);
-	return retrieve.fd;
-}
-
-/* The file preserved with @token, or a negative errno */
-static int luo_retrieve(int session_fd, uint64_t token)
-{
-	struct liveupdate_session_retrieve_fd rfd = {
-		.size = sizeof(rfd),
-		.token = token,
-	};
-	int err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
-
-	return err ? -err : rfd.fd;
-}
-
 /* The file preserved with @token, which must be there (@what names it) */
 static int luo_retrieve_must(int session_fd, uint64_t token, const char *what)
 {
@@ -1029,15 +1005,6 @@ static int luo_retrieve_must(int session_fd, uint64_t token, const char *what)
 	if (fd < 0)
 		lu_die_err(-fd, "retrieve %s", what);
 	return fd;
-}
-
-static int luo_finish(int session_fd)
-{
-	struct liveupdate_session_finish finish = {
-		.size = sizeof(finish),
-	};
-
-	return ioctl_err(session_fd, LIVEUPDATE_SESSION_FINISH, &finish);
 }
 
 /* The preserved memfd of session @session_fd (pages A and B), mapped */

@@ -52,7 +52,7 @@ struct session {
 /* Errors                                                                  */
 
 /* Die with error number @err unless it is 0: for steps that must work. */
-static LU_PRINTF(2, 3) void must(int err, const char *fmt, ...)
+static inline LU_PRINTF(2, 3) void must(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -65,13 +65,13 @@ static LU_PRINTF(2, 3) void must(int err, const char *fmt, ...)
 }
 
 /* 0, or the error number of a failed ioctl */
-static int ioctl_err(int fd, unsigned long req, void *arg)
+static inline int ioctl_err(int fd, unsigned long req, void *arg)
 {
 	return ioctl(fd, req, arg) ? errno : 0;
 }
 
 /* "errno EBUSY", or "success" for 0, in @buf. */
-static const char *err_str(char buf[ERR_STR_LEN], int err)
+static inline const char *err_str(char buf[ERR_STR_LEN], int err)
 {
 	const char *name = err ? strerrorname_np(err) : NULL;
 
@@ -88,7 +88,7 @@ static const char *err_str(char buf[ERR_STR_LEN], int err)
 /* VFIO                                                                    */
 
 /* Bind the device fd @devfd to @iommufd: 0 and its id in @devid, or an errno */
-static int vfio_bind(int devfd, int iommufd, uint32_t *devid)
+static inline int vfio_bind(int devfd, int iommufd, uint32_t *devid)
 {
 	struct vfio_device_bind_iommufd bind = {
 		.argsz = sizeof(bind),
@@ -101,7 +101,7 @@ static int vfio_bind(int devfd, int iommufd, uint32_t *devid)
 }
 
 /* Open the VFIO cdev @cdev and bind it to a new iommufd. */
-static void session_open(const char *cdev, struct session *s)
+static inline void session_open(const char *cdev, struct session *s)
 {
 	s->devfd = vfio_open_cdev(cdev);
 	s->fd = open(IOMMUFD_DEV, O_RDWR | O_CLOEXEC);
@@ -111,7 +111,7 @@ static void session_open(const char *cdev, struct session *s)
 }
 
 /* Attach the device to the HWPT or IOAS @pt_id: 0 or an errno */
-static int vfio_attach_pt_err(struct session *s, uint32_t pt_id)
+static inline int vfio_attach_pt_err(struct session *s, uint32_t pt_id)
 {
 	struct vfio_device_attach_iommufd_pt attach = {
 		.argsz = sizeof(attach),
@@ -121,7 +121,7 @@ static int vfio_attach_pt_err(struct session *s, uint32_t pt_id)
 	return ioctl_err(s->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
 }
 
-static void vfio_attach_pt(struct session *s, uint32_t pt_id)
+static inline void vfio_attach_pt(struct session *s, uint32_t pt_id)
 {
 	must(vfio_attach_pt_err(s, pt_id),
 	     "VFIO_DEVICE_ATTACH_IOMMUFD_PT pt %u", pt_id);
@@ -130,7 +130,7 @@ static void vfio_attach_pt(struct session *s, uint32_t pt_id)
 /* ----------------------------------------------------------------------- */
 /* iommufd: each returns 0 or the error number of the ioctl                */
 
-static uint32_t ioas_alloc(struct session *s)
+static inline uint32_t ioas_alloc(struct session *s)
 {
 	struct iommu_ioas_alloc alloc = {
 		.size = sizeof(alloc),
@@ -141,7 +141,7 @@ static uint32_t ioas_alloc(struct session *s)
 }
 
 /* A paging HWPT of the device for IOAS @ioas, in @hwpt. */
-static int hwpt_alloc(struct session *s, uint32_t ioas, uint32_t *hwpt)
+static inline int hwpt_alloc(struct session *s, uint32_t ioas, uint32_t *hwpt)
 {
 	struct iommu_hwpt_alloc alloc = {
 		.size = sizeof(alloc),
@@ -155,7 +155,7 @@ static int hwpt_alloc(struct session *s, uint32_t ioas, uint32_t *hwpt)
 }
 
 /* One page of @memfd at offset @start, mapped at @iova. */
-static int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
+static inline int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
 			 uint64_t start, uint64_t iova)
 {
 	struct iommu_ioas_map_file map = {
@@ -172,7 +172,7 @@ static int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
 	return ioctl_err(s->fd, IOMMU_IOAS_MAP_FILE, &map);
 }
 
-static int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
+static inline int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
 		     uint32_t reserved, uint64_t token)
 {
 	struct iommu_hwpt_lu_set_preserve mark = {
@@ -187,7 +187,7 @@ static int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
 }
 
 /* Clear the mark of @hwpt; @token must be 0 */
-static int hwpt_clear(struct session *s, uint32_t hwpt, uint64_t token)
+static inline int hwpt_clear(struct session *s, uint32_t hwpt, uint64_t token)
 {
 	return hwpt_mark(s, hwpt, IOMMU_HWPT_LU_CLEAR, 0, token);
 }
@@ -198,7 +198,7 @@ static int hwpt_clear(struct session *s, uint32_t hwpt, uint64_t token)
  * two pages A and B of a new memfd (@memfd) at IOVA_A and IOVA_B. Return:
  * the memfd's pages, mapped.
  */
-static uint8_t *attach_memfd_hwpt(struct session *s, int *memfd,
+static inline uint8_t *attach_memfd_hwpt(struct session *s, int *memfd,
 				  uint32_t *hwpt, size_t *bar_size)
 {
 	uint32_t ioas = ioas_alloc(s);
@@ -219,7 +219,7 @@ static uint8_t *attach_memfd_hwpt(struct session *s, int *memfd,
 /* ----------------------------------------------------------------------- */
 /* LUO sessions, DMA in flight, the kexec                                  */
 
-static int luo_open(void)
+static inline int luo_open(void)
 {
 	int fd = open(LUO_DEV, O_RDWR | O_CLOEXEC);
 
@@ -228,7 +228,7 @@ static int luo_open(void)
 	return fd;
 }
 
-static int luo_session_create(int luo_fd, const char *name)
+static inline int luo_session_create(int luo_fd, const char *name)
 {
 	struct liveupdate_ioctl_create_session create = {
 		.size = sizeof(create),
@@ -240,7 +240,7 @@ static int luo_session_create(int luo_fd, const char *name)
 	return create.fd;
 }
 
-static int luo_preserve(int session_fd, int fd, uint64_t token)
+static inline int luo_preserve(int session_fd, int fd, uint64_t token)
 {
 	struct liveupdate_session_preserve_fd preserve = {
 		.size = sizeof(preserve),
@@ -251,13 +251,47 @@ static int luo_preserve(int session_fd, int fd, uint64_t token)
 	return ioctl_err(session_fd, LIVEUPDATE_SESSION_PRESERVE_FD, &preserve);
 }
 
+/* The session @name of the previous kernel */
+static inline int luo_session_retrieve(int luo_fd, const char *name)
+{
+	struct liveupdate_ioctl_retrieve_session retrieve = {
+		.size = sizeof(retrieve),
+	};
+
+	snprintf((char *)retrieve.name, sizeof(retrieve.name), "%s", name);
+	if (ioctl(luo_fd, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &retrieve))
+		lu_die("retrieve session '%s'", name);
+	return retrieve.fd;
+}
+
+/* The file preserved with @token, or a negative errno */
+static inline int luo_retrieve(int session_fd, uint64_t token)
+{
+	struct liveupdate_session_retrieve_fd rfd = {
+		.size = sizeof(rfd),
+		.token = token,
+	};
+	int err = ioctl_err(session_fd, LIVEUPDATE_SESSION_RETRIEVE_FD, &rfd);
+
+	return err ? -err : rfd.fd;
+}
+
+static inline int luo_finish(int session_fd)
+{
+	struct liveupdate_session_finish finish = {
+		.size = sizeof(finish),
+	};
+
+	return ioctl_err(session_fd, LIVEUPDATE_SESSION_FINISH, &finish);
+}
+
 /*
  * DMA in flight across the kexec, at @off into A and B (0, or an extra
  * edu device's, extra_layout): the device's buffer gets pattern Q from A, B
  * is filled with S, and the copy from the device to B is started and not
  * waited for. The next stage finds Q in B.
  */
-static void start_inflight_dma(uint8_t *mem, size_t off)
+static inline void start_inflight_dma(uint8_t *mem, size_t off)
 {
 	pattern_fill(mem + off, XFER_LEN, SEED_Q);
 	pattern_fill(mem + PAGE + off, XFER_LEN, SEED_S);
@@ -271,14 +305,14 @@ static void start_inflight_dma(uint8_t *mem, size_t off)
 }
 
 /* Keep the session fd @fd open across the exec of CMD (the kexec). */
-static void keep_open(int fd)
+static inline void keep_open(int fd)
 {
 	if (fcntl(fd, F_SETFD, 0))
 		lu_die("clear FD_CLOEXEC on the session fd");
 }
 
 /* Run CMD (the kexec, or what runs it); the sessions kept open stay so. */
-static LU_NORETURN void exec_cmd(char **cmd)
+static inline LU_NORETURN void exec_cmd(char **cmd)
 {
 	fflush(NULL);
 	execvp(cmd[0], cmd);
