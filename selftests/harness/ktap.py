@@ -114,7 +114,8 @@ def parse_kselftest(text, suite):
             in_ktap = True
             continue
         m = _PLAN.match(line)
-        if m and plan is None:
+        # A program that skips as a whole may print its plan alone
+        if m and plan is None and (in_ktap or m.group("directive")):
             plan = int(m.group("n"))
             directive = (m.group("directive") or "").strip()
             if plan == 0 and directive.upper().startswith("SKIP"):
@@ -130,6 +131,8 @@ def parse_kselftest(text, suite):
         if not m:
             continue
         directive = (m.group("directive") or "").strip()
+        if int(m.group("num")) != len(cases) + 1:
+            problems.append(f"result {m.group('num')} after {len(cases)} results")
         cases.append(KunitCase(suite, m.group("name").strip(),
                                _status(m.group("ok"), directive), directive))
     if plan is None:
