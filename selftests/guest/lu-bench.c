@@ -68,29 +68,6 @@ static void result_list(const char *key, const unsigned long long *v, int n)
 	lu_result(key, "%s", buf);
 }
 
-/* The whole of @memfd (@len bytes) mapped at IOVA_BASE of @ioas */
-static int map_whole(struct session *s, uint32_t ioas, int memfd, size_t len)
-{
-	struct iommu_ioas_map_file map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.fd = memfd,
-		.length = len,
-		.iova = IOVA_BASE,
-	};
-
-	return ioctl_err(s->fd, IOMMU_IOAS_MAP_FILE, &map);
-}
-
-static void destroy(struct session *s, uint32_t id)
-{
-	struct iommu_destroy d = { .size = sizeof(d), .id = id };
-
-	must(ioctl_err(s->fd, IOMMU_DESTROY, &d), "IOMMU_DESTROY %u", id);
-}
-
 /* The device of @s on a new HWPT of a new IOAS mapping the memfd */
 static void setup(struct session *s, size_t len, int *memfd, uint32_t *hwpt)
 {
@@ -108,7 +85,7 @@ static void setup(struct session *s, size_t len, int *memfd, uint32_t *hwpt)
 	ioas = ioas_alloc(s);
 	must(hwpt_alloc(s, ioas, hwpt), "IOMMU_HWPT_ALLOC");
 	vfio_attach_pt(s, *hwpt);
-	must(map_whole(s, ioas, *memfd, len), "IOMMU_IOAS_MAP_FILE of %zu bytes",
+	must(ioas_map_file_len(s, ioas, *memfd, 0, len, IOVA_BASE), "IOMMU_IOAS_MAP_FILE of %zu bytes",
 	     len);
 }
 
@@ -168,13 +145,13 @@ static void fresh(struct session *s, uint32_t hwpt, int memfd, size_t len,
 		uint32_t ioas, h;
 
 		ioas = ioas_alloc(s);
-		must(map_whole(s, ioas, memfd, len), "IOMMU_IOAS_MAP_FILE");
+		must(ioas_map_file_len(s, ioas, memfd, 0, len, IOVA_BASE), "IOMMU_IOAS_MAP_FILE");
 		must(hwpt_alloc(s, ioas, &h), "IOMMU_HWPT_ALLOC");
 		vfio_attach_pt(s, h);
 		t[i] = now_us() - t0;
 		vfio_attach_pt(s, hwpt);
-		destroy(s, h);
-		destroy(s, ioas);
+		must(obj_destroy(s, h), "IOMMU_DESTROY of HWPT %u", h);
+		must(obj_destroy(s, ioas), "IOMMU_DESTROY of IOAS %u", ioas);
 	}
 	result_list("fresh_us", t, reps);
 }

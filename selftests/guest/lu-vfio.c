@@ -427,16 +427,6 @@ static int ioas_copy(struct session *s, uint32_t dst, uint64_t dst_iova,
 	return ioctl_err(s->fd, IOMMU_IOAS_COPY, &copy);
 }
 
-static int obj_destroy(struct session *s, uint32_t id)
-{
-	struct iommu_destroy destroy = {
-		.size = sizeof(destroy),
-		.id = id,
-	};
-
-	return ioctl_err(s->fd, IOMMU_DESTROY, &destroy);
-}
-
 /* ----------------------------------------------------------------------- */
 /* Memory                                                                  */
 

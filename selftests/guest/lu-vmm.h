@@ -154,9 +154,10 @@ static inline int hwpt_alloc(struct session *s, uint32_t ioas, uint32_t *hwpt)
 	return err;
 }
 
-/* One page of @memfd at offset @start, mapped at @iova. */
-static inline int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
-			 uint64_t start, uint64_t iova)
+/* @len bytes of @memfd from offset @start, mapped at @iova. */
+static inline int ioas_map_file_len(struct session *s, uint32_t ioas,
+				    int memfd, uint64_t start, uint64_t len,
+				    uint64_t iova)
 {
 	struct iommu_ioas_map_file map = {
 		.size = sizeof(map),
@@ -165,11 +166,28 @@ static inline int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
 		.ioas_id = ioas,
 		.fd = memfd,
 		.start = start,
-		.length = PAGE,
+		.length = len,
 		.iova = iova,
 	};
 
 	return ioctl_err(s->fd, IOMMU_IOAS_MAP_FILE, &map);
+}
+
+/* One page of @memfd at offset @start, mapped at @iova. */
+static inline int ioas_map_file(struct session *s, uint32_t ioas, int memfd,
+				uint64_t start, uint64_t iova)
+{
+	return ioas_map_file_len(s, ioas, memfd, start, PAGE, iova);
+}
+
+static inline int obj_destroy(struct session *s, uint32_t id)
+{
+	struct iommu_destroy destroy = {
+		.size = sizeof(destroy),
+		.id = id,
+	};
+
+	return ioctl_err(s->fd, IOMMU_DESTROY, &destroy);
 }
 
 static inline int hwpt_mark(struct session *s, uint32_t hwpt, uint32_t flags,
