@@ -98,12 +98,12 @@ kselftest: guest
 # lutrace (docs/lutrace.md): BPF objects built against the built kernel's
 # BTF, libbpf skeletons, a host binary (system libbpf, dynamic) and a static
 # one for the guest. Debian's bpftool and libbpf, see docs/lutrace.md.
-LT_BPF := dump trace latency
+LT_BPF := dump trace latency timeline
 LT_SKELS := $(patsubst %,$(LT)/%.skel.h,$(LT_BPF))
 LT_CORE_SRCS := $(addprefix tools/lutrace/,decode.c load.c verdict.c compare.c env.c \
-	events.c json.c hist.c)
+	events.c json.c hist.c timeline_model.c)
 LT_SRCS := $(addprefix tools/lutrace/,main.c common.c dump.c check.c diff.c trace.c \
-	latency.c) $(LT_CORE_SRCS)
+	latency.c timeline.c) $(LT_CORE_SRCS)
 # JSON reading (dump --from, check --from, diff): json-c
 LT_LIBS := json-c
 LT_HDRS := $(wildcard tools/lutrace/*.h tools/lutrace/compat/*/*.h) bpf/lutrace.h
@@ -112,6 +112,7 @@ LT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LT_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -I$(LT) -Itools/lutrace \
 	-Itools/lutrace/compat \
 	-DLT_ABI_IOMMU_H='"$(LT_ABI)/iommu.h"' -DLT_ABI_BLOCK_H='"$(LT_ABI)/block.h"' \
+	-DLT_ABI_TL_H='"$(LT_ABI)/iommu_timeline.h"' \
 	-DLUTRACE_VERSION='"$(LT_VERSION)"'
 BPF_CFLAGS := -O2 -g -Wall -target bpf -D__TARGET_ARCH_x86 \
 	-fms-extensions -Wno-microsoft-anon-tag -I$(LT) -Ibpf

@@ -465,11 +465,11 @@ int dump(struct lt_dump_args *args)
 	/* The hashes first: small, and what the validity verdicts rest on */
 	if (args->incoming) {
 		st_addr = (__u64)st;
-		walk(args, &ram, st_addr +
-		     bpf_core_field_offset(struct iommu_lu_state, dev_hash),
+		/* Sized by the kernel from the number of devices */
+		walk(args, &ram, (__u64)BPF_CORE_READ(st, dev_hash),
 		     LT_CHAIN_DEVICE,
-		     bpf_core_field_size(struct iommu_lu_state, dev_hash) /
-		     sizeof(struct hlist_head), read_bucket);
+		     1U << (BPF_CORE_READ(st, dev_hash_bits) & 31),
+		     read_bucket);
 		walk(args, &ram, st_addr +
 		     bpf_core_field_offset(struct iommu_lu_state, hw_hash),
 		     LT_CHAIN_HW_UNIT,

@@ -219,4 +219,24 @@ struct lt_hist {
 	__u64 max_ns;
 };
 
+/* timeline: size of a timeline ring with its header (IOMMU_LU_TL_SIZE) */
+#define LT_TL_SIZE		65536
+
+/*
+ * timeline: the syscall program's context, out only. The blobs themselves
+ * are too big for a context: the program copies them into lt_tl_in[] and
+ * lt_tl_self[] in its .bss, which the tool reads through the skeleton.
+ */
+struct lt_tl_args {
+	__s32 err;		/* 0, or -ENOENT: iommu_lu_tl_self is not in
+				 * kallsyms (no timeline in this kernel) */
+	__s32 in_status;	/* iommu_lu_tl_in_status: 0 nothing handed
+				 * over, 1 accepted, -errno refused */
+	__u32 have_in;		/* iommu_lu_tl_in was set: lt_tl_in[] read */
+	__s32 in_err;		/* error reading it, or -ENODATA: not set */
+	__s32 self_err;		/* error reading lt_tl_self[], or -ENODATA:
+				 * iommu_lu_tl_self is NULL */
+	__u32 khz;		/* tsc_khz; 0: not known (not x86) */
+};
+
 #endif /* LUTRACE_BPF_H */

@@ -417,6 +417,95 @@ _KPROBE = re.compile(r"^\s*.+?-(?P<pid>\d+)\s+\[\d+\]\s+\S+\s+(?P<ts>\d+)\.(?P<u
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d")
 
 
+# The phases of `lutrace timeline`, in order (docs/lutrace.md)
+TIMELINE_PHASES = ["preserve", "wait", "freeze", "shutdown", "kexec", "adopt",
+                   "restore", "userspace", "retrieve", "finish"]
+# Steps each kernel must have recorded, with ret 0, in one device's update
+TIMELINE_OLD = ["flb_preserve", "domain_preserve", "iommufd_preserve", "device_preserve",
+                "vfio_preserve", "device_freeze", "no_return", "unit_shutdown", "handover"]
+TIMELINE_NEW = ["validate", "unit_adopt", "device_restore", "iommufd_retrieve",
+                "vfio_retrieve", "device_attach", "flb_finish"]
+
+
+def timeline_text_phases(text):
+    """(name, start, duration) in ms per phase row of the text output, and
+    the total row's duration."""
+    rows, total = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\s+(\S.*?)\s+(-?\d+\.\d{3})\s+(-|-?\d+\.\d{3})(\s|$)", line)
+        if not m:
+            continue
+        if m[1] == "total":
+            total = float(m[3])
+        elif m[3] != "-":
+            rows.append((m[1], float(m[2]), float(m[3])))
+    return rows, total
+
+
+@pytestmark_qemu
+def test_timeline(lu_e2e):
+    """lutrace timeline after the update finished: the ten phases in order,
+    none negative, adding up to the total (within 1 ms, in the JSON and in
+    the text); the blackout ends with the preserved edu's restore; each
+    kernel recorded the IOMMU steps of the update, and the old kernel's
+    preserve steps are those its trace buffer saw."""
+    run = lu_e2e
+    s1, s2 = run.stage(1), run.stage(2)
+    assert s2.results.get("timeline-rc") == "0", s2.blob("timeline-err")
+    t = blob_json(s2, "timeline")
+    phases = t["phases"]
+    assert [p["name"] for p in phases] == TIMELINE_PHASES, phases
+    for a, b in zip(phases, phases[1:]):
+        assert a["start_ns"] + a["duration_ns"] == b["start_ns"], (a, b)
+    for p in phases:
+        assert p["duration_ns"] >= 0 and 0 <= p["iommu_ns"] <= p["duration_ns"], p
+    assert abs(sum(p["duration_ns"] for p in phases) - t["total_ns"]) <= 1_000_000, t
+    # t=0 is the handover: the kexec phase starts there
+    assert phases[TIMELINE_PHASES.index("kexec")]["start_ns"] == 0, phases
+
+    edu = s1.results["edu_bdf"]
+    b = t["blackout"]
+    assert b["start_ns"] == 0 and b["end_ns"] == b["duration_ns"] > 0, b
+    assert b["end_device"] == edu, b
+    assert 0 <= b["iommu_ns"] <= b["duration_ns"], b
+    restore_end = phases[TIMELINE_PHASES.index("restore")]
+    assert b["end_ns"] == restore_end["start_ns"] + restore_end["duration_ns"], (b, restore_end)
+
+    steps = t["steps"]
+    for kernel, names in (("old", TIMELINE_OLD), ("new", TIMELINE_NEW)):
+        ok = {x["step"] for x in steps if x["kernel"] == kernel and x["ret"] == 0}
+        assert set(names) <= ok, f"{kernel} kernel: missing {set(names) - ok}"
+    for x in steps:
+        assert x["duration_ns"] >= 0, x
+        assert (x["kernel"] == "old") == (x["start_ns"] <= 0), x
+    for name in ("device_restore", "device_attach"):
+        objs = {x["object"] for x in steps if x["step"] == name and x["ret"] == 0}
+        assert objs == {edu}, (name, objs)
+    assert edu in {x["object"] for x in steps if x["step"] == "device_preserve"}, steps
+    # The old kernel handed over what its trace buffer saw of the update:
+    # as many domain and device preserves after its last FLB preserve
+    ev = [e for e, _ in kernel_events(s1.blob("ftrace"))]
+    last = len(ev) - 1 - ev[::-1].index("flb_preserve")
+    for name in ("domain_preserve", "device_preserve"):
+        want = ev[last:].count(name)
+        got = sum(x["step"] == name for x in steps if x["kernel"] == "old")
+        assert got == want, f"{name}: {got} handed over, {want} traced"
+
+    # The text says the same, in ms: its phases add up to its total
+    text = s2.blob("timeline-text")
+    assert s2.results.get("timeline-text-rc") == "0", s2.blob("timeline-text-err")
+    rows, total = timeline_text_phases(text)
+    assert len(rows) == len(TIMELINE_PHASES) and total is not None, text
+    assert abs(sum(r[2] for r in rows) - total) <= 1.0, text
+    assert abs(total * 1e6 - t["total_ns"]) <= 1_000_000, (total, t["total_ns"])
+    assert f"to {edu}'s restore" in text, text
+
+    # Without --trust-tsc, TCG's TSC is not taken on trust: said, exit 1
+    err = s2.blob("timeline-untrusted-err")
+    assert s2.results.get("timeline-untrusted-rc") == "1", err
+    assert "the TSC cannot be compared across the kexec" in err, err
+
+
 def kprobe_durations(text):
     """Per function of REF_FUNCS, the duration in microseconds of each call
     the kernel's kprobe events saw (entry to return, per thread)."""

@@ -160,6 +160,17 @@ def test_check_incoming_cold_boot(machine):
 
 
 @pytest.mark.qemu
+def test_timeline_cold_boot(machine):
+    """lutrace timeline on a cold boot: no previous kernel handed one over,
+    said, exit 1, nothing printed as if it were a timeline"""
+    s1 = lu_check_run(machine).stage(1)
+    err = s1.blob("timeline-cold-err")
+    assert s1.results.get("timeline-cold-rc") == "1", err
+    assert "the previous kernel handed over no timeline" in err, err
+    assert s1.blob("timeline-cold") == "", s1.blob("timeline-cold")
+
+
+@pytest.mark.qemu
 def test_check_outgoing_entry_changed(machine):
     """The preserved device's recorded entry damaged (debugfs
     device-context) so that it is not the live one, as after a re-attach:

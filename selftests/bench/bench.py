@@ -23,12 +23,12 @@ are of medians):
    session without lutrace and one with "lutrace trace" and "lutrace
    latency" running, interleaved. Goal: with / without.
 4. Restore against starting over (same boot, then KEXECS kexecs, one
-   sample each). The restore is the new kernel's part, from its printk
-   clock: from the log line "iommu-lu: incoming state" (printed once the
-   state is validated: the validation itself is not in the figure) to
-   "restored its preserved domain" at the device's probe (other boot work
-   runs in between: an upper bound of the adoption and domain restore);
-   plus the VMM's: the iommufd retrieved (the HWPT restored, the IOAS
+   sample each). The restore is the new kernel's part, from the update's
+   timeline (lutrace timeline, the TSC of both kernels): its phases
+   "validate and adopt" and "restore at probe", from the first step that
+   reads the state to the device's domain restored at probe (other boot
+   work runs in between: an upper bound; the IOMMU steps' own time is
+   shown too); plus the VMM's: the iommufd retrieved (the HWPT restored, the IOAS
    rebuilt from the memfd, pinned), IOMMU_HWPT_LU_GET_ID and the device
    attached to the restored HWPT. Starting over is a new IOAS that maps
    the same memfd with IOMMU_IOAS_MAP_FILE, a new HWPT and the device
@@ -36,10 +36,13 @@ are of medians):
    device's retrieve and bind to the iommufd, which both pay, is shown but
    left out of the ratio. Goal: restore / start over (median of fresh).
 
-Not measured yet: lutrace dump time against the number of entries, and the
-timeline of an update across both kernels (issue 15).
+Each kexec's blackout (the handover to the device's restore) and the
+IOMMU's share of it come from the same timeline.
+
+Not measured yet: lutrace dump time against the number of entries.
 """
 
+import json
 import os
 import re
 import statistics
@@ -52,7 +55,6 @@ from harness import qemu  # noqa: E402
 MIB, REPS, KEXECS = 1024, 5, 3
 MACHINES = ("vtd", "amdvi")
 LINE = re.compile(r"lu-bench: (.*)$")
-TS = re.compile(r"^\[\s*(\d+\.\d+)\]")
 
 
 def mmm(values):
@@ -136,19 +138,21 @@ def guest_part(machine):
 
     print(f"\n## 4. {machine}: restore of the marked HWPT against mapping the "
           f"memfd afresh, ms ({KEXECS} kexecs)")
-    print("kernel | kernel restore | iommufd retrieve | GET_ID | attach | "
+    print("kernel | kernel restore (IOMMU steps) | iommufd retrieve | GET_ID | attach | "
           "restore total | fresh first | fresh median | restore/fresh | "
-          "(device retrieve+bind)")
+          "(device retrieve+bind) | blackout (IOMMU share)")
     ratios = []
     for n in range(2, KEXECS + 2):
         st = run.stage(n)
-        inc = [line for line in st.lines if "iommu-lu: incoming state" in line]
-        done = [line for line in st.lines if "restored its preserved domain" in line]
-        if not inc or not done:
-            print(f"{machine}: stage {n} has no restore log lines", file=sys.stderr)
+        if st.results.get("timeline-rc") != "0" or not st.blob("timeline"):
+            print(f"{machine}: stage {n}: no timeline: {st.blob('timeline-err')}",
+                  file=sys.stderr)
             return 1
-        k_ms = (float(TS.match(done[-1]).group(1)) -
-                float(TS.match(inc[0]).group(1))) * 1000
+        tl = json.loads(st.blob("timeline"))
+        ph = {p["name"]: p for p in tl["phases"]}
+        k_ms = (ph["adopt"]["duration_ns"] + ph["restore"]["duration_ns"]) / 1e6
+        k_iommu = (ph["adopt"]["iommu_ns"] + ph["restore"]["iommu_ns"]) / 1e6
+        b = tl["blackout"]
         r = st.results
         parts = [int(r[k]) / 1000 for k in
                  ("restore_iommufd_us", "restore_get_id_us", "restore_attach_us")]
@@ -156,9 +160,11 @@ def guest_part(machine):
         fresh_all = [int(x) / 1000 for x in r["fresh_us"].split()]
         fresh = statistics.median(fresh_all)
         ratios.append(total / fresh)
-        print(f"{n} | {k_ms:.1f} | {parts[0]:.1f} | {parts[1]:.2f} | {parts[2]:.2f} | "
-              f"{total:.1f} | {fresh_all[0]:.1f} | {fresh:.1f} | {total / fresh:.2f} | "
-              f"({int(r['restore_device_bind_us']) / 1000:.1f})")
+        print(f"{n} | {k_ms:.1f} ({k_iommu:.1f}) | {parts[0]:.1f} | {parts[1]:.2f} | "
+              f"{parts[2]:.2f} | {total:.1f} | {fresh_all[0]:.1f} | {fresh:.1f} | "
+              f"{total / fresh:.2f} | ({int(r['restore_device_bind_us']) / 1000:.1f}) | "
+              f"{b['duration_ns'] / 1e6:.1f} ms "
+              f"({b['iommu_ns'] / b['duration_ns'] * 100:.1f}%)")
     print(f"restore/fresh, median over kernels: {statistics.median(ratios):.2f}")
     return 0
 

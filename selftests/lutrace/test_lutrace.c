@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host unit tests of lutrace's decoding, event parsing and printing
- * (tools/lutrace/{decode,events,json,hist}.c). No kernel, no BPF: the tests
- * build the records the dump program would hand over from the ABI's own
- * structures (<linux/kho/abi/iommu.h>, <linux/kho/abi/block.h>), feed them
- * to a snapshot and check what is printed.
+ * (tools/lutrace/{decode,events,json,hist,timeline_model}.c). No kernel, no
+ * BPF: the tests build the records the dump program would hand over from
+ * the ABI's own structures (<linux/kho/abi/iommu.h>, <linux/kho/abi/block.h>),
+ * feed them to a snapshot and check what is printed; the same for the two
+ * timeline rings (<linux/kho/abi/iommu_timeline.h>).
  *
  * Output: one "ok N name" / "not ok N name: reason" line per test, the
  * output that failed as "# " lines, and a closing
@@ -12,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,12 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <json-c/json.h>
 #include "compare.h"
 #include "decode.h"
 #include "env.h"
 #include "events.h"
 #include "hist.h"
 #include "json.h"
+#include "timeline_model.h"
 #include "verdict.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -3028,6 +3032,753 @@ static int run_corruption(size_t i)
 	return 0;
 }
 
+/* ---- tests: the timeline ------------------------------------------------- */
+
+/*
+ * Timelines are crafted as the kernels write them: a header and a ring of
+ * records from the ABI's own structures. The TSC runs at 2 GHz, so that a
+ * microsecond is 2000 cycles and every time below comes out in whole ns;
+ * AT(us) is the TSC @us microseconds from the handover.
+ */
+#define TL_KHZ		2000000
+#define TL_HANDOVER	100000000000ULL
+#define AT(us)		((__u64)((__s64)TL_HANDOVER + (__s64)(us) * 2000))
+#define TL_DEV(bus, dev, fn)	((__u32)BDF(bus, dev, fn))
+
+static unsigned char tl_old[LT_TL_SIZE] __attribute__((aligned(8)));
+static unsigned char tl_new[LT_TL_SIZE] __attribute__((aligned(8)));
+
+static struct iommu_lu_tl_hdr *tl_hdr(unsigned char *blob)
+{
+	return (struct iommu_lu_tl_hdr *)blob;
+}
+
+static void tl_init(unsigned char *blob, __u32 flags)
+{
+	struct iommu_lu_tl_hdr *h = tl_hdr(blob);
+
+	memset(blob, 0, LT_TL_SIZE);
+	h->magic = IOMMU_LU_TL_MAGIC;
+	h->version = IOMMU_LU_TL_VERSION;
+	h->rec_size = sizeof(struct iommu_lu_tl_rec);
+	h->capacity = IOMMU_LU_TL_CAPACITY;
+	h->flags = flags;
+	h->clock_khz = TL_KHZ;
+}
+
+/* Appends a step as the kernel does: record n in slot n % capacity */
+static void tl_rec(unsigned char *blob, __u16 step, __u32 key, __u64 begin,
+		   __u64 end, __s32 ret)
+{
+	struct iommu_lu_tl_hdr *h = tl_hdr(blob);
+	struct iommu_lu_tl_rec *r = (struct iommu_lu_tl_rec *)(h + 1) +
+				    h->nr_written % h->capacity;
+
+	memset(r, 0, sizeof(*r));
+	r->begin = begin;
+	r->end = end;
+	r->key = key;
+	r->step = step;
+	r->cpu = 1;
+	r->ret = ret;
+	h->nr_written++;
+}
+
+/* The old kernel's steps of the standard update, up to the handover */
+static void tl_old_steps(void)
+{
+	tl_rec(tl_old, IOMMU_LU_STEP_FLB_PRESERVE, 0, AT(-15000000),
+	       AT(-14990000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_DOMAIN_PRESERVE, 0, AT(-14980000),
+	       AT(-14970000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_DEVICE_PRESERVE, TL_DEV(0, 1, 0),
+	       AT(-14960000), AT(-14955000), 0);
+	/* Ends last, so recorded last: the domain and device nest in it */
+	tl_rec(tl_old, IOMMU_LU_STEP_IOMMUFD_PRESERVE, 0, AT(-14985000),
+	       AT(-14950000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_VFIO_PRESERVE, 0, AT(-14945000),
+	       AT(-14940000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_DEVICE_FREEZE, TL_DEV(0, 1, 0),
+	       AT(-2000000), AT(-1998000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_NO_RETURN, 0, AT(-500000), AT(-500000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_UNIT_SHUTDOWN, 0, AT(-300000),
+	       AT(-299000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_HANDOVER, 0, AT(0), AT(0), 0);
+}
+
+static void tl_old_std(void)
+{
+	tl_init(tl_old, IOMMU_LU_TL_CLOCK_INVARIANT);
+	tl_old_steps();
+}
+
+/* The new kernel's part, up to the restore (the blackout's end) */
+static void tl_new_boot(void)
+{
+	tl_init(tl_new, IOMMU_LU_TL_CLOCK_INVARIANT);
+	/* The validation runs inside the first unit's adoption */
+	tl_rec(tl_new, IOMMU_LU_STEP_VALIDATE, 0, AT(1002000), AT(1005000), 0);
+	tl_rec(tl_new, IOMMU_LU_STEP_UNIT_ADOPT, 0, AT(1000000), AT(1010000), 0);
+	tl_rec(tl_new, IOMMU_LU_STEP_DEVICE_RESTORE, TL_DEV(0, 1, 0),
+	       AT(1300000), AT(1302000), 0);
+	/* A failed restore does not end the phase */
+	tl_rec(tl_new, IOMMU_LU_STEP_DEVICE_RESTORE, TL_DEV(0, 2, 0),
+	       AT(1303000), AT(1303500), -EINVAL);
+}
+
+/* The rest: user space retrieves, attaches, finishes; then a next update */
+static void tl_new_finish(void)
+{
+	tl_rec(tl_new, IOMMU_LU_STEP_IOMMUFD_RETRIEVE, 0, AT(5000000),
+	       AT(5020000), 0);
+	tl_rec(tl_new, IOMMU_LU_STEP_VFIO_RETRIEVE, 0, AT(5030000),
+	       AT(5031000), 0);
+	tl_rec(tl_new, IOMMU_LU_STEP_DEVICE_ATTACH, TL_DEV(0, 1, 0),
+	       AT(5040000), AT(5041000), 0);
+	tl_rec(tl_new, IOMMU_LU_STEP_FLB_FINISH, 0, AT(9000000), AT(9001000), 0);
+	tl_rec(tl_new, IOMMU_LU_STEP_FLB_PRESERVE, 0, AT(12000000),
+	       AT(12001000), 0);
+}
+
+static const struct lt_tl_clock tl_clock_ok = {
+	.khz = TL_KHZ,
+	.constant_tsc = true,
+	.nonstop_tsc = true,
+	.clocksource = "tsc",
+};
+
+/* The standard update's phases, in us: end and IOMMU time */
+static const struct {
+	const char *name;
+	const char *label;
+	__s64 end_us;
+	__s64 iommu_us;
+} tl_std_phases[LT_TL_NR_PHASES] = {
+	{ "preserve", "preserve", -14940000, 50000 },
+	{ "wait", "wait for the kexec", -2000000, 0 },
+	{ "freeze", "freeze", -500000, 2000 },
+	{ "shutdown", "shutdown", 0, 1000 },
+	{ "kexec", "kexec and boot", 1000000, 0 },
+	{ "adopt", "validate and adopt", 1010000, 10000 },
+	{ "restore", "restore at probe", 1302000, 2000 },
+	{ "userspace", "user space", 5000000, 500 },
+	{ "retrieve", "retrieve and attach", 5041000, 22000 },
+	{ "finish", "finish", 9001000, 1000 },
+};
+#define TL_STD_START_US	(-15000000)
+
+static __attribute__((noinline)) char *
+tl_print(const struct lt_timeline *t, enum lt_format fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		abort();
+	lt_tl_print(t, f, fmt);
+	fclose(f);
+	return buf;
+}
+
+/* Builds the timeline of the two rings as they are */
+static int tl_build(struct lt_timeline *t, const struct lt_tl_clock *c)
+{
+	return lt_tl_build(t, tl_old, sizeof(tl_old), tl_new, sizeof(tl_new),
+			   c);
+}
+
+/* The model's phases: in order, exact, the nested validation once */
+static int t_tl_phases(void)
+{
+	struct lt_timeline t;
+	__s64 sum = 0, start = TL_STD_START_US * 1000LL;
+	size_t i;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	EQ(t.nr_warnings, 0);
+	EQ(t.start_ns, start);
+	for (i = 0; i < LT_TL_NR_PHASES; i++) {
+		const struct lt_tl_phase *p = &t.phases[i];
+
+		STREQ(p->name, tl_std_phases[i].name);
+		STREQ(p->label, tl_std_phases[i].label);
+		EQ(p->pending, false);
+		EQ(p->start_ns, start);
+		EQ(p->end_ns, tl_std_phases[i].end_us * 1000);
+		EXPECT(p->iommu_ns == tl_std_phases[i].iommu_us * 1000,
+		       "phase %s: iommu_ns %lld, expected %lld", p->name,
+		       (long long)p->iommu_ns,
+		       (long long)tl_std_phases[i].iommu_us * 1000);
+		sum += p->end_ns - p->start_ns;
+		start = p->end_ns;
+	}
+	EQ(sum, t.total_ns);
+	EQ(t.total_ns, (9001000LL - TL_STD_START_US) * 1000);
+	/* validate (3 ms) inside unit_adopt (10 ms): 10 ms, not 13 */
+	EQ(t.phases[5].end_ns - t.phases[5].start_ns, 10000000);
+	EQ(t.phases[5].iommu_ns, 10000000);
+	EQ(t.have_blackout, true);
+	EQ(t.blackout.start_ns, 0);
+	EQ(t.blackout.end_ns, 1302000000);
+	EQ(t.blackout.iommu_ns, 12000000);
+	EQ(t.blackout.permille, 9);
+	EQ(t.blackout.end_key, TL_DEV(0, 1, 0));
+	/* 9 old, 8 new: the next update's flb_preserve is not this one's */
+	EQ(t.nr_steps, 17);
+	for (i = 1; i < t.nr_steps; i++)
+		EXPECT(t.steps[i].rec.begin >= t.steps[i - 1].rec.begin,
+		       "step %zu out of order", i);
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* "-12.345" (ms, three decimals, as printed) in us; LLONG_MIN if not */
+static long long tl_us(const char *ms)
+{
+	long long whole, frac;
+	bool neg = *ms == '-';
+	char *end;
+
+	whole = strtoll(ms + neg, &end, 10);
+	if (*end != '.' || strlen(end + 1) != 3)
+		return LLONG_MIN;
+	frac = strtoll(end + 1, &end, 10);
+	if (*end)
+		return LLONG_MIN;
+	return (neg ? -1 : 1) * (whole * 1000 + frac);
+}
+
+/* The phase rows of the text: their durations add up to the total row */
+static int t_tl_text(void)
+{
+	struct lt_timeline t;
+	long long sum = 0, start_us, dur_us, total_start, total;
+	char line[256], s[32], d[32], m[32], *out;
+	size_t i;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	out = tl_print(&t, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "IOMMU live update timeline: TSC at 2000.000 MHz (old kernel 2000.000), invariant in both kernels; t=0 at the handover\n");
+	HAS(out, "  PHASE                 START(ms)  DURATION(ms)  IOMMU(ms)\n");
+	HAS(out, "  preserve             -15000.000        60.000     50.000\n");
+	for (i = 0; i < LT_TL_NR_PHASES; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "  %s ", tl_std_phases[i].label);
+		EXPECT(line_with(out, want, line, sizeof(line)),
+		       "no row for %s", tl_std_phases[i].label);
+		EXPECT(sscanf(line + strlen(want), "%31s %31s %31s", s, d,
+			      m) == 3, "row: %s", line);
+		start_us = tl_us(s);
+		dur_us = tl_us(d);
+		EXPECT(start_us + dur_us == tl_std_phases[i].end_us,
+		       "row %s ends at %lld us", line, start_us + dur_us);
+		EXPECT(tl_us(m) == tl_std_phases[i].iommu_us, "row %s", line);
+		sum += dur_us;
+	}
+	EXPECT(line_with(out, "  total ", line, sizeof(line)), "no total");
+	EXPECT(sscanf(line + 8, "%31s %31s", s, d) == 2, "total: %s", line);
+	total_start = tl_us(s);
+	total = tl_us(d);
+	EQ(total_start, -15000000);
+	EQ(sum, total);
+	HAS(out, "  blackout: 1302.000 ms from the handover to 0000:00:01.0's restore; IOMMU 12.000 ms (0.9%)\n");
+	HAS(out, "STEPS\n");
+	HAS(out, "  -14980.000        10.000  old     domain_preserve    domain 0\n");
+	HAS(out, "        0.000         0.000  old     handover\n");
+	HAS(out, "     1000.000        10.000  new     unit_adopt         unit 0\n");
+	HAS(out, "     1303.000         0.500  new     device_restore     0000:00:02.0       error -22 (EINVAL)\n");
+	EQ(count_of(out, "flb_preserve"), 1);
+	HASNT(out, "warning:");
+	HASNT(out, " \n");
+	free(out);
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* The JSON: valid, read back, its phases add up to total_ns exactly */
+static int t_tl_json(void)
+{
+	struct json_object *doc, *o, *a, *p, *v;
+	struct lt_timeline t;
+	long long sum = 0;
+	char *out;
+	size_t i;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	out = tl_print(&t, LT_FMT_JSON);
+	t_ctx = out;
+	EXPECT(json_valid(out), "invalid JSON");
+	EQ(count_lines(out), 1);
+	HAS(out, "{\"clock\":{\"khz\":2000000,\"old_khz\":2000000,\"invariant\":{\"old\":true,\"new\":true},\"trusted\":false},");
+	HAS(out, "\"handover\":{\"version\":1,\"capacity\":2044,\"written\":9,\"overwritten\":0}");
+	HAS(out, "\"blackout\":{\"start_ns\":0,\"end_ns\":1302000000,\"duration_ns\":1302000000,\"iommu_ns\":12000000,\"iommu_permille\":9,\"end_device\":\"0000:00:01.0\"}");
+	HAS(out, "{\"kernel\":\"new\",\"step\":\"device_restore\",\"object\":\"0000:00:02.0\",\"start_ns\":1303000000,\"duration_ns\":500000,\"ret\":-22,\"cpu\":1,\"tsc_begin\":\"0x17e3cb4f80\",\"tsc_end\":\"0x17e3da91c0\"}");
+	HAS(out, "{\"kernel\":\"old\",\"step\":\"handover\",\"object\":null,\"start_ns\":0,");
+	HAS(out, "\"warnings\":[]}");
+	doc = json_tokener_parse(out);
+	EXPECT(doc, "json-c cannot read it");
+	EXPECT(json_object_object_get_ex(doc, "phases", &a) &&
+	       json_object_array_length(a) == LT_TL_NR_PHASES, "phases");
+	for (i = 0; i < LT_TL_NR_PHASES; i++) {
+		p = json_object_array_get_idx(a, i);
+		EXPECT(json_object_object_get_ex(p, "name", &v) &&
+		       !strcmp(json_object_get_string(v), tl_std_phases[i].name),
+		       "phase %zu's name", i);
+		EXPECT(json_object_object_get_ex(p, "duration_ns", &v) &&
+		       json_object_is_type(v, json_type_int), "duration %zu", i);
+		sum += json_object_get_int64(v);
+		EXPECT(json_object_object_get_ex(p, "iommu_ns", &v) &&
+		       json_object_get_int64(v) == tl_std_phases[i].iommu_us * 1000,
+		       "iommu %zu", i);
+	}
+	EXPECT(json_object_object_get_ex(doc, "total_ns", &v), "total_ns");
+	EQ(sum, json_object_get_int64(v));
+	EQ(sum, (9001000LL + 15000000) * 1000);
+	EXPECT(json_object_object_get_ex(doc, "steps", &o) &&
+	       json_object_array_length(o) == 17, "steps");
+	json_object_put(doc);
+	free(out);
+
+	/* Pretty: the same document, indented */
+	out = tl_print(&t, LT_FMT_PRETTY);
+	t_ctx = out;
+	EXPECT(json_valid(out), "invalid pretty JSON");
+	HAS(out, "\n    \"phases\": [\n");
+	free(out);
+	lt_tl_free(&t);
+	return 0;
+}
+
+/*
+ * At a rate that makes no time a whole number of ns or us, the phases
+ * still add up: exactly in ns (JSON), and in the text's rounded ms too.
+ */
+static int t_tl_rounding(void)
+{
+	struct lt_tl_clock c = tl_clock_ok;
+	struct lt_timeline t;
+	long long sum = 0, total;
+	char line[256], s[32], d[32], *out;
+	__s64 ns = 0;
+	size_t i;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_new_finish();
+	c.khz = 2095997;
+	tl_hdr(tl_old)->clock_khz = c.khz;
+	EQ(tl_build(&t, &c), 0);
+	EQ(t.nr_warnings, 0);
+	for (i = 0; i < LT_TL_NR_PHASES; i++)
+		ns += t.phases[i].end_ns - t.phases[i].start_ns;
+	EQ(ns, t.total_ns);
+	/* 24001 ms of cycles at 2 GHz are 22.9 s at 2095.997 MHz */
+	EQ(t.total_ns, 48002000000000000ULL / 2095997);
+	out = tl_print(&t, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "TSC at 2095.997 MHz (old kernel 2095.997)");
+	for (i = 0; i < LT_TL_NR_PHASES; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "  %s ", tl_std_phases[i].label);
+		EXPECT(line_with(out, want, line, sizeof(line)),
+		       "no row for %s", tl_std_phases[i].label);
+		EXPECT(sscanf(line + strlen(want), "%31s %31s", s, d) == 2,
+		       "row: %s", line);
+		EXPECT(tl_us(d) != LLONG_MIN, "row: %s", line);
+		sum += tl_us(d);
+	}
+	EXPECT(line_with(out, "  total ", line, sizeof(line)), "no total");
+	EXPECT(sscanf(line + 8, "%31s %31s", s, d) == 2, "total: %s", line);
+	total = tl_us(d);
+	EQ(sum, total);
+	/* The text's total is of its rounded ends: within 1 us of the ns */
+	EXPECT(llabs(total - (t.total_ns + 500) / 1000) <= 1,
+	       "total %lld us, %lld ns", total, (long long)t.total_ns);
+	free(out);
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* Before FINISH, before the retrieves: pending phases, a warning, no error */
+static int t_tl_pending(void)
+{
+	struct lt_timeline t;
+	char *out;
+	size_t i;
+
+	tl_old_std();
+	tl_new_boot();
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	for (i = 0; i < LT_TL_NR_PHASES; i++)
+		EQ(t.phases[i].pending, i >= 7);
+	EQ(t.total_ns, (1302000LL + 15000000) * 1000);
+	EQ(t.have_blackout, true);
+	EQ(t.nr_warnings, 1);
+	STREQ(t.warnings[0], "the update is not finished: no iommufd_retrieve or vfio_retrieve yet");
+	out = tl_print(&t, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "  user space                    -             -          -\n");
+	HAS(out, "  finish                        -             -          -\n");
+	HAS(out, "  total                -15000.000     16302.000\n");
+	HAS(out, "\nwarning: the update is not finished: no iommufd_retrieve or vfio_retrieve yet\n");
+	free(out);
+	out = tl_print(&t, LT_FMT_JSON);
+	t_ctx = out;
+	EXPECT(json_valid(out), "invalid JSON");
+	HAS(out, "{\"name\":\"userspace\",\"start_ns\":null,\"duration_ns\":null,\"iommu_ns\":null}");
+	HAS(out, "{\"name\":\"restore\",\"start_ns\":1010000000,\"duration_ns\":292000000,\"iommu_ns\":2000000}");
+	HAS(out, "\"total_ns\":16302000000,");
+	HAS(out, "\"warnings\":[\"the update is not finished: no iommufd_retrieve or vfio_retrieve yet\"]");
+	free(out);
+	lt_tl_free(&t);
+
+	/* Only FINISH to come */
+	tl_new_finish();
+	tl_hdr(tl_new)->nr_written -= 2;
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	EQ(t.phases[9].pending, true);
+	EQ(t.phases[8].pending, false);
+	STREQ(t.warnings[0], "the update is not finished: no flb_finish yet");
+	lt_tl_free(&t);
+
+	/* Nothing restored yet: no blackout */
+	tl_hdr(tl_new)->nr_written = 2;
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	EQ(t.have_blackout, false);
+	out = tl_print(&t, LT_FMT_JSON);
+	t_ctx = out;
+	HAS(out, "\"blackout\":null,");
+	free(out);
+	out = tl_print(&t, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "  blackout: - (no device restored yet)\n");
+	free(out);
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* A device restored before its unit's adoption ended: an error */
+static int t_tl_overlap(void)
+{
+	struct lt_timeline t;
+
+	tl_old_std();
+	tl_init(tl_new, IOMMU_LU_TL_CLOCK_INVARIANT);
+	tl_rec(tl_new, IOMMU_LU_STEP_UNIT_ADOPT, 0, AT(1000000), AT(1010000), 0);
+	tl_rec(tl_new, IOMMU_LU_STEP_DEVICE_RESTORE, TL_DEV(0, 1, 0),
+	       AT(1003000), AT(1004000), 0);
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "phase 'restore at probe' ends before 'validate and adopt': the phases overlap");
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* No device restored, yet user space went on: the middle is missing */
+static int t_tl_missing(void)
+{
+	struct lt_timeline t;
+
+	tl_old_std();
+	tl_new_boot();
+	/* The successful restore becomes a failed one */
+	((struct iommu_lu_tl_rec *)(tl_hdr(tl_new) + 1))[2].ret = -ENODEV;
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "phase 'restore at probe' never ended (no successful device_restore), yet 'user space' did: the timeline is incomplete");
+	lt_tl_free(&t);
+
+	/* No handover: there is no t = 0 */
+	tl_old_std();
+	tl_hdr(tl_old)->nr_written--;
+	tl_new_boot();
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "the previous kernel's timeline has no handover step: it did not record the kexec");
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* The old ring wrapped: the oldest steps are gone, and said to be */
+static int t_tl_wrap(void)
+{
+	struct lt_timeline t;
+	char *out;
+	size_t i, old = 0;
+	int n;
+
+	tl_init(tl_old, IOMMU_LU_TL_CLOCK_INVARIANT);
+	tl_rec(tl_old, IOMMU_LU_STEP_FLB_PRESERVE, 0, AT(-16000000),
+	       AT(-15999000), 0);
+	for (n = 0; n < 2200; n++)
+		tl_rec(tl_old, IOMMU_LU_STEP_DOMAIN_PRESERVE, n,
+		       AT(-15000000 + n * 10), AT(-15000000 + n * 10 + 5), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_DEVICE_FREEZE, TL_DEV(0, 1, 0),
+	       AT(-2000000), AT(-1998000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_NO_RETURN, 0, AT(-500000), AT(-500000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_UNIT_SHUTDOWN, 0, AT(-300000),
+	       AT(-299000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_HANDOVER, 0, AT(0), AT(0), 0);
+	EQ(tl_hdr(tl_old)->nr_written, 2205);
+	tl_new_boot();
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	EQ(t.written, 2205);
+	EQ(t.overwritten, 2205 - 2044);
+	for (i = 0; i < t.nr_steps; i++)
+		old += t.steps[i].old;
+	EQ(old, 2044);
+	/* The oldest kept: the flb_preserve and 160 domains are gone */
+	EQ(t.steps[0].rec.step, IOMMU_LU_STEP_DOMAIN_PRESERVE);
+	EQ(t.steps[0].rec.key, 160);
+	EQ(t.start_ns, (-15000000LL + 1600) * 1000);
+	EQ(t.phases[0].end_ns, (-15000000LL + 21990 + 5) * 1000);
+	EQ(t.nr_warnings, 1);
+	STREQ(t.warnings[0], "the oldest 161 of the 2205 steps the previous kernel recorded were overwritten (its ring holds 2044): the preserve phase starts at the oldest step kept");
+	out = tl_print(&t, LT_FMT_JSON);
+	t_ctx = out;
+	EXPECT(json_valid(out), "invalid JSON");
+	HAS(out, "\"handover\":{\"version\":1,\"capacity\":2044,\"written\":2205,\"overwritten\":161}");
+	HASNT(out, "\"step\":\"flb_preserve\"");
+	HASNT(out, "\"object\":\"domain 159\"");
+	HAS(out, "\"object\":\"domain 160\"");
+	free(out);
+	lt_tl_free(&t);
+	return 0;
+}
+
+/*
+ * A failed kexec and a retry: the freeze that counts is the one after the
+ * unfreeze. An earlier update's steps before the last flb_preserve are
+ * left out.
+ */
+static int t_tl_retry(void)
+{
+	struct iommu_lu_tl_rec *r;
+	struct lt_timeline t;
+
+	tl_init(tl_old, IOMMU_LU_TL_CLOCK_INVARIANT);
+	/* The old kernel's own restore, of the update that booted it */
+	tl_rec(tl_old, IOMMU_LU_STEP_VALIDATE, 0, AT(-90000000),
+	       AT(-89990000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_FLB_FINISH, 0, AT(-80000000),
+	       AT(-79990000), 0);
+	tl_old_steps();
+	/* Frozen at -4 s, unfrozen at -3 s, frozen again at -2 s */
+	r = (struct iommu_lu_tl_rec *)(tl_hdr(tl_old) + 1) + 2 + 5;
+	EQ(r->step, IOMMU_LU_STEP_DEVICE_FREEZE);
+	r->begin = AT(-4000000);
+	r->end = AT(-3999000);
+	tl_rec(tl_old, IOMMU_LU_STEP_DEVICE_UNFREEZE, TL_DEV(0, 1, 0),
+	       AT(-3000000), AT(-2999000), 0);
+	tl_rec(tl_old, IOMMU_LU_STEP_DEVICE_FREEZE, TL_DEV(0, 1, 0),
+	       AT(-2000000), AT(-1998000), 0);
+	tl_new_boot();
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	EQ(t.start_ns, -15000000000LL);
+	EQ(t.phases[1].end_ns, -2000000000LL);
+	/* The first freeze and the unfreeze count in the wait */
+	EQ(t.phases[1].iommu_ns, 50000000 - 50000000 + 2000000);
+	EQ(t.phases[2].iommu_ns, 2000000);
+	EQ(t.nr_steps, 11 + 8);
+	EQ(t.nr_warnings, 1);
+	STREQ(t.warnings[0], "2 steps of the previous kernel come before its last flb_preserve: an earlier update's, left out");
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* A step of the new kernel before the handover: the TSC went backwards */
+static int t_tl_backwards(void)
+{
+	struct lt_tl_clock c = tl_clock_ok;
+	struct lt_timeline t;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_new_finish();
+	((struct iommu_lu_tl_rec *)(tl_hdr(tl_new) + 1))[1].begin = AT(-1000);
+	EQ(tl_build(&t, &c), -EINVAL);
+	STREQ(t.error, "the TSC cannot be compared across the kexec: the TSC went backwards by 2000000 cycles (a step of this kernel begins before the handover); --trust-tsc compares it anyway");
+	lt_tl_free(&t);
+	/* Trusted, the phases still cannot overlap */
+	c.trust = true;
+	EQ(tl_build(&t, &c), -EINVAL);
+	STREQ(t.error, "phase 'kexec and boot' ends before 'shutdown': the phases overlap");
+	STREQ(t.warnings[0], "the TSC cannot be compared across the kexec: the TSC went backwards by 2000000 cycles (a step of this kernel begins before the handover); compared anyway (--trust-tsc)");
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* Each clock check: an error without --trust-tsc, a warning with it */
+static int t_tl_clock(void)
+{
+	static const struct {
+		__u32 flags;
+		bool constant, nonstop;
+		const char *source;
+		const char *why;
+	} cases[] = {
+		{ 0, true, true, "tsc",
+		  "the previous kernel's TSC was not invariant" },
+		{ IOMMU_LU_TL_CLOCK_INVARIANT | IOMMU_LU_TL_CLOCK_UNSTABLE,
+		  true, true, "tsc",
+		  "the previous kernel marked its TSC unstable" },
+		{ IOMMU_LU_TL_CLOCK_INVARIANT, false, true, "tsc",
+		  "this kernel's CPU does not advertise constant_tsc in /proc/cpuinfo" },
+		{ IOMMU_LU_TL_CLOCK_INVARIANT, true, false, "tsc",
+		  "this kernel's CPU does not advertise nonstop_tsc in /proc/cpuinfo" },
+		{ IOMMU_LU_TL_CLOCK_INVARIANT, false, false, "tsc",
+		  "this kernel's CPU does not advertise constant_tsc and nonstop_tsc in /proc/cpuinfo" },
+		{ IOMMU_LU_TL_CLOCK_INVARIANT, true, true, "hpet",
+		  "this kernel's clocksource is hpet, not tsc" },
+		{ IOMMU_LU_TL_CLOCK_INVARIANT, true, true, NULL,
+		  "this kernel's clocksource is not known" },
+	};
+	struct lt_tl_clock c;
+	struct lt_timeline t;
+	char want[LT_TL_MSG_LEN];
+	char *out;
+	size_t i;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_new_finish();
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		tl_hdr(tl_old)->flags = cases[i].flags;
+		c = tl_clock_ok;
+		c.constant_tsc = cases[i].constant;
+		c.nonstop_tsc = cases[i].nonstop;
+		c.clocksource = cases[i].source;
+		EQ(tl_build(&t, &c), -EINVAL);
+		snprintf(want, sizeof(want), "the TSC cannot be compared across the kexec: %s; --trust-tsc compares it anyway",
+			 cases[i].why);
+		STREQ(t.error, want);
+		lt_tl_free(&t);
+		c.trust = true;
+		EQ(tl_build(&t, &c), 0);
+		EQ(t.nr_warnings, 1);
+		snprintf(want, sizeof(want), "the TSC cannot be compared across the kexec: %s; compared anyway (--trust-tsc)",
+			 cases[i].why);
+		STREQ(t.warnings[0], want);
+		EQ(t.trusted, true);
+		EQ(t.phases[9].pending, false);
+		lt_tl_free(&t);
+	}
+
+	/* Old not invariant, this kernel without the flags: both said */
+	tl_hdr(tl_old)->flags = 0;
+	c = tl_clock_ok;
+	c.constant_tsc = c.nonstop_tsc = false;
+	c.trust = true;
+	EQ(tl_build(&t, &c), 0);
+	EQ(t.nr_warnings, 2);
+	out = tl_print(&t, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "), invariant in neither kernel, compared anyway (--trust-tsc); t=0 at the handover\n");
+	HAS(out, "warning: the TSC cannot be compared across the kexec: the previous kernel's TSC was not invariant; compared anyway (--trust-tsc)\n");
+	HAS(out, "warning: the TSC cannot be compared across the kexec: this kernel's CPU does not advertise constant_tsc and nonstop_tsc in /proc/cpuinfo; compared anyway (--trust-tsc)\n");
+	free(out);
+	out = tl_print(&t, LT_FMT_JSON);
+	t_ctx = out;
+	HAS(out, "\"invariant\":{\"old\":false,\"new\":false},\"trusted\":true}");
+	free(out);
+	lt_tl_free(&t);
+
+	/* Rates that differ: a warning, the new kernel's rate used */
+	tl_hdr(tl_old)->flags = IOMMU_LU_TL_CLOCK_INVARIANT;
+	tl_hdr(tl_old)->clock_khz = 1990000;
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	EQ(t.nr_warnings, 1);
+	STREQ(t.warnings[0], "the kernels' TSC rates differ by more than 0.1%: 1990000 kHz before the kexec, 2000000 kHz after; every time uses this kernel's");
+	lt_tl_free(&t);
+
+	/* No rate at all */
+	c = tl_clock_ok;
+	c.khz = 0;
+	EQ(tl_build(&t, &c), -EINVAL);
+	STREQ(t.error, "this kernel's TSC rate is not known (tsc_khz is 0): lutrace cannot tell time from its cycle counts");
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* A ring lutrace cannot read is refused whole, with the reason */
+static int t_tl_refused(void)
+{
+	struct lt_timeline t;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_hdr(tl_old)->magic = 0x1234;
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "the previous kernel's timeline: bad magic 0x1234");
+	lt_tl_free(&t);
+	tl_old_std();
+	tl_hdr(tl_old)->version = 2;
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "the previous kernel's timeline: version 2, lutrace reads 1");
+	lt_tl_free(&t);
+	tl_old_std();
+	tl_hdr(tl_old)->rec_size = 40;
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "the previous kernel's timeline: record size 40, lutrace reads 32");
+	lt_tl_free(&t);
+	tl_old_std();
+	tl_hdr(tl_old)->capacity = 2045;
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "the previous kernel's timeline: capacity 2045, but 2044 records fit in its 65536 bytes");
+	lt_tl_free(&t);
+	tl_old_std();
+	tl_hdr(tl_new)->magic = 0;
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "this kernel's timeline: bad magic 0x0");
+	lt_tl_free(&t);
+	tl_new_boot();
+	EQ(lt_tl_build(&t, tl_old, 100, tl_new, sizeof(tl_new), &tl_clock_ok),
+	   -EINVAL);
+	STREQ(t.error, "the previous kernel's timeline: 100 bytes, too short for its header");
+	lt_tl_free(&t);
+	/* Nothing recorded at all */
+	tl_init(tl_old, IOMMU_LU_TL_CLOCK_INVARIANT);
+	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
+	STREQ(t.error, "the previous kernel's timeline holds no step");
+	lt_tl_free(&t);
+	return 0;
+}
+
+/* Step names and what the keys name */
+static int t_tl_names(void)
+{
+	char buf[32];
+
+	STREQ(lt_tl_step_name(IOMMU_LU_STEP_DOMAIN_PRESERVE), "domain_preserve");
+	STREQ(lt_tl_step_name(IOMMU_LU_STEP_FLB_FINISH), "flb_finish");
+	EXPECT(!lt_tl_step_name(0), "step 0 has a name");
+	EXPECT(!lt_tl_step_name(IOMMU_LU_STEP_NR), "step NR has a name");
+	STREQ(lt_tl_object(IOMMU_LU_STEP_DEVICE_ATTACH,
+			   1 << 16 | BDF(0x3a, 0x1f, 7), buf, sizeof(buf)),
+	      "0001:3a:1f.7");
+	STREQ(lt_tl_object(IOMMU_LU_STEP_DOMAIN_UNPRESERVE, 4, buf,
+			   sizeof(buf)), "domain 4");
+	STREQ(lt_tl_object(IOMMU_LU_STEP_UNIT_SHUTDOWN, 1, buf, sizeof(buf)),
+	      "unit 1");
+	EXPECT(!lt_tl_object(IOMMU_LU_STEP_HANDOVER, 0, buf, sizeof(buf)),
+	       "the handover names an object");
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static const struct {
@@ -3094,6 +3845,19 @@ static const struct {
 	{ "check_incomplete", t_check_incomplete },
 	{ "diff_by_slot", t_diff_by_slot },
 	{ "text_safe", t_text_safe },
+	{ "tl_names", t_tl_names },
+	{ "tl_phases", t_tl_phases },
+	{ "tl_text", t_tl_text },
+	{ "tl_json", t_tl_json },
+	{ "tl_rounding", t_tl_rounding },
+	{ "tl_pending", t_tl_pending },
+	{ "tl_overlap", t_tl_overlap },
+	{ "tl_missing", t_tl_missing },
+	{ "tl_wrap", t_tl_wrap },
+	{ "tl_retry", t_tl_retry },
+	{ "tl_backwards", t_tl_backwards },
+	{ "tl_clock", t_tl_clock },
+	{ "tl_refused", t_tl_refused },
 };
 
 /* One KTAP line per test, with the failing output after it */

@@ -78,5 +78,6 @@ int lt_cmd_check(const struct lt_opts *o, int argc, char **argv);
 int lt_cmd_diff(const struct lt_opts *o, int argc, char **argv);
 int lt_cmd_trace(const struct lt_opts *o, int argc, char **argv);
 int lt_cmd_latency(const struct lt_opts *o, int argc, char **argv);
+int lt_cmd_timeline(const struct lt_opts *o, int argc, char **argv);
 
 #endif /* LUTRACE_H */

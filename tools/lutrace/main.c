@@ -8,6 +8,7 @@
  *   lutrace [OPTIONS] diff OUT.json IN.json
  *   lutrace [OPTIONS] trace [--filter TYPE] [--duration SECONDS] [--boot]
  *   lutrace [OPTIONS] latency [INTERVAL [COUNT]]
+ *   lutrace [OPTIONS] timeline [--trust-tsc]
  *
  * This file parses the global options and runs the command; what the
  * commands share is in common.c. The manual is docs/lutrace.md.
@@ -58,6 +59,12 @@ static void lt_usage(FILE *out)
 		"        Log2 histograms of preserve, unpreserve and restore latency\n"
 		"        per object type, every INTERVAL seconds, COUNT times (or\n"
 		"        once, at Ctrl-C).\n"
+		"  timeline [--trust-tsc]\n"
+		"        After a live update: how long each phase of it took,\n"
+		"        across both kernels (the previous kernel hands its\n"
+		"        steps over), and the IOMMU's share of the blackout.\n"
+		"        --trust-tsc compares the TSC across the kexec even when\n"
+		"        a kernel does not call it invariant (emulators).\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json     JSON output (one document per line); errors as\n"
@@ -84,6 +91,7 @@ static const struct lt_cmd {
 	{ "diff", lt_cmd_diff, -1 },
 	{ "trace", lt_cmd_trace, -1 },
 	{ "latency", lt_cmd_latency, -1 },
+	{ "timeline", lt_cmd_timeline, -1 },
 };
 
 /* The command named @name, or NULL */

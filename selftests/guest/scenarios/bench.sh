@@ -6,8 +6,8 @@
 #                 (results r<N>_ and lt_r<N>_), then the preserve kept and
 #                 the kexec
 #   stages 2..K   the restore in the new kernel and mapping the same memfd
-#                 afresh; until stage KEXECS, the preserve kept again and
-#                 the next kexec
+#                 afresh, the update's timeline (lutrace timeline); until
+#                 stage KEXECS, the preserve kept again and the next kexec
 . /lib/lu.sh
 
 set -- "$1" $(lu_args)
@@ -15,6 +15,9 @@ stage=$1 mib=$2 reps=$3 kexecs=$4
 
 if [ "$stage" -gt 1 ]; then
 	lu_run lu-bench restore --mib "$mib" --reps "$reps" || exit 1
+	# The kernel's part of the restore, on the TSC of both kernels (TCG
+	# does not say its TSC is invariant: docs/lutrace.md)
+	lt_run timeline -j timeline --trust-tsc || exit 1
 fi
 if [ "$stage" -gt "$kexecs" ]; then
 	exit 0

@@ -3,7 +3,8 @@
 # of one edu device (test_lutrace_check.py). lu.args=WHAT[,BDF]: "-" for a
 # good update; else the damage lib/check-hook.sh does before the check
 # (device-context: BDF empty means the first edu device).
-# Stage 1, a cold boot, checks the incoming side (no live update: OK),
+# Stage 1, a cold boot, checks the incoming side (no live update: OK,
+# and no timeline),
 # preserves the first edu device (lu-vfio preserve), checks and dumps the
 # outgoing state (lib/check-hook.sh) and kexecs. Stage 2 checks
 # and dumps the incoming state before anything is retrieved, replays the
@@ -17,6 +18,7 @@ what=$2
 case "$1" in
 1)
 	lt_run check-cold -j check --incoming
+	lt_run timeline-cold timeline --trust-tsc
 	# lu-vfio preserve checks the trace of its cancelled first attempt
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
 		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }

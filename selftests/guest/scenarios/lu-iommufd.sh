@@ -10,7 +10,8 @@
 # part): stage 1 traces and dumps the outgoing state before the kexec;
 # stage 2 reads the restore at boot back from the kernel's trace buffer,
 # dumps the incoming state, then traces the retrieve, and a re-probe of the
-# edu device that was not preserved; then "latency 1 5" while a session is
+# edu device that was not preserved; once the update finished, prints its
+# timeline across both kernels; then "latency 1 5" while a session is
 # preserved and cancelled, latency with too few file descriptors to attach
 # its probes, and trace --boot once the kernel's trace buffer lost events
 # (lib/lt-checks.sh).
@@ -43,6 +44,11 @@ case "$1" in
 	lt_stop s2
 	lu_blob ftrace /sys/kernel/tracing/trace
 	lt_run dump-finished -j dump --incoming
+	# The update's timeline, once it finished. TCG's CPU does not say its
+	# TSC is invariant, though it counts on across the kexec (docs/lutrace.md)
+	lt_run timeline -j timeline --trust-tsc
+	lt_run timeline-text timeline --trust-tsc
+	lt_run timeline-untrusted timeline
 	lt_latency_interval
 	lt_latency_fd_limit
 	lt_trace_boot_lost
