@@ -29,6 +29,10 @@ INTEL_LU_CASES = ["lu_pasid_only_zero", "lu_pasid_same_table", "lu_pasid_other_t
                   "lu_pasid_empty_table", "lu_pasid_beyond_dir",
                   "lu_rids_valid", "lu_rids_malformed",
                   "lu_legacy_entry", "lu_sm_entry", "lu_pasid_entry"]
+# The live update timeline: a full ring keeps the newest records, a step is
+# recorded with its span and result, a handed-over ring that cannot be
+# read is refused
+TL_LU_CASES = ["lu_tl_wrap", "lu_tl_step", "lu_tl_refused"]
 AMD_LU_CASES = ["lu_dte_ok", "lu_rids_valid", "lu_rids_malformed", "lu_intr_reset"]
 
 # Page table live update, one suite per generic_pt format with a live
@@ -63,6 +67,10 @@ def test_kunit_at_boot(guest, machine):
     intel = {c.name: c.status for c in cases if c.suite == "intel_iommu_liveupdate"}
     bad = [n for n in INTEL_LU_CASES if intel.get(n) != "pass"]
     assert not bad, f"intel_iommu_liveupdate cases missing or not passed: {bad}; " \
+        f"{run.describe()}"
+    tl = {c.name: c.status for c in cases if c.suite == "iommu_liveupdate_timeline"}
+    bad = [n for n in TL_LU_CASES if tl.get(n) != "pass"]
+    assert not bad, f"iommu_liveupdate_timeline cases missing or not passed: {bad}; " \
         f"{run.describe()}"
     amd = {c.name: c.status for c in cases if c.suite == "amd_iommu_liveupdate"}
     bad = [n for n in AMD_LU_CASES if amd.get(n) != "pass"]
