@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
@@ -3939,6 +3940,105 @@ static int save_dumps(const char *dir)
 	return err;
 }
 
+/*
+ * --bench: what `lutrace dump` does in user space (the model, its checks,
+ * and the text or JSON view) on crafted outgoing states of 10, 1,000 and
+ * 10,000 device entries (one unit, one domain), LT_BENCH_REPS runs each.
+ * Prints min/median/max per run and the median per entry, and each size's
+ * median per entry against the smallest's: linear when the ratios stay
+ * near 1. The dump program's part, copying each block of the chain once
+ * with bpf_loop, is not in it.
+ */
+#define LT_BENCH_REPS	5
+#define LT_BENCH_PA	0x10000000ULL
+
+/* The standard state grown to @n device entries, in as many blocks */
+static void scale_state(struct lt_snapshot *s, __u32 n)
+{
+	__u32 per = lt_entries_per_block(IOMMU_LU_CHAIN_DEVICE), i;
+	struct lt_block_rec *b;
+
+	std_state(s, false, IOMMU_LU_ENTRY_USED);
+	b = find_block(s, IOMMU_LU_CHAIN_DEVICE, 0);
+	for (i = 2; i < n; i++) {
+		__u32 blk = i / per;
+		__u64 pa = LT_BENCH_PA + (__u64)blk * 0x1000;
+
+		if (i % per == 0) {
+			add_block(s, IOMMU_LU_CHAIN_DEVICE, blk, pa);
+			bhdr(find_block(s, IOMMU_LU_CHAIN_DEVICE, blk - 1))->next = pa;
+			/* add_block reallocs the blocks */
+			b = find_block(s, IOMMU_LU_CHAIN_DEVICE, blk);
+		}
+		put_device(s, b, i % per, i, IOMMU_LU_ENTRY_USED,
+			   (__u16)(0x100 + i), 0x10000 + i, 1);
+	}
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int bench_dump(void)
+{
+	static const __u32 sizes[] = { 10, 1000, 10000 };
+	static const struct {
+		enum lt_format fmt;
+		const char *name;
+	} fmts[] = { { LT_FMT_TEXT, "text" }, { LT_FMT_JSON, "json" } };
+	double base[ARRAY_SIZE(fmts)] = {};
+	size_t f, i, r;
+
+	printf("lutrace dump, user space part, %d runs per size (us per run: min/median/max; ns per entry: median)\n",
+	       LT_BENCH_REPS);
+	printf("format | entries | min | median | max | ns/entry | ns/entry against %u entries'\n",
+	       sizes[0]);
+	for (f = 0; f < ARRAY_SIZE(fmts); f++) {
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			__u64 t[LT_BENCH_REPS];
+			struct lt_snapshot s;
+			double per;
+			int problems;
+
+			scale_state(&s, sizes[i]);
+			for (r = 0; r < LT_BENCH_REPS; r++) {
+				__u64 t0 = now_ns();
+				char *out = dump(&s, fmts[f].fmt, &problems);
+
+				t[r] = now_ns() - t0;
+				free(out);
+				if (problems) {
+					fprintf(stderr, "bench: the crafted state of %u entries has %d problems\n",
+						sizes[i], problems);
+					lt_snapshot_free(&s);
+					return 1;
+				}
+			}
+			lt_snapshot_free(&s);
+			qsort(t, LT_BENCH_REPS, sizeof(t[0]), cmp_u64);
+			per = (double)t[LT_BENCH_REPS / 2] / sizes[i];
+			if (!i)
+				base[f] = per;
+			printf("%s | %u | %.0f | %.0f | %.0f | %.0f | %.2f\n",
+			       fmts[f].name, sizes[i], t[0] / 1e3,
+			       t[LT_BENCH_REPS / 2] / 1e3,
+			       t[LT_BENCH_REPS - 1] / 1e3, per, per / base[f]);
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t i, n = ARRAY_SIZE(tests) + ARRAY_SIZE(corruptions);
@@ -3946,8 +4046,10 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "--save"))
 		return save_dumps(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "--bench"))
+		return bench_dump();
 	if (argc != 1) {
-		fprintf(stderr, "usage: %s [--save DIR]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--save DIR | --bench]\n", argv[0]);
 		return 2;
 	}
 
