@@ -3067,7 +3067,10 @@ static void tl_init(unsigned char *blob, __u32 flags)
 	h->clock_khz = TL_KHZ;
 }
 
-/* Appends a step as the kernel does: record n in slot n % capacity */
+/*
+ * Appends a step as the kernel does: record n in slot n % capacity, or,
+ * in a full ring that keeps its first records, nowhere
+ */
 static void tl_rec(unsigned char *blob, __u16 step, __u32 key, __u64 begin,
 		   __u64 end, __s32 ret)
 {
@@ -3075,6 +3078,10 @@ static void tl_rec(unsigned char *blob, __u16 step, __u32 key, __u64 begin,
 	struct iommu_lu_tl_rec *r = (struct iommu_lu_tl_rec *)(h + 1) +
 				    h->nr_written % h->capacity;
 
+	if ((h->flags & IOMMU_LU_TL_KEEP_FIRST) && h->nr_written >= h->capacity) {
+		h->nr_written++;
+		return;
+	}
 	memset(r, 0, sizeof(*r));
 	r->begin = begin;
 	r->end = end;
@@ -3601,6 +3608,64 @@ static int t_tl_retry(void)
 	return 0;
 }
 
+/*
+ * A failed kexec whose first freeze failed: LUO unfreezes only what froze,
+ * so the failed freeze has no unfreeze; the retry's freeze counts
+ */
+static int t_tl_failed_freeze(void)
+{
+	struct iommu_lu_tl_rec *r;
+	struct lt_timeline t;
+
+	tl_old_std();
+	r = (struct iommu_lu_tl_rec *)(tl_hdr(tl_old) + 1) + 5;
+	EQ(r->step, IOMMU_LU_STEP_DEVICE_FREEZE);
+	r->begin = AT(-4000000);
+	r->end = AT(-3999000);
+	r->ret = -EBUSY;
+	tl_rec(tl_old, IOMMU_LU_STEP_DEVICE_FREEZE, TL_DEV(0, 1, 0),
+	       AT(-2000000), AT(-1998000), 0);
+	tl_new_boot();
+	tl_new_finish();
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	EQ(t.phases[1].end_ns, -2000000000LL);
+	EQ(t.phases[2].start_ns, -2000000000LL);
+	EQ(t.nr_warnings, 0);
+	lt_tl_free(&t);
+	return 0;
+}
+
+/*
+ * This kernel's ring keeps its first records: the restore stays, the
+ * newest steps are counted, not kept, and said
+ */
+static int t_tl_keep_first(void)
+{
+	struct lt_timeline t;
+	size_t i, new = 0;
+	int n;
+
+	tl_old_std();
+	tl_new_boot();
+	tl_hdr(tl_new)->flags |= IOMMU_LU_TL_KEEP_FIRST;
+	tl_new_finish();
+	for (n = 0; n < 3000; n++)
+		tl_rec(tl_new, IOMMU_LU_STEP_DEVICE_UNPRESERVE, n,
+		       AT(13000000 + n), AT(13000000 + n), 0);
+	EQ(tl_hdr(tl_new)->nr_written, 3009);
+	EQ(tl_build(&t, &tl_clock_ok), 0);
+	for (i = 0; i < t.nr_steps; i++)
+		new += !t.steps[i].old;
+	/* Up to the finish: the next update's steps are not this one's */
+	EQ(new, 8);
+	EQ(t.phases[9].pending, false);
+	EQ(t.phases[9].end_ns, 9001000000LL);
+	EQ(t.nr_warnings, 1);
+	STREQ(t.warnings[0], "the newest 965 of the 3009 steps this kernel recorded were not kept (its ring holds its first 2044): later phases may show as pending");
+	lt_tl_free(&t);
+	return 0;
+}
+
 /* A step of the new kernel before the handover: the TSC went backwards */
 static int t_tl_backwards(void)
 {
@@ -3856,6 +3921,8 @@ static const struct {
 	{ "tl_missing", t_tl_missing },
 	{ "tl_wrap", t_tl_wrap },
 	{ "tl_retry", t_tl_retry },
+	{ "tl_failed_freeze", t_tl_failed_freeze },
+	{ "tl_keep_first", t_tl_keep_first },
 	{ "tl_backwards", t_tl_backwards },
 	{ "tl_clock", t_tl_clock },
 	{ "tl_refused", t_tl_refused },

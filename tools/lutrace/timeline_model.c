@@ -133,7 +133,12 @@ int lt_tl_ring_decode(struct lt_tl_ring *r, const void *blob, size_t len,
 	}
 	r->slots = (const unsigned char *)blob + sizeof(*h);
 	r->nr = h->nr_written < h->capacity ? h->nr_written : h->capacity;
-	r->first = h->nr_written - r->nr;
+	/* A kernel's own ring keeps its first records, a handed-over one its
+	 * newest */
+	if (h->flags & IOMMU_LU_TL_KEEP_FIRST)
+		r->dropped = h->nr_written - r->nr;
+	else
+		r->first = h->nr_written - r->nr;
 	return 0;
 }
 
@@ -254,6 +259,11 @@ static int lt_tl_merge(struct lt_timeline *t, const struct lt_tl_ring *old,
 	if (new->first)
 		lt_tl_warn(t, "the oldest %llu of the %llu steps this kernel recorded were overwritten (its ring holds %u): steps of the restore may be missing",
 			   (unsigned long long)new->first,
+			   (unsigned long long)new->hdr.nr_written,
+			   new->hdr.capacity);
+	if (new->dropped)
+		lt_tl_warn(t, "the newest %llu of the %llu steps this kernel recorded were not kept (its ring holds its first %u): later phases may show as pending",
+			   (unsigned long long)new->dropped,
 			   (unsigned long long)new->hdr.nr_written,
 			   new->hdr.capacity);
 	for (i = 0; i < t->nr_steps; i++) {
@@ -382,13 +392,19 @@ static void lt_tl_bounds(const struct lt_timeline *t, struct lt_tl_bounds *b)
 				lt_tl_max(b, 1, s->end);
 				break;
 			/*
-			 * A failed kexec unfreezes: the freeze that counts
-			 * is the first after the last unfreeze
+			 * A failed kexec unfreezes what it froze, and the
+			 * freeze that failed is not unfrozen: the freeze that
+			 * counts is the first of the last run of successful
+			 * ones
 			 */
 			case IOMMU_LU_STEP_DEVICE_UNFREEZE:
 				freeze = false;
 				break;
 			case IOMMU_LU_STEP_DEVICE_FREEZE:
+				if (s->rec.ret) {
+					freeze = false;
+					break;
+				}
 				if (!freeze)
 					freeze_at = s->rec.begin;
 				freeze = true;

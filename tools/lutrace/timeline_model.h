@@ -28,6 +28,8 @@ struct lt_tl_ring {
 	__u64 first;		/* n of the oldest record kept, which is also
 				 * how many were overwritten */
 	__u64 nr;		/* records kept: first .. first + nr - 1 */
+	__u64 dropped;		/* IOMMU_LU_TL_KEEP_FIRST: the newest records
+				 * that did not fit, not kept */
 };
 
 /*
