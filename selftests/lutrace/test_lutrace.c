@@ -3482,6 +3482,7 @@ static int t_tl_pending(void)
 static int t_tl_overlap(void)
 {
 	struct lt_timeline t;
+	char *out;
 
 	tl_old_std();
 	tl_init(tl_new, IOMMU_LU_TL_CLOCK_INVARIANT);
@@ -3491,6 +3492,21 @@ static int t_tl_overlap(void)
 	tl_new_finish();
 	EQ(tl_build(&t, &tl_clock_ok), -EINVAL);
 	STREQ(t.error, "phase 'restore at probe' ends before 'validate and adopt': the phases overlap");
+	/* What happened can still be read: the steps, no phase, no total */
+	EQ(t.partial, true);
+	out = tl_print(&t, LT_FMT_TEXT);
+	t_ctx = out;
+	HAS(out, "  restore at probe              -             -          -\n");
+	HAS(out, "  total                         -             -\n");
+	HAS(out, "  blackout: - (phase 'restore at probe' ends before");
+	HAS(out, "new     device_restore     0000:00:01.0\n");
+	free(out);
+	out = tl_print(&t, LT_FMT_JSON);
+	t_ctx = out;
+	EXPECT(json_valid(out), "invalid JSON");
+	HAS(out, "\"total_ns\":null");
+	HAS(out, "\"step\":\"device_restore\"");
+	free(out);
 	lt_tl_free(&t);
 	return 0;
 }

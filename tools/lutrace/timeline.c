@@ -195,12 +195,13 @@ int lt_cmd_timeline(const struct lt_opts *o, int argc, char **argv)
 	err = lt_tl_build(&t, skel->bss->lt_tl_in, sizeof(skel->bss->lt_tl_in),
 			  skel->bss->lt_tl_self,
 			  sizeof(skel->bss->lt_tl_self), &clock);
+	/* Steps that make no update are still printed, before the error */
+	if (!err || t.partial)
+		lt_tl_print(&t, stdout, o->fmt);
 	if (err == -ENOMEM)
 		lt_err("timeline: out of memory");
 	else if (err)
 		lt_err("timeline: %s", t.error);
-	else
-		lt_tl_print(&t, stdout, o->fmt);
 	ret = err ? LT_EXIT_ERROR : LT_EXIT_OK;
 	lt_tl_free(&t);
 out:

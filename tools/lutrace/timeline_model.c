@@ -495,6 +495,23 @@ static __s64 lt_tl_union(const struct lt_timeline *t, __s64 from, __s64 to)
 	return sum;
 }
 
+/*
+ * The phases make no sense as an update: each is shown as unknown, the
+ * steps as they are, so that what happened can still be read
+ */
+static int lt_tl_partial(struct lt_timeline *t)
+{
+	int k;
+
+	t->partial = true;
+	for (k = 0; k < LT_TL_NR_PHASES; k++) {
+		t->phases[k].name = lt_tl_phase_desc[k].name;
+		t->phases[k].label = lt_tl_phase_desc[k].label;
+		t->phases[k].pending = true;
+	}
+	return -EINVAL;
+}
+
 /* The phases from the boundaries: in order, none missing in between */
 static int lt_tl_phases(struct lt_timeline *t, const struct lt_tl_bounds *b)
 {
@@ -508,16 +525,19 @@ static int lt_tl_phases(struct lt_timeline *t, const struct lt_tl_bounds *b)
 		if (!b->have[k]) {
 			for (j = k + 1; !b->have[j]; j++)
 				;
-			return lt_tl_fail(t, "phase '%s' never ended (no %s), yet '%s' did: the timeline is incomplete",
-					  lt_tl_phase_desc[k - 1].label,
-					  lt_tl_phase_desc[k - 1].until,
-					  lt_tl_phase_desc[j - 1].label);
+			lt_tl_fail(t, "phase '%s' never ended (no %s), yet '%s' did: the timeline is incomplete",
+				   lt_tl_phase_desc[k - 1].label,
+				   lt_tl_phase_desc[k - 1].until,
+				   lt_tl_phase_desc[j - 1].label);
+			return lt_tl_partial(t);
 		}
 		/* Not for k = 1: a preserve ends after the first step begins */
-		if (k > 1 && b->tsc[k] < b->tsc[k - 1])
-			return lt_tl_fail(t, "phase '%s' ends before '%s': the phases overlap",
-					  lt_tl_phase_desc[k - 1].label,
-					  lt_tl_phase_desc[k - 2].label);
+		if (k > 1 && b->tsc[k] < b->tsc[k - 1]) {
+			lt_tl_fail(t, "phase '%s' ends before '%s': the phases overlap",
+				   lt_tl_phase_desc[k - 1].label,
+				   lt_tl_phase_desc[k - 2].label);
+			return lt_tl_partial(t);
+		}
 	}
 	for (k = 1; k <= LT_TL_NR_PHASES; k++) {
 		struct lt_tl_phase *p = &t->phases[k - 1];
@@ -686,9 +706,15 @@ static void lt_tl_print_text(const struct lt_timeline *t, FILE *out)
 	}
 	start = lt_tl_us(t->start_ns);
 	end = lt_tl_us(t->start_ns + t->total_ns);
-	fprintf(out, "  %-20s%11s%14s\n", "total", lt_tl_ms(start, a, sizeof(a)),
-		lt_tl_ms(end - start, b, sizeof(b)));
-	if (t->have_blackout)
+	if (t->partial)
+		fprintf(out, "  %-20s%11s%14s\n", "total", "-", "-");
+	else
+		fprintf(out, "  %-20s%11s%14s\n", "total",
+			lt_tl_ms(start, a, sizeof(a)),
+			lt_tl_ms(end - start, b, sizeof(b)));
+	if (t->partial)
+		fprintf(out, "  blackout: - (%s)\n", t->error);
+	else if (t->have_blackout)
 		fprintf(out, "  blackout: %s ms from the handover to %s's restore; IOMMU %s ms (%u.%u%%)\n",
 			lt_tl_ms(lt_tl_us(t->blackout.end_ns), a, sizeof(a)),
 			lt_tl_object(IOMMU_LU_STEP_DEVICE_RESTORE,
@@ -782,7 +808,12 @@ static void lt_tl_print_json(const struct lt_timeline *t, FILE *out,
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
-	jw_kint(&w, "total_ns", t->total_ns);
+	if (t->partial) {
+		jw_key(&w, "total_ns");
+		jw_null(&w);
+	} else {
+		jw_kint(&w, "total_ns", t->total_ns);
+	}
 
 	jw_key(&w, "blackout");
 	if (t->have_blackout) {

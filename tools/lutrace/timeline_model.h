@@ -117,6 +117,8 @@ struct lt_timeline {
 	__s64 start_ns;		/* the first phase's start */
 	__s64 total_ns;		/* to the last phase that ended */
 	bool have_blackout;	/* a device was restored */
+	bool partial;		/* the phases make no sense (t->error says
+				 * why): only the steps can be printed */
 	struct lt_tl_blackout blackout;
 
 	char warnings[LT_TL_MAX_WARNINGS][LT_TL_MSG_LEN];
