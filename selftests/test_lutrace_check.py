@@ -168,6 +168,11 @@ def test_timeline_cold_boot(machine):
     assert s1.results.get("timeline-cold-rc") == "1", err
     assert "the previous kernel handed over no timeline" in err, err
     assert s1.blob("timeline-cold") == "", s1.blob("timeline-cold")
+    # With -j, the error is the one JSON document on stdout
+    assert s1.results.get("timeline-cold-json-rc") == "1", s1.blob("timeline-cold-json-err")
+    doc = json.loads(s1.blob("timeline-cold-json"))
+    assert list(doc) == ["error"] and \
+        "the previous kernel handed over no timeline" in doc["error"], doc
 
 
 @pytest.mark.qemu

@@ -19,6 +19,7 @@ case "$1" in
 1)
 	lt_run check-cold -j check --incoming
 	lt_run timeline-cold timeline --trust-tsc
+	lt_run timeline-cold-json -j timeline --trust-tsc
 	# lu-vfio preserve checks the trace of its cancelled first attempt
 	echo 1 > /sys/kernel/tracing/events/iommu_lu/enable ||
 		{ lu_say "LU-ERROR cannot enable the iommu_lu trace events"; exit 2; }
