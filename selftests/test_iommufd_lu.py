@@ -312,6 +312,17 @@ def test_two_updates_in_a_row(guest, machine):
         _assert_incoming(run, n)
         assert _hitless(run, n, edu), run.describe()
     assert s3.results.get("edu_dma") == "ok", run.describe()
+    # The last kernel's timeline is the second update's alone: the middle
+    # kernel handed over the steps from its own preserve on, not those of
+    # the restore it did at its boot
+    assert s3.results.get("timeline-rc") == "0", s3.blob("timeline-err")
+    tl = json.loads(s3.blob("timeline"))
+    old = [x for x in tl["steps"] if x["kernel"] == "old"]
+    assert old[0]["step"] == "flb_preserve", old[:3]
+    assert not [x for x in old if x["step"] in ("validate", "unit_adopt", "device_restore")], old
+    assert edu in {x["object"] for x in old if x["step"] == "device_preserve"}, old
+    assert [p["name"] for p in tl["phases"] if p["duration_ns"] is None] == [], tl["phases"]
+    assert tl["blackout"]["end_device"] == edu, tl["blackout"]
 
 
 def test_cancel_leaves_nothing(guest, machine):
