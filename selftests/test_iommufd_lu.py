@@ -325,6 +325,27 @@ def test_two_updates_in_a_row(guest, machine):
     assert tl["blackout"]["end_device"] == edu, tl["blackout"]
 
 
+def test_timeline_refused_state_restored(guest, machine):
+    """The timeline handed over damaged (debugfs timeline-magic), the IOMMU
+    state intact: the next kernel refuses the timeline alone, with its
+    reason, and restores the device hitless all the same; lutrace timeline
+    says the timeline was refused."""
+    run = guest(machine, "lu-timeline-refused", edu=2)
+    s2 = run.stage(2)
+    edu = run.stage(1).results["edu_bdf"]
+    assert run.grep(r"iommu-lu: debug: corrupted the outgoing state: timeline-magic "
+                    r"\(1 entries\)", stage=1), run.describe()
+    assert run.grep(r"iommu-lu: timeline from the previous kernel refused: bad magic",
+                    stage=2), run.describe()
+    _assert_checks(run, 2, RETRIEVE_CHECKS)
+    _assert_incoming(run, 2)
+    assert _hitless(run, 2, edu), run.describe()
+    assert s2.results.get("edu_dma") == "ok", run.describe()
+    err = s2.blob("timeline-err")
+    assert s2.results.get("timeline-rc") == "1", err
+    assert "this kernel refused the previous kernel's timeline" in err, err
+
+
 def test_cancel_leaves_nothing(guest, machine):
     """A session closed before the kexec unpreserves everything: the next
     kernel boots as usual, with no IOMMU state handed over and translation
