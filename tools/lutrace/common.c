@@ -76,6 +76,23 @@ void lt_init(const struct lt_opts *o)
 	libbpf_set_print(lt_libbpf_print);
 }
 
+int lt_ksym_lookup(const char *sym, const char *what)
+{
+	int found = lt_kallsyms_find("/proc/kallsyms", sym);
+
+	if (found < 0) {
+		lt_err("cannot read /proc/kallsyms: %s: lutrace finds %s through it",
+		       strerror(-found), what);
+		return -1;
+	}
+	if (found == LT_KSYM_HIDDEN) {
+		lt_err("%s", lt_kallsyms_hidden_why(lt_kptr_restrict(),
+						   lt_capable(LT_CAP_SYSLOG)));
+		return -1;
+	}
+	return found ? 1 : 0;
+}
+
 bool lt_preflight_need(unsigned int need)
 {
 	struct btf *btf;
@@ -107,17 +124,10 @@ bool lt_preflight_need(unsigned int need)
 		return false;
 	}
 	if (need & LT_NEED_STATE) {
-		found = lt_kallsyms_find("/proc/kallsyms", "iommu_lu_flb");
-		if (found < 0) {
-			lt_err("cannot read /proc/kallsyms: %s: lutrace finds the IOMMU live update state through it",
-			       strerror(-found));
+		found = lt_ksym_lookup("iommu_lu_flb",
+				       "the IOMMU live update state");
+		if (found < 0)
 			return false;
-		}
-		if (found == LT_KSYM_HIDDEN) {
-			lt_err("%s", lt_kallsyms_hidden_why(lt_kptr_restrict(),
-							   lt_capable(LT_CAP_SYSLOG)));
-			return false;
-		}
 		if (!found) {
 			lt_err("iommu_lu_flb is not in /proc/kallsyms: lutrace needs CONFIG_KALLSYMS_ALL=y to find the IOMMU live update state");
 			return false;

@@ -48,6 +48,13 @@ const char *lt_last_error(void);
  */
 bool lt_preflight_need(unsigned int need);
 
+/*
+ * Whether kernel symbol @sym is in /proc/kallsyms: 1, 0 if not, or -1 with
+ * the error said (unreadable, or addresses hidden), naming @what lutrace
+ * looks for through it.
+ */
+int lt_ksym_lookup(const char *sym, const char *what);
+
 /* lt_preflight_need(LT_NEED_LIVEUPDATE | (@need_state ? LT_NEED_STATE : 0)) */
 bool lt_preflight(bool need_state);
 

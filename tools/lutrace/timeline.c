@@ -61,19 +61,11 @@ static void lt_tl_cpu_flags(struct lt_tl_clock *c)
  */
 static bool lt_tl_no_symbols(void)
 {
-	int found;
+	int found = lt_ksym_lookup("iommu_lu_tl_self",
+				   "the IOMMU live update timeline");
 
-	found = lt_kallsyms_find("/proc/kallsyms", "iommu_lu_tl_self");
-	if (found < 0) {
-		lt_err("cannot read /proc/kallsyms: %s: lutrace finds the IOMMU live update timeline through it",
-		       strerror(-found));
+	if (found < 0)
 		return true;
-	}
-	if (found == LT_KSYM_HIDDEN) {
-		lt_err("%s", lt_kallsyms_hidden_why(lt_kptr_restrict(),
-						   lt_capable(LT_CAP_SYSLOG)));
-		return true;
-	}
 	if (found)
 		return false;
 	if (lt_kallsyms_find("/proc/kallsyms", "iommu_lu_flb") == 0)
