@@ -39,6 +39,11 @@ INITRAMFS := $(GUEST)/initramfs.cpio
 KSFT_INITRAMFS := $(GUEST)/initramfs-kselftest.cpio
 PYTHON := /usr/bin/python3
 PYTEST_ARGS ?=
+# make check runs the tests on this many pytest-xdist workers: a TCG guest
+# keeps about one host core busy (docs/development.md). PYTEST_JOBS=0: one
+# process, the tests in file order.
+PYTEST_JOBS ?= $(shell nproc)
+PYTEST_XDIST := $(if $(filter 0,$(PYTEST_JOBS)),,-n $(PYTEST_JOBS) --dist loadgroup)
 
 GUEST_SRCS := $(wildcard selftests/guest/*.c)
 GUEST_HDRS := $(wildcard selftests/guest/*.h)
@@ -156,7 +161,7 @@ demo: all
 	@cd selftests && $(PYTHON) demo.py
 
 check test: all
-	@cd selftests && $(PYTHON) -m pytest $(PYTEST_ARGS)
+	@cd selftests && $(PYTHON) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # Tests that take minutes under TCG (generic_pt's random map KUnit cases).
 check-slow: all

@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves ccache
-	rsync cpio xz-utils zstd kmod python3 python3-pytest
+	rsync cpio xz-utils zstd kmod python3 python3-pytest python3-pytest-xdist
 	qemu-system-x86 busybox-static
 	clang llvm lld bpftool libbpf-dev libcap-dev zlib1g-dev pkg-config
 	libjson-c-dev

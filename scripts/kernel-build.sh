@@ -26,13 +26,21 @@ if command -v ccache >/dev/null 2>&1; then
 	# checkout but maps __FILE__ to the same relative names in each: leave
 	# it out of the hash, or no clone ever hits another's cache.
 	export CCACHE_IGNOREOPTIONS="-fmacro-prefix-map=*"
+	# Hash the headers Kbuild's -MMD file lists instead of running the
+	# preprocessor first: a miss costs about 15% less (a cold cache, CI).
+	export CCACHE_DEPEND=true
 fi
+
+# The DWARF gets no variable locations (-fno-var-tracking): about 10% off
+# each compile. The code and the BTF that lutrace builds against are the
+# same with or without it (compared with pahole 1.24, docs/development.md).
+kcflags="-fno-var-tracking ${KCFLAGS:-}"
 
 exec 9>"$build/.kernel-build.lock"
 flock -n 9 || { echo "kernel-build: another kernel build is running" >&2; exit 1; }
 
 start=$(date +%s)
-make -s -C "$tree" O="$out" CC="$cc" -j"$jobs" bzImage vmlinux modules
+make -s -C "$tree" O="$out" CC="$cc" KCFLAGS="$kcflags" -j"$jobs" bzImage vmlinux modules
 make -s -C "$tree" O="$out" headers_install INSTALL_HDR_PATH="$out/hdr" >/dev/null
 # The modules the guest loads (iommufd, VFIO), stripped, for the initramfs
 rm -rf "$out/mod"

@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Shared fixtures: the machines, a runner that checks for kernel splats, and
-a per-case KUnit and kselftest report in the terminal summary."""
+a per-case KUnit and kselftest report in the terminal summary.
+
+`make check` runs the tests on two pytest-xdist workers (each guest keeps
+about one host core busy). The tests that assert on one shared guest run
+are kept on one worker (--dist loadgroup), so that each run boots once."""
 
 import pytest
 
@@ -20,11 +24,65 @@ def pytest_generate_tests(metafunc):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "machines(*names): run on these machines only")
+    config.addinivalue_line(
+        "markers", "shares(name): asserts on the shared run `name` ({machine} "
+        "is the test's machine): on the same xdist worker as its other tests")
+
+
+# The fixtures that hand out a shared run, and the run's name
+_SHARED_FIXTURES = {
+    "lu_e2e": "lu-iommufd-e2e-{param}",
+    "lu_e2e_amdvi": "lu-iommufd-e2e-amdvi",
+    "lu_memory": "lu-memory-{param}",
+}
+
+
+def _shared_group(item):
+    """The shared run `item` asserts on, or None"""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for fixture, name in _SHARED_FIXTURES.items():
+        if fixture in item.fixturenames:
+            return name.format(param=params.get(fixture, ""))
+    mark = item.get_closest_marker("shares")
+    if mark and "machine" in params:
+        return mark.args[0].format(machine=params["machine"])
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Before xdist reads the groups"""
+    for item in items:
+        group = _shared_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+_pending_cases = []
 
 
 def report_cases(nodeid, machine, cases):
     """List KTAP cases (KUnit's, a kselftest program's) in the summary."""
-    _kunit_reports.append((nodeid, machine, cases))
+    _pending_cases.append((nodeid, machine,
+                           [(c.id, c.status, c.directive) for c in cases]))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Carry the cases in the test's report: under xdist the summary is
+    written by the controller, which sees only the reports."""
+    outcome = yield
+    if _pending_cases:
+        report = outcome.get_result()
+        report.user_properties = list(report.user_properties) + \
+            [("ktap-cases", list(_pending_cases))]
+        _pending_cases.clear()
+
+
+def pytest_runtest_logreport(report):
+    for key, value in report.user_properties:
+        if key == "ktap-cases":
+            _kunit_reports.extend(value)
 
 
 def _checked_run(nodeid, machine, scenario, *, allow_fail=False, **kw):
@@ -111,10 +169,10 @@ def pytest_terminal_summary(terminalreporter):
     tr = terminalreporter
     tr.section("KUnit and kselftest cases")
     for nodeid, machine, cases in _kunit_reports:
-        npass = sum(c.status == "pass" for c in cases)
-        nfail = sum(c.status == "fail" for c in cases)
-        nskip = sum(c.status == "skip" for c in cases)
+        npass = sum(status == "pass" for _, status, _ in cases)
+        nfail = sum(status == "fail" for _, status, _ in cases)
+        nskip = sum(status == "skip" for _, status, _ in cases)
         tr.write_line(f"{machine}: {npass} passed, {nfail} failed, {nskip} skipped ({nodeid})")
-        for c in cases:
-            extra = f"  # {c.directive}" if c.directive else ""
-            tr.write_line(f"  {c.status.upper():4} {machine} {c.id}{extra}")
+        for case_id, status, directive in cases:
+            extra = f"  # {directive}" if directive else ""
+            tr.write_line(f"  {status.upper():4} {machine} {case_id}{extra}")

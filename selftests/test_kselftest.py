@@ -26,7 +26,8 @@ import pytest
 from conftest import _shared_run, report_cases
 from harness import ktap, qemu
 
-pytestmark = pytest.mark.qemu
+# Every case asserts on one guest run per machine
+pytestmark = [pytest.mark.qemu, pytest.mark.shares("kselftest-{machine}")]
 
 # What the guest runs, in order (SUITE/PROG[@VENDOR:DEVICE]; see
 # guest/scenarios/kselftest.sh). The vfio programs run on the edu device,

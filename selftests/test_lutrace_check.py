@@ -26,6 +26,9 @@ import pytest
 from conftest import _shared_run
 from harness import qemu
 
+# The guest tests assert on the lu-check runs of their machine (lu_check_run)
+pytestmark = pytest.mark.shares("lu-check-{machine}")
+
 LUTRACE = os.path.join(qemu.LUTRACE_BUILD, "lutrace")
 UNIT = os.path.join(qemu.LUTRACE_BUILD, "test-lutrace")
 
