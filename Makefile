@@ -40,9 +40,11 @@ KSFT_INITRAMFS := $(GUEST)/initramfs-kselftest.cpio
 PYTHON := /usr/bin/python3
 PYTEST_ARGS ?=
 # make check runs the tests on this many pytest-xdist workers: a TCG guest
-# keeps about one host core busy (docs/development.md). PYTEST_JOBS=0: one
-# process, the tests in file order.
-PYTEST_JOBS ?= $(shell nproc)
+# keeps about one host core busy (docs/development.md), and takes up to
+# 4 GiB (the kselftest guest): one worker per core and per 5 GiB of memory.
+# PYTEST_JOBS=0: one process, the tests in file order.
+PYTEST_JOBS ?= $(shell c=$$(nproc); m=$$(awk '/^MemTotal:/ { print int($$2 / 5242880) }' \
+	/proc/meminfo); n=$$(( c < m ? c : m )); echo $$(( n > 0 ? n : 1 )))
 PYTEST_XDIST := $(if $(filter 0,$(PYTEST_JOBS)),,-n $(PYTEST_JOBS) --dist loadgroup)
 
 GUEST_SRCS := $(wildcard selftests/guest/*.c)

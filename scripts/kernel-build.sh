@@ -31,10 +31,17 @@ if command -v ccache >/dev/null 2>&1; then
 	export CCACHE_DEPEND=true
 fi
 
-# The DWARF gets no variable locations (-fno-var-tracking): about 10% off
-# each compile. The code and the BTF that lutrace builds against are the
-# same with or without it (compared with pahole 1.24, docs/development.md).
-kcflags="-fno-var-tracking ${KCFLAGS:-}"
+# With pahole before 1.25 (Debian 12 has 1.24) the DWARF gets no variable
+# locations (-fno-var-tracking): about 10% off each compile, and the code
+# and the BTF that lutrace builds against are the same with or without it
+# (docs/development.md). From 1.25 on, Kbuild asks pahole to leave out
+# functions whose parameters look optimized away, which it reads from the
+# variable locations: there the flag is not used.
+kcflags=${KCFLAGS:-}
+pahole_ver=$(pahole --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+if [ -n "$pahole_ver" ] && [ $(( ${pahole_ver% *} * 100 + ${pahole_ver#* } )) -lt 125 ]; then
+	kcflags="-fno-var-tracking $kcflags"
+fi
 
 exec 9>"$build/.kernel-build.lock"
 flock -n 9 || { echo "kernel-build: another kernel build is running" >&2; exit 1; }

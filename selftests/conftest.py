@@ -2,9 +2,12 @@
 """Shared fixtures: the machines, a runner that checks for kernel splats, and
 a per-case KUnit and kselftest report in the terminal summary.
 
-`make check` runs the tests on two pytest-xdist workers (each guest keeps
-about one host core busy). The tests that assert on one shared guest run
-are kept on one worker (--dist loadgroup), so that each run boots once."""
+`make check` runs the tests on pytest-xdist workers, one per core (a guest
+keeps about one host core busy), fewer when memory is short (Makefile).
+The tests that assert on one shared guest run are kept on one worker
+(--dist loadgroup), so that each run boots once."""
+
+import os
 
 import pytest
 
@@ -114,12 +117,27 @@ def guest(request):
 
 
 _shared = {}
+_current = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Remember the test whose fixtures are set up next (_shared_run)"""
+    _current["item"] = item
 
 
 def _shared_run(name, machine, scenario, **kw):
     """Boot `scenario` once for every test that asserts on it (a guest boot
     costs about a minute): the first test to ask runs it, the others get the
-    same Run. If that run failed, each of them fails."""
+    same Run. If that run failed, each of them fails. Under xdist a test
+    without a group would boot the run again on its own worker: it fails
+    instead, naming what to add."""
+    item = _current.get("item")
+    if os.environ.get("PYTEST_XDIST_WORKER") and item is not None and \
+            not item.get_closest_marker("xdist_group"):
+        pytest.fail(f"{item.nodeid} asserts on the shared run {name} but has "
+                    "no xdist group: name its fixture in _SHARED_FIXTURES "
+                    "(conftest.py) or mark it shares(...)", pytrace=False)
     if name not in _shared:
         _shared[name] = None
         _shared[name] = _checked_run(name, machine, scenario, name=name, **kw)
@@ -130,7 +148,7 @@ def _shared_run(name, machine, scenario, **kw):
 def lu_e2e_run(machine):
     """The shared lu-iommufd run of `machine`: see lu_e2e."""
     return _shared_run(f"lu-iommufd-e2e-{machine}", machine, "lu-iommufd",
-                       edu=2, append=("trace_event=iommu_lu:*",))
+                       edu=2, append=("trace_event=iommu_lu:*",) + qemu.TIMELINE_APPEND)
 
 
 @pytest.fixture(params=MACHINES)

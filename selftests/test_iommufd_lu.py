@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from harness import qemu
 from harness.topology import TOPOLOGIES
 from test_lutrace import blob_json
 
@@ -303,7 +304,7 @@ def test_two_updates_in_a_row(guest, machine):
     """Preserve, kexec, restore, preserve again, kexec, restore: the
     restored HWPT and device are preserved like new ones, and the device's
     DMA keeps going through both updates."""
-    run = guest(machine, "lu-iommufd-twice", edu=2)
+    run = guest(machine, "lu-iommufd-twice", edu=2, append=qemu.TIMELINE_APPEND)
     s3 = run.stage(3)
     _assert_checks(run, 2, RETRIEVE_CHECKS[:-1] + AGAIN_CHECKS)
     _assert_checks(run, 3, RETRIEVE_CHECKS)

@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -371,9 +370,9 @@ def test_from_trailing_content_host(crafted):
 
 
 def test_from_limits_host(crafted):
-    """A file holding more than a dump can: refused at once, with what is
-    over the limit; a dump at the limits (1025 blocks in each chain) is
-    read back in reasonable time"""
+    """A file holding more than a dump can: refused, with what is over the
+    limit; a dump at the limits (1025 blocks in each chain) is read back
+    (host_lutrace's 60 s timeout catches a hang; nothing here times it)"""
     doc = json.loads((crafted / "out.json").read_text())
     blocks = doc["snapshot"]["blocks"]
     empty = {"chain": "device", "pa": 0x200000, "err": 0, "data": ""}
@@ -381,12 +380,9 @@ def test_from_limits_host(crafted):
         [dict(empty, seq=i, pa=0x200000 + i * 4096) for i in range(20000)]
     path = crafted / "big.json"
     path.write_text(json.dumps(doc))
-    start = time.monotonic()
     p = host_lutrace("dump", "--from", str(path))
-    took = time.monotonic() - start
     assert p.returncode == 1 and \
         "snapshot.blocks: 20002 records, a dump has at most 3075" in p.stderr, p.stderr
-    assert took < 2, took
     doc["snapshot"]["blocks"] = doc["snapshot"]["blocks"][:2 + 1026]
     path.write_text(json.dumps(doc))
     p = host_lutrace("dump", "--from", str(path))
@@ -404,11 +400,8 @@ def test_from_limits_host(crafted):
                                  for n, c in enumerate(("hw_unit", "domain", "device"))
                                  for i in range(1025)]
     path.write_text(json.dumps(doc))
-    start = time.monotonic()
     p = host_lutrace("check", "--from", str(path))
-    took = time.monotonic() - start
     assert p.returncode == CRITICAL and "chain-length" in p.stdout, p.stdout
-    assert took < 10, took
 
 
 def test_from_format1_host(crafted):

@@ -124,7 +124,8 @@ def kunit_part():
 def guest_part(machine):
     t0 = time.monotonic()
     run = qemu.run(machine, "bench", args=(str(MIB), str(REPS), str(KEXECS)),
-                   edu=1, memory="4G", timeout=1800, name="bench-guest")
+                   edu=1, memory="4G", timeout=1800, name="bench-guest",
+                   append=qemu.TIMELINE_APPEND)
     print(f"\n# {machine}: guest benchmarks, {MIB} MiB memfd, "
           f"{time.monotonic() - t0:.0f} s; log {run.log_path}")
     if not run.done or run.rc or run.failed_checks():
