@@ -45,6 +45,7 @@ PYTEST_ARGS ?=
 # PYTEST_JOBS=0: one process, the tests in file order.
 PYTEST_JOBS ?= $(shell c=$$(nproc); m=$$(awk '/^MemTotal:/ { print int($$2 / 5242880) }' \
 	/proc/meminfo); n=$$(( c < m ? c : m )); echo $$(( n > 0 ? n : 1 )))
+PYTEST_JOBS := $(PYTEST_JOBS)
 PYTEST_XDIST := $(if $(filter 0,$(PYTEST_JOBS)),,-n $(PYTEST_JOBS) --dist loadgroup)
 
 GUEST_SRCS := $(wildcard selftests/guest/*.c)

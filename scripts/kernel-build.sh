@@ -38,7 +38,7 @@ fi
 # functions whose parameters look optimized away, which it reads from the
 # variable locations: there the flag is not used.
 kcflags=${KCFLAGS:-}
-pahole_ver=$(pahole --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+pahole_ver=$(pahole --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p' || true)
 if [ -n "$pahole_ver" ] && [ $(( ${pahole_ver% *} * 100 + ${pahole_ver#* } )) -lt 125 ]; then
 	kcflags="-fno-var-tracking $kcflags"
 fi

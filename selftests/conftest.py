@@ -117,6 +117,7 @@ def guest(request):
 
 
 _shared = {}
+_shared_groups = {}
 _current = {}
 
 
@@ -133,11 +134,20 @@ def _shared_run(name, machine, scenario, **kw):
     without a group would boot the run again on its own worker: it fails
     instead, naming what to add."""
     item = _current.get("item")
-    if os.environ.get("PYTEST_XDIST_WORKER") and item is not None and \
-            not item.get_closest_marker("xdist_group"):
-        pytest.fail(f"{item.nodeid} asserts on the shared run {name} but has "
-                    "no xdist group: name its fixture in _SHARED_FIXTURES "
-                    "(conftest.py) or mark it shares(...)", pytrace=False)
+    if os.environ.get("PYTEST_XDIST_WORKER") and item is not None:
+        mark = item.get_closest_marker("xdist_group")
+        if item.config.getoption("dist", None) != "loadgroup":
+            pytest.fail(f"{item.nodeid} asserts on the shared run {name}: run "
+                        "xdist with --dist loadgroup (make check does), or each "
+                        "worker boots it", pytrace=False)
+        if mark is None:
+            pytest.fail(f"{item.nodeid} asserts on the shared run {name} but has "
+                        "no xdist group: name its fixture in _SHARED_FIXTURES "
+                        "(conftest.py) or mark it shares(...)", pytrace=False)
+        group = _shared_groups.setdefault(name, mark.args[0])
+        if group != mark.args[0]:
+            pytest.fail(f"{item.nodeid} (xdist group {mark.args[0]}) asserts on "
+                        f"the shared run {name} of group {group}", pytrace=False)
     if name not in _shared:
         _shared[name] = None
         _shared[name] = _checked_run(name, machine, scenario, name=name, **kw)
