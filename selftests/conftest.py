@@ -136,7 +136,8 @@ def _shared_run(name, machine, scenario, **kw):
     item = _current.get("item")
     if os.environ.get("PYTEST_XDIST_WORKER") and item is not None:
         mark = item.get_closest_marker("xdist_group")
-        if item.config.getoption("dist", None) != "loadgroup":
+        # xdist sets it on its workers for --dist loadgroup (their own dist is "no")
+        if not getattr(item.config.option, "loadgroup", False):
             pytest.fail(f"{item.nodeid} asserts on the shared run {name}: run "
                         "xdist with --dist loadgroup (make check does), or each "
                         "worker boots it", pytrace=False)
