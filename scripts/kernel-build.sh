@@ -36,10 +36,10 @@ fi
 # and the BTF that lutrace builds against are the same with or without it
 # (docs/development.md). From 1.25 on, Kbuild asks pahole to leave out
 # functions whose parameters look optimized away, which it reads from the
-# variable locations: there the flag is not used.
+# variable locations: there the flag is not used. The version is read the
+# way Kbuild reads it (0 without pahole, where the build fails anyway).
 kcflags=${KCFLAGS:-}
-pahole_ver=$(pahole --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p' || true)
-if [ -n "$pahole_ver" ] && [ $(( ${pahole_ver% *} * 100 + ${pahole_ver#* } )) -lt 125 ]; then
+if [ "$("$tree/scripts/pahole-version.sh" pahole || true)" -lt 125 ]; then
 	kcflags="-fno-var-tracking $kcflags"
 fi
 

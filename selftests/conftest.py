@@ -136,19 +136,15 @@ def _shared_run(name, machine, scenario, **kw):
     item = _current.get("item")
     if os.environ.get("PYTEST_XDIST_WORKER") and item is not None:
         mark = item.get_closest_marker("xdist_group")
-        # xdist sets it on its workers for --dist loadgroup (their own dist is "no")
-        if not getattr(item.config.option, "loadgroup", False):
-            pytest.fail(f"{item.nodeid} asserts on the shared run {name}: run "
-                        "xdist with --dist loadgroup (make check does), or each "
-                        "worker boots it", pytrace=False)
-        if mark is None:
-            pytest.fail(f"{item.nodeid} asserts on the shared run {name} but has "
-                        "no xdist group: name its fixture in _SHARED_FIXTURES "
-                        "(conftest.py) or mark it shares(...)", pytrace=False)
-        group = _shared_groups.setdefault(name, mark.args[0])
-        if group != mark.args[0]:
-            pytest.fail(f"{item.nodeid} (xdist group {mark.args[0]}) asserts on "
-                        f"the shared run {name} of group {group}", pytrace=False)
+        group = mark.args[0] if mark else None
+        # xdist sets loadgroup on its workers (their own dist is "no")
+        if not getattr(item.config.option, "loadgroup", False) or group is None or \
+                _shared_groups.setdefault(name, group) != group:
+            pytest.fail(f"{item.nodeid} (xdist group {group}) asserts on the "
+                        f"shared run {name} (group {_shared_groups.get(name)}): "
+                        "run xdist with --dist loadgroup (make check does), and "
+                        "name the test's fixture in _SHARED_FIXTURES (conftest.py) "
+                        "or mark it shares(...)", pytrace=False)
     if name not in _shared:
         _shared[name] = None
         _shared[name] = _checked_run(name, machine, scenario, name=name, **kw)
