@@ -37,11 +37,14 @@ fi
 # (docs/development.md). From 1.25 on, Kbuild asks pahole to leave out
 # functions whose parameters look optimized away, which it reads from the
 # variable locations: there the flag is not used. The version is read the
-# way Kbuild reads it (0 without pahole, where the build fails anyway).
+# way Kbuild reads it (0 without pahole, where the build fails anyway); a
+# version that does not read as a number leaves the flag out.
 kcflags=${KCFLAGS:-}
-if [ "$("$tree/scripts/pahole-version.sh" pahole || true)" -lt 125 ]; then
-	kcflags="-fno-var-tracking $kcflags"
-fi
+pahole_ver=$("$tree/scripts/pahole-version.sh" pahole 2>/dev/null || true)
+case $pahole_ver in
+''|*[!0-9]*) ;;
+*) [ "$pahole_ver" -ge 125 ] || kcflags="-fno-var-tracking $kcflags" ;;
+esac
 
 exec 9>"$build/.kernel-build.lock"
 flock -n 9 || { echo "kernel-build: another kernel build is running" >&2; exit 1; }

@@ -138,13 +138,18 @@ def _shared_run(name, machine, scenario, **kw):
         mark = item.get_closest_marker("xdist_group")
         group = mark.args[0] if mark else None
         # xdist sets loadgroup on its workers (their own dist is "no")
-        if not getattr(item.config.option, "loadgroup", False) or group is None or \
-                _shared_groups.setdefault(name, group) != group:
-            pytest.fail(f"{item.nodeid} (xdist group {group}) asserts on the "
-                        f"shared run {name} (group {_shared_groups.get(name)}): "
-                        "run xdist with --dist loadgroup (make check does), and "
-                        "name the test's fixture in _SHARED_FIXTURES (conftest.py) "
-                        "or mark it shares(...)", pytrace=False)
+        if not getattr(item.config.option, "loadgroup", False):
+            why = "xdist runs without --dist loadgroup (make check gives it)"
+        elif group is None:
+            why = ("the test has no xdist group: name its fixture in "
+                   "_SHARED_FIXTURES (conftest.py) or mark it shares(...)")
+        elif _shared_groups.setdefault(name, group) != group:
+            why = f"its group {group} is not the run's, {_shared_groups[name]}"
+        else:
+            why = None
+        if why:
+            pytest.fail(f"{item.nodeid} asserts on the shared run {name}, but "
+                        f"{why}: each worker would boot it", pytrace=False)
     if name not in _shared:
         _shared[name] = None
         _shared[name] = _checked_run(name, machine, scenario, name=name, **kw)
